@@ -1,0 +1,12 @@
+/** Exit codes of the huddle command, and errors that carry them. */
+import { CommanderError } from 'commander';
+
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_UNREACHABLE = 2;
+export const EXIT_LOCKED = 3;
+
+/** A usage error: commander prints it and exits 1. */
+export function usageError(message: string): CommanderError {
+  return new CommanderError(EXIT_USAGE, 'huddle.usage', message);
+}

@@ -1,0 +1,76 @@
+/**
+ * Typed configuration of the huddle server, with documented defaults.
+ * Every field can come from a flag, a HUDDLE_* variable, or the default here.
+ */
+
+export interface ServerConfig {
+  /** Interface to bind. Default 127.0.0.1 (loopback only). */
+  host: string;
+  /** TCP port; 0 picks a free one. Default 4321. */
+  port: number;
+  /** LevelDB folder. Default `.huddle/data` under the working directory. */
+  dataDir: string;
+  /** Token every client must present (read-write). Default none. */
+  token: string | null;
+  /** Token that may read and send awareness but not change documents. Default none. */
+  readToken: string | null;
+  /** Largest accepted WebSocket frame in bytes. Default 16 MiB. */
+  maxMessage: number;
+  /** Allow listening beyond loopback without a token. Default false. */
+  insecure: boolean;
+  /** fsync every LevelDB commit (survives power loss, costs latency). Default false: a process crash loses nothing either way. */
+  fsync: boolean;
+  /** Compact a loaded document's log once it holds this many records. Default 500. */
+  compactRecords: number;
+  /** ...or once the log holds this many bytes. Default 8 MiB. */
+  compactBytes: number;
+  /** Unload a document this long after its last client left. Default 30 s. */
+  idleUnloadMs: number;
+  /** Remove awareness states not renewed for this long. Default 30 s (the y-protocols timeout). */
+  awarenessTimeoutMs: number;
+  /** Ping every client this often; one that missed the previous pong is dropped. Default 30 s. */
+  pingIntervalMs: number;
+  /** Drop a client whose unsent data exceeds this many bytes. Default 64 MiB. */
+  maxBufferedBytes: number;
+  /** Log level: error, warn, info, debug. Default info. */
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 4321,
+  dataDir: '.huddle/data',
+  token: null,
+  readToken: null,
+  maxMessage: 16 * 1024 * 1024,
+  insecure: false,
+  fsync: false,
+  compactRecords: 500,
+  compactBytes: 8 * 1024 * 1024,
+  idleUnloadMs: 30_000,
+  awarenessTimeoutMs: 30_000,
+  pingIntervalMs: 30_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  logLevel: 'info',
+};
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** Problems that must stop the server from starting, or [] when the config is sound. */
+export function configProblems(c: ServerConfig): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) problems.push(`port must be an integer from 0 to 65535 (got ${c.port})`);
+  if (!Number.isInteger(c.maxMessage) || c.maxMessage < 1024) problems.push(`max message must be at least 1024 bytes (got ${c.maxMessage})`);
+  if (!isLoopback(c.host) && !c.token && !c.insecure) {
+    problems.push(`refusing to listen on ${c.host} (beyond loopback) without a token: pass --token/--token-file, or --insecure to accept the risk`);
+  }
+  if (c.readToken && !c.token) problems.push('a read-only token needs a read-write token as well (--token)');
+  if (c.token && c.readToken && c.token === c.readToken) problems.push('the read-only token must differ from the read-write token');
+  if (!['error', 'warn', 'info', 'debug'].includes(c.logLevel)) problems.push(`log level must be error, warn, info or debug (got ${c.logLevel})`);
+  return problems;
+}

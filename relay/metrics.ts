@@ -1,0 +1,62 @@
+/** Counters and gauges of one server, rendered as Prometheus text. */
+
+export class Metrics {
+  connectionsTotal = 0;
+  updatesIn = 0;
+  updatesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  awarenessIn = 0;
+  protocolErrors = 0;
+  persistenceErrors = 0;
+  rejectedAuth = 0;
+  slowReadersDropped = 0;
+  compactions = 0;
+  docsLoaded = 0;
+  docsUnloaded = 0;
+  /** Sum and count of LevelDB commit latencies, plus a small histogram. */
+  commitSeconds = { sum: 0, count: 0, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], counts: new Array(9).fill(0) as number[] };
+
+  observeCommit(seconds: number): void {
+    const h = this.commitSeconds;
+    h.sum += seconds;
+    h.count++;
+    let i = h.buckets.findIndex((b) => seconds <= b);
+    if (i < 0) i = h.buckets.length;
+    h.counts[i]++;
+  }
+
+  render(gauges: { connections: number; documents: number; persistenceHealthy: boolean; uptimeSeconds: number }): string {
+    const lines: string[] = [];
+    const counter = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${v}`);
+    const gauge = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
+    gauge('huddle_connections', 'Open WebSocket connections.', gauges.connections);
+    gauge('huddle_documents_loaded', 'Documents held in memory.', gauges.documents);
+    gauge('huddle_persistence_healthy', '1 while LevelDB writes succeed.', gauges.persistenceHealthy ? 1 : 0);
+    gauge('huddle_uptime_seconds', 'Seconds since the server started.', gauges.uptimeSeconds);
+    counter('huddle_connections_total', 'Connections accepted.', this.connectionsTotal);
+    counter('huddle_updates_in_total', 'Document update messages received.', this.updatesIn);
+    counter('huddle_updates_out_total', 'Document update messages sent.', this.updatesOut);
+    counter('huddle_bytes_in_total', 'Bytes received in WebSocket messages.', this.bytesIn);
+    counter('huddle_bytes_out_total', 'Bytes sent in WebSocket messages.', this.bytesOut);
+    counter('huddle_awareness_in_total', 'Awareness messages received.', this.awarenessIn);
+    counter('huddle_protocol_errors_total', 'Connections closed for bad input.', this.protocolErrors);
+    counter('huddle_persistence_errors_total', 'Failed LevelDB commits.', this.persistenceErrors);
+    counter('huddle_auth_rejected_total', 'Connections refused for a missing or wrong token.', this.rejectedAuth);
+    counter('huddle_slow_readers_dropped_total', 'Connections dropped for an oversized send buffer.', this.slowReadersDropped);
+    counter('huddle_compactions_total', 'Update logs compacted.', this.compactions);
+    counter('huddle_documents_loaded_total', 'Documents loaded from LevelDB.', this.docsLoaded);
+    counter('huddle_documents_unloaded_total', 'Documents unloaded after going idle.', this.docsUnloaded);
+    const h = this.commitSeconds;
+    lines.push('# HELP huddle_persistence_commit_seconds LevelDB commit latency.', '# TYPE huddle_persistence_commit_seconds histogram');
+    let cum = 0;
+    h.buckets.forEach((b, i) => {
+      cum += h.counts[i];
+      lines.push(`huddle_persistence_commit_seconds_bucket{le="${b}"} ${cum}`);
+    });
+    cum += h.counts[h.buckets.length];
+    lines.push(`huddle_persistence_commit_seconds_bucket{le="+Inf"} ${cum}`);
+    lines.push(`huddle_persistence_commit_seconds_sum ${h.sum}`, `huddle_persistence_commit_seconds_count ${h.count}`);
+    return lines.join('\n') + '\n';
+  }
+}

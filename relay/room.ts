@@ -1,0 +1,413 @@
+/**
+ * One project's document on the server: its Y.Doc, its awareness, the peers
+ * connected to it, and the write pipeline that stores every update in
+ * LevelDB before anyone else sees it.
+ *
+ * Pipeline: a peer's update is applied to the doc (which validates it), queued,
+ * and committed to LevelDB in a group commit; only after the commit succeeds
+ * is it broadcast to the other peers and acknowledged to its sender. Sync
+ * answers are likewise computed at once and sent once everything they contain
+ * is durable. So whatever any peer has seen survives `kill -9` of the server.
+ */
+import * as Y from 'yjs';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import type { DocStore } from '../src/store/doc-store.js';
+import {
+  encodeAwareness,
+  encodeAwarenessOf,
+  encodePermissionDenied,
+  encodeStored,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  CLOSE_MALFORMED,
+  type ClientMessage,
+  ProtocolError,
+  CLOSE_UNSUPPORTED,
+} from '../src/protocol/messages.js';
+import type { ServerConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/** What a room needs of a connection. Implemented over `ws` in connection.ts. */
+export interface RoomPeer {
+  readonly id: number;
+  readonly readOnly: boolean;
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+  /** Awareness client IDs this peer has published; removed when it leaves. */
+  readonly awarenessIds: Set<number>;
+  /** Opted in to MSG_STORED acknowledgements. */
+  storedSubscribed: boolean;
+  /** Internal: highest pipeline sequence this peer awaits an ack for. */
+  ackSeq: number;
+  ackScheduled: boolean;
+  deniedOnce: boolean;
+}
+
+export interface RoomContext {
+  store: DocStore;
+  config: ServerConfig;
+  log: Logger;
+  metrics: Metrics;
+  /** Called with false when a commit fails and true when commits succeed again. */
+  setPersistenceHealthy(ok: boolean): void;
+}
+
+/** Origin of updates applied while loading from LevelDB: never stored again. */
+const LOAD_ORIGIN = Symbol('load');
+
+interface Pending {
+  update: Uint8Array;
+  origin: unknown;
+}
+
+export class Room {
+  readonly doc = new Y.Doc();
+  readonly awareness: awarenessProtocol.Awareness;
+  readonly peers = new Set<RoomPeer>();
+  /** Resolves once the persisted state is in `doc`; rejects when loading failed. */
+  readonly ready: Promise<void>;
+  isReady = false;
+  destroyed = false;
+
+  private pending: Pending[] = [];
+  private enqueuedSeq = 0;
+  private flushedSeq = 0;
+  private writing = false;
+  /** Compact at the next commit even if the thresholds are not reached. */
+  private forceCompact = false;
+  private retryDelay = 100;
+  private waiters: Array<{ seq: number; fn: () => void }> = [];
+  /** State vector of what is durably stored. */
+  durableStateVector: Uint8Array = Y.encodeStateVector(this.doc);
+  /** Keeps the room loaded while > 0 (HTTP API calls, hosted sessions). */
+  private holds = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private reaper: NodeJS.Timeout;
+  private readonly listeners = new Set<(update: Uint8Array, origin: unknown) => void>();
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: RoomContext,
+    private readonly onUnload: (room: Room) => void,
+  ) {
+    this.awareness = new awarenessProtocol.Awareness(this.doc);
+    // The server itself is not a participant.
+    this.awareness.setLocalState(null);
+    this.awareness.on('update', this.onAwarenessUpdate);
+    const timeout = ctx.config.awarenessTimeoutMs;
+    this.reaper = setInterval(() => this.reapAwareness(timeout), Math.max(100, Math.min(3000, Math.floor(timeout / 10))));
+    this.reaper.unref();
+    this.ready = this.load();
+    // A load failure is handled in load(); keep an unobserved rejection from crashing the process.
+    this.ready.catch(() => {});
+  }
+
+  private async load(): Promise<void> {
+    const t0 = performance.now();
+    const loaded = await this.ctx.store.load(this.name).catch((err: Error) => {
+      this.ctx.log.error('loading document failed', { project: this.name, error: err.message });
+      this.ctx.setPersistenceHealthy(false);
+      throw err;
+    });
+    if (loaded.update) Y.applyUpdate(this.doc, loaded.update, LOAD_ORIGIN);
+    this.doc.on('update', this.onDocUpdate);
+    this.durableStateVector = Y.encodeStateVector(this.doc);
+    this.isReady = true;
+    this.ctx.metrics.docsLoaded++;
+    this.ctx.log.debug('document loaded', { project: this.name, records: loaded.records, bytes: loaded.bytes, ms: Math.round(performance.now() - t0) });
+    // A long log left by an earlier process is compacted now rather than on every later load.
+    if (loaded.records > this.ctx.config.compactRecords || loaded.bytes > this.ctx.config.compactBytes) {
+      this.forceCompact = true;
+      this.writing = true;
+      queueMicrotask(() => void this.flush());
+    }
+  }
+
+  /** Subscribe to durable updates (after they are stored), e.g. for an upstream link or the HTTP API. */
+  onDurableUpdate(fn: (update: Uint8Array, origin: unknown) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ---- peers -------------------------------------------------------------
+
+  addPeer(peer: RoomPeer): void {
+    this.peers.add(peer);
+    this.cancelIdle();
+    // Our sync step 1 asks the client for what it has that we lack.
+    peer.send(encodeSyncStep1(this.doc));
+    if (this.awareness.getStates().size > 0) {
+      peer.send(encodeAwarenessOf(this.awareness, Array.from(this.awareness.getStates().keys())));
+    }
+  }
+
+  removePeer(peer: RoomPeer): void {
+    if (!this.peers.delete(peer)) return;
+    const ids = Array.from(peer.awarenessIds).filter((id) => this.awareness.getStates().has(id));
+    // Broadcast the removal at once (clock + 1) instead of letting peers time out after 30 s.
+    if (ids.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, ids, 'disconnect');
+    this.maybeScheduleIdle();
+  }
+
+  /** Handle one decoded message from a peer. Throws ProtocolError for bad input. */
+  handle(peer: RoomPeer, msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'sync-step1': {
+        // Computed now, sent once everything in it is durable.
+        const answer = encodeSyncStep2(this.doc, msg.stateVector);
+        this.afterDurable(() => peer.send(answer));
+        return;
+      }
+      case 'sync-step2':
+      case 'update': {
+        this.ctx.metrics.updatesIn++;
+        if (peer.readOnly) {
+          if (!peer.deniedOnce) {
+            peer.deniedOnce = true;
+            peer.send(encodePermissionDenied('read-only token: document updates are refused'));
+            this.ctx.log.info('update refused from read-only client', { project: this.name, peer: peer.id });
+          }
+          return;
+        }
+        try {
+          Y.applyUpdate(this.doc, msg.update, peer);
+        } catch (err) {
+          throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
+        }
+        if (peer.storedSubscribed) this.scheduleAck(peer);
+        return;
+      }
+      case 'awareness': {
+        this.ctx.metrics.awarenessIn++;
+        try {
+          awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, peer);
+        } catch (err) {
+          throw new ProtocolError(`awareness update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
+        }
+        return;
+      }
+      case 'query-awareness':
+        peer.send(encodeAwarenessOf(this.awareness, Array.from(this.awareness.getStates().keys())));
+        return;
+      case 'stored-subscribe':
+        peer.storedSubscribed = true;
+        this.scheduleAck(peer);
+        return;
+      case 'auth':
+        return; // clients have nothing to say in the auth protocol; ignore
+      case 'stored':
+        throw new ProtocolError('stored acknowledgements are sent by servers, not clients', CLOSE_UNSUPPORTED);
+    }
+  }
+
+  /** Acknowledge to `peer` once everything it sent so far is durable (coalesced per peer). */
+  private scheduleAck(peer: RoomPeer): void {
+    peer.ackSeq = this.enqueuedSeq;
+    if (peer.ackScheduled) return;
+    peer.ackScheduled = true;
+    const fire = () => {
+      if (peer.ackSeq > this.flushedSeq) {
+        this.waiters.push({ seq: peer.ackSeq, fn: fire });
+        return;
+      }
+      peer.ackScheduled = false;
+      if (this.peers.has(peer)) peer.send(encodeStored(this.durableStateVector));
+    };
+    this.afterDurable(fire);
+  }
+
+  private onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const changed = added.concat(updated, removed);
+    if (changed.length === 0) return;
+    if (origin && this.peers.has(origin as RoomPeer)) {
+      const peer = origin as RoomPeer;
+      for (const id of added) peer.awarenessIds.add(id);
+      for (const id of updated) peer.awarenessIds.add(id);
+      for (const id of removed) peer.awarenessIds.delete(id);
+    }
+    const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    for (const p of this.peers) if (p !== origin) p.send(frame);
+  };
+
+  private reapAwareness(timeout: number): void {
+    const now = Date.now();
+    const stale: number[] = [];
+    this.awareness.meta.forEach((meta, id) => {
+      if (id !== this.awareness.clientID && now - meta.lastUpdated >= timeout && this.awareness.states.has(id)) stale.push(id);
+    });
+    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout');
+  }
+
+  // ---- write pipeline ----------------------------------------------------
+
+  private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.pending.push({ update, origin });
+    this.enqueuedSeq++;
+    if (!this.writing) {
+      this.writing = true;
+      // Let every frame already read from the sockets join this commit.
+      queueMicrotask(() => void this.flush());
+    }
+  };
+
+  /** Run `fn` once everything queued so far is durable. */
+  afterDurable(fn: () => void): void {
+    if (!this.writing && this.pending.length === 0) fn();
+    else this.waiters.push({ seq: this.enqueuedSeq, fn });
+  }
+
+  /** A promise form of afterDurable. */
+  whenDurable(): Promise<void> {
+    return new Promise((resolve) => this.afterDurable(resolve));
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0 && !this.forceCompact) {
+      this.writing = false;
+      this.runWaiters();
+      return;
+    }
+    this.writing = true;
+    const batch = this.pending;
+    this.pending = [];
+    const upto = this.enqueuedSeq;
+    // The doc holds exactly what is stored plus this batch, so this is the SV once it commits.
+    const sv = Y.encodeStateVector(this.doc);
+    const { records, bytes } = this.ctx.store.stats(this.name);
+    let batchBytes = 0;
+    for (const p of batch) batchBytes += p.update.byteLength;
+    const compact =
+      this.forceCompact ||
+      records + batch.length > this.ctx.config.compactRecords ||
+      bytes + batchBytes > this.ctx.config.compactBytes;
+    this.forceCompact = false;
+    const t0 = performance.now();
+    try {
+      await this.ctx.store.commit(
+        this.name,
+        batch.map((p) => p.update),
+        compact ? Y.encodeStateAsUpdate(this.doc) : undefined,
+      );
+    } catch (err) {
+      this.ctx.metrics.persistenceErrors++;
+      this.ctx.setPersistenceHealthy(false);
+      this.ctx.log.error('storing updates failed; will retry', {
+        project: this.name,
+        updates: batch.length,
+        error: (err as Error).message,
+        retryMs: this.retryDelay,
+      });
+      // Keep order: the failed batch goes back in front of anything that arrived meanwhile.
+      this.pending = batch.concat(this.pending);
+      const t = setTimeout(() => void this.flush(), this.retryDelay);
+      t.unref();
+      this.retryDelay = Math.min(this.retryDelay * 2, 5000);
+      return;
+    }
+    this.retryDelay = 100;
+    this.ctx.metrics.observeCommit((performance.now() - t0) / 1000);
+    if (compact) this.ctx.metrics.compactions++;
+    this.ctx.setPersistenceHealthy(true);
+    this.flushedSeq = upto;
+    this.durableStateVector = sv;
+    if (batch.length > 0) this.broadcast(batch);
+    // Anything that arrived during the commit forms the next group.
+    if (this.pending.length > 0) void this.flush();
+    else this.writing = false;
+    this.runWaiters();
+  }
+
+  private runWaiters(): void {
+    const done = this.writing || this.pending.length > 0 ? this.flushedSeq : this.enqueuedSeq;
+    let i = 0;
+    while (i < this.waiters.length && this.waiters[i].seq <= done) i++;
+    if (i === 0) return;
+    const ready = this.waiters.splice(0, i);
+    for (const w of ready) w.fn();
+    if (!this.writing && this.pending.length === 0) this.maybeScheduleIdle();
+  }
+
+  private broadcast(batch: Pending[]): void {
+    let origin: unknown = batch[0].origin;
+    for (const p of batch) if (p.origin !== origin) origin = undefined;
+    const update = batch.length === 1 ? batch[0].update : Y.mergeUpdates(batch.map((p) => p.update));
+    const frame = encodeUpdate(update);
+    for (const peer of this.peers) {
+      // A lone sender already has its own updates; mixed batches go to everyone (Yjs ignores duplicates).
+      if (peer !== origin) {
+        peer.send(frame);
+        this.ctx.metrics.updatesOut++;
+      }
+    }
+    for (const fn of this.listeners) fn(update, origin);
+  }
+
+  // ---- lifetime ----------------------------------------------------------
+
+  /** Keep the room loaded until the returned function is called. */
+  hold(): () => void {
+    this.holds++;
+    this.cancelIdle();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.maybeScheduleIdle();
+    };
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+  }
+
+  private maybeScheduleIdle(): void {
+    if (this.destroyed || this.idleTimer || this.peers.size > 0 || this.holds > 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.peers.size === 0 && this.holds === 0) void this.unload();
+    }, this.ctx.config.idleUnloadMs);
+    this.idleTimer.unref();
+  }
+
+  /** Flush, compact if the log has grown, and drop the document from memory. */
+  async unload(): Promise<void> {
+    if (this.destroyed) return;
+    await this.whenDurable();
+    if (this.peers.size > 0 || this.holds > 0) return; // someone came back meanwhile
+    this.destroyed = true;
+    this.onUnload(this);
+    if (this.isReady && this.ctx.store.stats(this.name).records > 1) {
+      try {
+        await this.ctx.store.commit(this.name, [], Y.encodeStateAsUpdate(this.doc));
+        this.ctx.metrics.compactions++;
+      } catch (err) {
+        this.ctx.log.error('compaction before unload failed', { project: this.name, error: (err as Error).message });
+      }
+    }
+    this.ctx.store.forget(this.name);
+    clearInterval(this.reaper);
+    this.awareness.destroy();
+    this.doc.destroy();
+    this.ctx.metrics.docsUnloaded++;
+    this.ctx.log.debug('document unloaded', { project: this.name });
+  }
+
+  /** Server shutdown: wait for every queued write; no further compaction. */
+  async shutdown(): Promise<void> {
+    this.cancelIdle();
+    if (this.isReady) await this.whenDurable();
+    this.destroyed = true;
+    clearInterval(this.reaper);
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+}

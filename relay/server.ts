@@ -1,0 +1,335 @@
+/**
+ * The huddle server: an HTTP server with a y-websocket endpoint at
+ * `ws://HOST:PORT/<project>`, `/healthz`, `/metrics`, and room for more routes.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import fs from 'node:fs';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DocStore } from '../src/store/doc-store.js';
+import { projectNameProblem } from '../src/protocol/names.js';
+import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
+import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { Room } from './room.js';
+import { Connection } from './connection.js';
+import { timingSafeEqual } from 'node:crypto';
+
+export type Access = 'write' | 'read' | 'none';
+
+export interface HttpContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  access: Access;
+  params: Record<string, string>;
+}
+
+export type HttpHandler = (ctx: HttpContext) => void | Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: HttpHandler;
+  /** Minimum access needed; 'none' routes are public (health). */
+  needs: Access;
+}
+
+export class HuddleServer {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly store: DocStore;
+  readonly startedAt = Date.now();
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly rooms = new Map<string, Room>();
+  private readonly connections = new Set<Connection>();
+  private readonly routes: Route[] = [];
+  private pingTimer: NodeJS.Timeout | null = null;
+  private persistenceHealthy = true;
+  private closing: Promise<void> | null = null;
+  private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
+
+  constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
+    this.config = { ...DEFAULT_CONFIG, ...config };
+    const problems = configProblems(this.config);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    this.log = logger ?? createLogger(this.config.logLevel);
+    this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
+    this.http = http.createServer((req, res) => void this.onRequest(req, res));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxMessage, perMessageDeflate: false });
+    this.http.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => socket.destroy());
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+    });
+    this.http.on('clientError', (_err, socket) => socket.destroy());
+    this.route('GET', '/healthz', (c) => this.json(c.res, 200, this.health()), 'none');
+    this.route('GET', '/metrics', (c) => {
+      c.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      c.res.end(this.metrics.render({
+        connections: this.connections.size,
+        documents: this.rooms.size,
+        persistenceHealthy: this.persistenceHealthy,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      }));
+    }, 'read');
+  }
+
+  /** Open LevelDB and listen. Resolves with the bound port. */
+  async listen(): Promise<number> {
+    fs.mkdirSync(this.config.dataDir, { recursive: true });
+    try {
+      await this.store.open();
+    } catch (err) {
+      const e = err as Error & { code?: string; cause?: Error };
+      const detail = e.cause?.message ?? e.message;
+      if (/lock/i.test(detail)) {
+        throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by another huddle server (LevelDB allows one process per folder)`);
+      }
+      throw new Error(`cannot open LevelDB at ${path.resolve(this.config.dataDir)}: ${detail}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.http.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = () => {
+        this.http.off('error', onError);
+        resolve();
+      };
+      this.http.once('error', onError);
+      this.http.once('listening', onListening);
+      this.http.listen(this.config.port, this.config.host);
+    }).catch(async (err: Error & { code?: string }) => {
+      await this.store.close();
+      if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
+      throw err;
+    });
+    this.pingTimer = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    this.pingTimer.unref();
+    return this.port;
+  }
+
+  get port(): number {
+    const a = this.http.address();
+    return typeof a === 'object' && a ? a.port : this.config.port;
+  }
+
+  /** Base HTTP URL, e.g. http://127.0.0.1:4321 */
+  get url(): string {
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host}:${this.port}`;
+  }
+
+  get wsUrl(): string {
+    return this.url.replace(/^http/, 'ws');
+  }
+
+  health() {
+    return {
+      ok: this.persistenceHealthy,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      documentsLoaded: this.rooms.size,
+      connections: this.connections.size,
+      persistence: this.persistenceHealthy ? 'healthy' : 'failing',
+    };
+  }
+
+  /** Register an HTTP route. `pattern` may contain `:name` segments. */
+  route(method: string, pattern: string, handler: HttpHandler, needs: Access = 'read'): void {
+    const keys: string[] = [];
+    const re = new RegExp(
+      '^' + pattern.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_m, k: string) => {
+        keys.push(k);
+        return '([^/]+)';
+      }) + '$',
+    );
+    this.routes.push({ method, pattern: re, keys, handler, needs });
+  }
+
+  /** Run `fn` during shutdown, before rooms are flushed. */
+  onShutdown(fn: () => Promise<void> | void): void {
+    this.shutdownHooks.push(fn);
+  }
+
+  /** The loaded room of a project, loading it if needed. Throws for bad names. */
+  async room(name: string): Promise<Room> {
+    const problem = projectNameProblem(name);
+    if (problem) throw new Error(problem);
+    if (this.closing) throw new Error('server is shutting down');
+    const room = this.roomNow(name);
+    await room.ready;
+    return room;
+  }
+
+  /** Names of loaded rooms. */
+  loadedRooms(): string[] {
+    return Array.from(this.rooms.keys());
+  }
+
+  private roomNow(name: string): Room {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = new Room(name, {
+        store: this.store,
+        config: this.config,
+        log: this.log,
+        metrics: this.metrics,
+        setPersistenceHealthy: (ok) => this.setPersistenceHealthy(ok),
+      }, (r) => {
+        if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
+      });
+      this.rooms.set(name, room);
+      // A room whose load failed is dropped so that a later attempt retries.
+      room.ready.catch(() => {
+        if (this.rooms.get(name) === room) this.rooms.delete(name);
+      });
+    }
+    return room;
+  }
+
+  private setPersistenceHealthy(ok: boolean): void {
+    if (ok === this.persistenceHealthy) return;
+    this.persistenceHealthy = ok;
+    if (ok) this.log.info('persistence healthy again');
+    else this.log.error('persistence failing: updates are held in memory and retried');
+  }
+
+  /** Which access a request's token grants. */
+  accessOf(req: http.IncomingMessage, url: URL): Access {
+    if (!this.config.token) return 'write';
+    const auth = req.headers.authorization;
+    const presented = auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('token');
+    if (presented && safeEqual(presented, this.config.token)) return 'write';
+    if (presented && this.config.readToken && safeEqual(presented, this.config.readToken)) return 'read';
+    return 'none';
+  }
+
+  private onConnection(ws: WebSocket, req: http.IncomingMessage): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Every socket gets an error listener before anything else can fail.
+    ws.on('error', () => {});
+    if (this.closing) {
+      ws.close(CLOSE_SHUTDOWN, 'server shutting down');
+      return;
+    }
+    const access = this.accessOf(req, url);
+    if (access === 'none') {
+      this.metrics.rejectedAuth++;
+      this.log.warn('connection refused: missing or wrong token', { remote: req.socket.remoteAddress });
+      ws.close(CLOSE_UNAUTHORIZED, 'unauthorized: missing or wrong token');
+      return;
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      name = '\u0000';
+    }
+    const problem = projectNameProblem(name);
+    if (problem) {
+      this.log.warn('connection refused: bad project name', { reason: problem });
+      ws.close(CLOSE_BAD_NAME, problem.slice(0, 120));
+      return;
+    }
+    this.metrics.connectionsTotal++;
+    const conn = new Connection(ws, this.roomNow(name), access === 'read', this.log, this.metrics, this.config.maxBufferedBytes);
+    this.connections.add(conn);
+    ws.on('close', () => this.connections.delete(conn));
+    this.log.debug('client connected', { project: name, conn: conn.id, readOnly: access === 'read' });
+  }
+
+  private pingAll(): void {
+    for (const conn of this.connections) {
+      if (conn.awaitingPong) {
+        this.log.info('reaping unresponsive client', { project: conn.room.name, conn: conn.id });
+        conn.ws.terminate();
+        continue;
+      }
+      conn.awaitingPong = true;
+      try {
+        conn.ws.ping();
+      } catch {
+        conn.ws.terminate();
+      }
+    }
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    for (const r of this.routes) {
+      const m = r.pattern.exec(url.pathname);
+      if (!m) continue;
+      if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
+      const params: Record<string, string> = {};
+      try {
+        r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      } catch {
+        this.json(res, 400, { error: 'malformed URL encoding' });
+        return;
+      }
+      const access = this.accessOf(req, url);
+      if (r.needs !== 'none' && (access === 'none' || (r.needs === 'write' && access !== 'write'))) {
+        this.metrics.rejectedAuth++;
+        this.json(res, access === 'none' ? 401 : 403, { error: access === 'none' ? 'missing or wrong token' : 'this token may only read' });
+        return;
+      }
+      try {
+        await r.handler({ req, res, url, access, params });
+      } catch (err) {
+        const e = err as Error & { status?: number };
+        if (!res.headersSent) this.json(res, e.status ?? 500, { error: e.message });
+        if ((e.status ?? 500) >= 500) this.log.error('request failed', { path: url.pathname, error: e.message });
+      }
+      return;
+    }
+    this.json(res, 404, { error: `no route for ${method} ${url.pathname}` });
+  }
+
+  json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** Stop accepting, close clients, flush every room, close LevelDB. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    for (const fn of this.shutdownHooks) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn('shutdown hook failed', { error: (err as Error).message });
+      }
+    }
+    for (const conn of this.connections) conn.close(CLOSE_SHUTDOWN, 'server shutting down');
+    await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
+    this.rooms.clear();
+    this.http.closeAllConnections();
+    await httpClosed;
+    await this.store.close();
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Start a server with the given config; resolves once it listens. */
+export async function startServer(config: Partial<ServerConfig> = {}, logger?: Logger): Promise<HuddleServer> {
+  const server = new HuddleServer(config, logger);
+  await server.listen();
+  return server;
+}

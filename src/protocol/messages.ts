@@ -1,0 +1,187 @@
+/**
+ * Wire messages of the y-websocket protocol, plus huddle's one opt-in extension.
+ *
+ * Pure encoding and decoding: no sockets, no timers. The relay and the library
+ * peer both build on these so that they frame messages identically.
+ */
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+
+/** Message types of y-websocket (first varUint of every frame). */
+export const MSG_SYNC = 0;
+export const MSG_AWARENESS = 1;
+export const MSG_AUTH = 2;
+export const MSG_QUERY_AWARENESS = 3;
+
+/**
+ * huddle extension: a client sends MSG_STORED_SUBSCRIBE once (no payload) to
+ * learn when its updates are durable. From then on the server answers every
+ * update message from that client, once it is written to LevelDB, with
+ * MSG_STORED carrying the state vector of the durably stored document.
+ * Stock clients never send the subscription and so never see MSG_STORED.
+ */
+export const MSG_STORED_SUBSCRIBE = 100;
+export const MSG_STORED = 101;
+
+/** Sync sub-types, re-exported for readability at call sites. */
+export const SYNC_STEP1 = syncProtocol.messageYjsSyncStep1;
+export const SYNC_STEP2 = syncProtocol.messageYjsSyncStep2;
+export const SYNC_UPDATE = syncProtocol.messageYjsUpdate;
+
+export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_SYNC);
+  syncProtocol.writeSyncStep1(e, doc);
+  return encoding.toUint8Array(e);
+}
+
+/** Sync step 2 answering a peer's state vector, computed now. */
+export function encodeSyncStep2(doc: Y.Doc, remoteStateVector?: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_SYNC);
+  syncProtocol.writeSyncStep2(e, doc, remoteStateVector);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeUpdate(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_SYNC);
+  syncProtocol.writeUpdate(e, update);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeAwareness(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_AWARENESS);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeAwarenessOf(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
+  return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
+}
+
+export function encodeQueryAwareness(): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_QUERY_AWARENESS);
+  return encoding.toUint8Array(e);
+}
+
+/** Auth message "permission denied" as y-protocols/auth frames it. */
+export function encodePermissionDenied(reason: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_AUTH);
+  encoding.writeVarUint(e, 0); // messagePermissionDenied
+  encoding.writeVarString(e, reason);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeStoredSubscribe(): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_STORED_SUBSCRIBE);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeStored(stateVector: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_STORED);
+  encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+/** A decoded client frame. Decoding validates framing only; Yjs validates updates. */
+export type ClientMessage =
+  | { type: 'sync-step1'; stateVector: Uint8Array }
+  | { type: 'sync-step2'; update: Uint8Array }
+  | { type: 'update'; update: Uint8Array }
+  | { type: 'awareness'; update: Uint8Array }
+  | { type: 'query-awareness' }
+  | { type: 'auth'; payload: Uint8Array }
+  | { type: 'stored-subscribe' }
+  | { type: 'stored'; stateVector: Uint8Array };
+
+export class ProtocolError extends Error {
+  constructor(message: string, readonly closeCode: number) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Close codes used by the relay (4400-4499 stop y-websocket from retrying). */
+export const CLOSE_MALFORMED = 1007;
+export const CLOSE_UNSUPPORTED = 1003;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_SLOW_READER = 4008;
+export const CLOSE_BAD_NAME = 4400;
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_SHUTDOWN = 1001;
+
+/**
+ * Decode one frame. Throws ProtocolError on truncated varints, bad lengths,
+ * trailing garbage or unknown types, so that the caller closes only this socket.
+ */
+export function decodeMessage(frame: Uint8Array): ClientMessage {
+  try {
+    const d = decoding.createDecoder(frame);
+    const type = decoding.readVarUint(d);
+    let msg: ClientMessage;
+    switch (type) {
+      case MSG_SYNC: {
+        const sub = decoding.readVarUint(d);
+        const payload = decoding.readVarUint8Array(d);
+        if (sub === SYNC_STEP1) msg = { type: 'sync-step1', stateVector: payload };
+        else if (sub === SYNC_STEP2) msg = { type: 'sync-step2', update: payload };
+        else if (sub === SYNC_UPDATE) msg = { type: 'update', update: payload };
+        else throw new ProtocolError(`unknown sync message type ${sub}`, CLOSE_UNSUPPORTED);
+        break;
+      }
+      case MSG_AWARENESS:
+        msg = { type: 'awareness', update: decoding.readVarUint8Array(d) };
+        break;
+      case MSG_QUERY_AWARENESS:
+        msg = { type: 'query-awareness' };
+        break;
+      case MSG_AUTH:
+        msg = { type: 'auth', payload: decoding.readTailAsUint8Array(d) };
+        break;
+      case MSG_STORED_SUBSCRIBE:
+        msg = { type: 'stored-subscribe' };
+        break;
+      case MSG_STORED:
+        msg = { type: 'stored', stateVector: decoding.readVarUint8Array(d) };
+        break;
+      default:
+        throw new ProtocolError(`unknown message type ${type}`, CLOSE_UNSUPPORTED);
+    }
+    if (decoding.hasContent(d)) throw new ProtocolError('trailing bytes after message', CLOSE_MALFORMED);
+    return msg;
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(`malformed message: ${(err as Error).message}`, CLOSE_MALFORMED);
+  }
+}
+
+/** Decode a state vector, throwing ProtocolError when it is not one. */
+export function decodeStateVectorStrict(sv: Uint8Array): Map<number, number> {
+  try {
+    const d = decoding.createDecoder(sv);
+    const n = decoding.readVarUint(d);
+    const out = new Map<number, number>();
+    for (let i = 0; i < n; i++) out.set(decoding.readVarUint(d), decoding.readVarUint(d));
+    if (decoding.hasContent(d)) throw new Error('trailing bytes');
+    return out;
+  } catch (err) {
+    throw new ProtocolError(`malformed state vector: ${(err as Error).message}`, CLOSE_MALFORMED);
+  }
+}
+
+/** True when every clock in `have` is at least the one in `want`. */
+export function stateVectorCovers(have: Map<number, number>, want: Map<number, number>): boolean {
+  for (const [client, clock] of want) {
+    if ((have.get(client) ?? 0) < clock) return false;
+  }
+  return true;
+}

@@ -1,0 +1,146 @@
+/** Shared test fixtures: real servers on port 0, temp LevelDB folders, stock y-websocket clients. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import WebSocket from 'ws';
+import { HuddleServer } from '../relay/server.js';
+import type { ServerConfig } from '../relay/config.js';
+import { silentLogger } from '../relay/log.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const CLI = path.join(ROOT, 'dist/cli/huddle.js');
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+/** Run every registered cleanup (call from afterEach). */
+export async function cleanup(): Promise<void> {
+  while (cleanups.length) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+export function tempDir(prefix = 'huddle-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** An in-process server on a loopback port 0 with its own LevelDB folder. */
+export async function startServer(config: Partial<ServerConfig> = {}): Promise<HuddleServer> {
+  const server = new HuddleServer({ port: 0, dataDir: config.dataDir ?? path.join(tempDir(), 'data'), ...config }, silentLogger);
+  await server.listen();
+  onCleanup(() => server.close());
+  return server;
+}
+
+export interface ServerChild {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  wsUrl: string;
+  output: () => string;
+}
+
+/** `huddle serve` as a real child process; resolves once it prints where it listens. */
+export async function spawnServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  onCleanup(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
+    const check = () => {
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.on('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
+  });
+  return { proc, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, output: () => out };
+}
+
+export function waitExit(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
+  return new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** A stock y-websocket 3.1 client, unchanged but for the Node WebSocket. */
+export function stockClient(wsUrl: string, room: string, opts: { params?: Record<string, string>; connect?: boolean } = {}) {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(wsUrl, room, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: opts.params,
+    connect: opts.connect ?? true,
+    disableBc: true,
+  });
+  onCleanup(() => {
+    provider.destroy();
+    doc.destroy();
+  });
+  return { doc, provider, awareness: provider.awareness };
+}
+
+export function synced(provider: WebsocketProvider, timeout = 5000): Promise<void> {
+  if (provider.synced) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('not synced in time')), timeout);
+    provider.once('sync', (s: boolean) => {
+      if (s) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+/** Poll until `fn` returns truthy; fails after `timeout` ms with `what`. */
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout = 5000, interval = 10): Promise<T> {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw WebSocket to a room; resolves once open. */
+export function rawSocket(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'nodebuffer';
+    ws.on('error', reject);
+    ws.on('open', () => resolve(ws));
+    onCleanup(() => ws.terminate());
+  });
+}
+
+export function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
