@@ -32,6 +32,8 @@ export interface ServerConfig {
   pingIntervalMs: number;
   /** Drop a client whose unsent data exceeds this many bytes. Default 64 MiB. */
   maxBufferedBytes: number;
+  /** Return a gone session's claimed tasks to open after this long. Default 60 s. */
+  orphanAfterMs: number;
   /** Log level: error, warn, info, debug. Default info. */
   logLevel: LogLevel;
 }
@@ -53,6 +55,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   awarenessTimeoutMs: 30_000,
   pingIntervalMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  orphanAfterMs: 60_000,
   logLevel: 'info',
 };
 

@@ -11,6 +11,8 @@
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
 import type { DocStore } from '../src/store/doc-store.js';
 import {
   encodeAwareness,
@@ -86,6 +88,7 @@ export class Room {
   private idleTimer: NodeJS.Timeout | null = null;
   private reaper: NodeJS.Timeout;
   private readonly listeners = new Set<(update: Uint8Array, origin: unknown) => void>();
+  private readonly cleanups: Array<() => void> = [];
 
   constructor(
     readonly name: string,
@@ -146,8 +149,9 @@ export class Room {
   removePeer(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return;
     const ids = Array.from(peer.awarenessIds).filter((id) => this.awareness.getStates().has(id));
-    // Broadcast the removal at once (clock + 1) instead of letting peers time out after 30 s.
-    if (ids.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, ids, 'disconnect');
+    // Broadcast the removal at once, with clock + 1 so that it beats the last state every
+    // peer holds, instead of letting peers time out after 30 s.
+    if (ids.length > 0) removeWithNextClock(this.awareness, ids, 'disconnect');
     this.maybeScheduleIdle();
   }
 
@@ -182,7 +186,7 @@ export class Room {
       case 'awareness': {
         this.ctx.metrics.awarenessIn++;
         try {
-          awarenessProtocol.applyAwarenessUpdate(this.awareness, msg.update, peer);
+          awarenessProtocol.applyAwarenessUpdate(this.awareness, reviveClocks(this.awareness, msg.update), peer);
         } catch (err) {
           throw new ProtocolError(`awareness update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
         }
@@ -231,7 +235,9 @@ export class Room {
       for (const id of removed) peer.awarenessIds.delete(id);
     }
     const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
-    for (const p of this.peers) if (p !== origin) p.send(frame);
+    // Echo to the sender too: the echo tells it where the relay ordered its update (locks rely
+    // on this), and carries a revived clock back after a reconnect.
+    for (const p of this.peers) p.send(frame);
   };
 
   private reapAwareness(timeout: number): void {
@@ -240,7 +246,7 @@ export class Room {
     this.awareness.meta.forEach((meta, id) => {
       if (id !== this.awareness.clientID && now - meta.lastUpdated >= timeout && this.awareness.states.has(id)) stale.push(id);
     });
-    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout');
+    if (stale.length > 0) removeWithNextClock(this.awareness, stale, 'timeout');
   }
 
   // ---- write pipeline ----------------------------------------------------
@@ -349,6 +355,21 @@ export class Room {
 
   // ---- lifetime ----------------------------------------------------------
 
+  /** Run `fn` when the room is unloaded or the server shuts down. */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
+  private runCleanups(): void {
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn();
+      } catch (err) {
+        this.ctx.log.warn('room cleanup failed', { project: this.name, error: (err as Error).message });
+      }
+    }
+  }
+
   /** Keep the room loaded until the returned function is called. */
   hold(): () => void {
     this.holds++;
@@ -394,6 +415,7 @@ export class Room {
       }
     }
     this.ctx.store.forget(this.name);
+    this.runCleanups();
     clearInterval(this.reaper);
     this.awareness.destroy();
     this.doc.destroy();
@@ -406,8 +428,53 @@ export class Room {
     this.cancelIdle();
     if (this.isReady) await this.whenDurable();
     this.destroyed = true;
+    this.runCleanups();
     clearInterval(this.reaper);
     this.awareness.destroy();
     this.doc.destroy();
   }
+}
+
+/** Remove remote awareness states by applying a null state with clock + 1, so the removal wins everywhere. */
+export function removeWithNextClock(awareness: awarenessProtocol.Awareness, ids: number[], origin: unknown): void {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, ids.length);
+  for (const id of ids) {
+    encoding.writeVarUint(e, id);
+    encoding.writeVarUint(e, (awareness.meta.get(id)?.clock ?? 0) + 1);
+    encoding.writeVarString(e, 'null');
+  }
+  awarenessProtocol.applyAwarenessUpdate(awareness, encoding.toUint8Array(e), origin);
+}
+
+/**
+ * A client that comes back after its state was removed re-sends its state with
+ * the clock it had, which every peer would ignore (the removal's clock is
+ * higher). Lift such clocks above the removal so the state reappears at once.
+ */
+export function reviveClocks(awareness: awarenessProtocol.Awareness, update: Uint8Array): Uint8Array {
+  const d = decoding.createDecoder(update);
+  const n = decoding.readVarUint(d);
+  const entries: Array<{ id: number; clock: number; json: string }> = [];
+  let changed = false;
+  for (let i = 0; i < n; i++) {
+    const id = decoding.readVarUint(d);
+    let clock = decoding.readVarUint(d);
+    const json = decoding.readVarString(d);
+    const meta = awareness.meta.get(id);
+    if (meta && json !== 'null' && !awareness.states.has(id) && clock <= meta.clock) {
+      clock = meta.clock + 1;
+      changed = true;
+    }
+    entries.push({ id, clock, json });
+  }
+  if (!changed) return update;
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, entries.length);
+  for (const x of entries) {
+    encoding.writeVarUint(e, x.id);
+    encoding.writeVarUint(e, x.clock);
+    encoding.writeVarString(e, x.json);
+  }
+  return encoding.toUint8Array(e);
 }

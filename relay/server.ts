@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Room } from './room.js';
 import { Connection } from './connection.js';
+import { Janitor } from './janitor.js';
 import { timingSafeEqual } from 'node:crypto';
 
 export type Access = 'write' | 'read' | 'none';
@@ -52,6 +53,7 @@ export class HuddleServer {
   private persistenceHealthy = true;
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
+  private readonly roomHooks: Array<(room: Room) => void> = [];
 
   constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -150,6 +152,11 @@ export class HuddleServer {
     this.routes.push({ method, pattern: re, keys, handler, needs });
   }
 
+  /** Run `fn` for every room once it is loaded (extensions: hosted sessions, upstream links). */
+  onRoom(fn: (room: Room) => void): void {
+    this.roomHooks.push(fn);
+  }
+
   /** Run `fn` during shutdown, before rooms are flushed. */
   onShutdown(fn: () => Promise<void> | void): void {
     this.shutdownHooks.push(fn);
@@ -183,10 +190,18 @@ export class HuddleServer {
         if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
       });
       this.rooms.set(name, room);
-      // A room whose load failed is dropped so that a later attempt retries.
-      room.ready.catch(() => {
-        if (this.rooms.get(name) === room) this.rooms.delete(name);
-      });
+      const r = room;
+      r.ready.then(
+        () => {
+          const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => true });
+          r.onDestroy(() => janitor.destroy());
+          for (const fn of this.roomHooks) fn(r);
+        },
+        // A room whose load failed is dropped so that a later attempt retries.
+        () => {
+          if (this.rooms.get(name) === r) this.rooms.delete(name);
+        },
+      );
     }
     return room;
   }

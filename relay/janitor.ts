@@ -1,0 +1,98 @@
+/**
+ * Server-side upkeep of one room's shared context:
+ * - task claims: when a client's update overrides another session's claim it
+ *   had not seen (a concurrent claim), the first claim stored here is restored,
+ *   so every peer ends with the same winner and the loser learns it on its ack;
+ * - orphans: tasks claimed by a session that has been gone longer than the grace
+ *   period return to open, marked orphaned with its last note.
+ */
+import * as Y from 'yjs';
+import { SharedContext, type Actor } from '../src/model/context.js';
+import { sessionOf } from '../src/model/session.js';
+import type { Room } from './room.js';
+
+export const SERVER_ACTOR: Actor = { id: 'huddle-server', name: 'huddle', role: 'server' };
+const ARBITER = Symbol('arbiter');
+
+export interface JanitorOptions {
+  /** A claimed task's holder must be gone this long before the task is orphaned. */
+  orphanAfterMs: number;
+  /** Whether this server is the one that arbitrates (false when it syncs to an upstream relay). */
+  arbitrate: () => boolean;
+}
+
+export class Janitor {
+  readonly ctx: SharedContext;
+  private lastSeen = new Map<string, { at: number; name: string; intent: string | null }>();
+  private timer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly room: Room, private readonly opts: JanitorOptions) {
+    this.ctx = new SharedContext(room.doc);
+    this.ctx.tasksMap.observeDeep(this.onTasks);
+    room.awareness.on('change', this.onAwareness);
+    this.timer = setInterval(() => this.sweep(), Math.max(200, Math.min(5000, opts.orphanAfterMs / 4)));
+    this.timer.unref();
+  }
+
+  private onTasks = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>, tr: Y.Transaction): void => {
+    if (tr.origin === ARBITER || !this.room.peers.has(tr.origin as never) || !this.opts.arbitrate()) return;
+    for (const ev of events) {
+      if (!(ev.target instanceof Y.Map) || ev.target.parent !== this.ctx.tasksMap) continue;
+      const change = ev.changes.keys.get('assignee');
+      if (!change || change.action !== 'update') continue;
+      const before = change.oldValue as { id: string } | null;
+      const after = ev.target.get('assignee') as { id: string } | null;
+      const statusChange = ev.changes.keys.get('status');
+      const statusBefore = statusChange ? statusChange.oldValue : ev.target.get('status');
+      if (before && after && before.id !== after.id && statusBefore === 'claimed' && ev.target.get('status') === 'claimed') {
+        const task = ev.target as Y.Map<unknown>;
+        // Restore after this transaction; the restoring write joins the same commit.
+        queueMicrotask(() =>
+          this.room.doc.transact(() => {
+            task.set('assignee', before);
+            task.set('status', 'claimed');
+            const title = String(task.get('title'));
+            this.ctx.record(SERVER_ACTOR, 'task.claim-rejected', `${title}: ${(after as { name?: string }).name ?? after.id} lost to ${(before as { name?: string }).name ?? before.id}`);
+          }, ARBITER),
+        );
+      }
+    }
+  };
+
+  private onAwareness = (): void => {
+    const now = Date.now();
+    for (const state of this.room.awareness.getStates().values()) {
+      const s = sessionOf(state);
+      if (s) this.lastSeen.set(s.id, { at: now, name: s.name, intent: s.intent });
+    }
+  };
+
+  /** Orphan the tasks of sessions gone longer than the grace period. */
+  sweep(now = Date.now()): void {
+    if (!this.room.isReady || this.room.destroyed) return;
+    const present = new Set<string>();
+    for (const state of this.room.awareness.getStates().values()) {
+      const s = sessionOf(state);
+      if (s) {
+        present.add(s.id);
+        this.lastSeen.set(s.id, { at: now, name: s.name, intent: s.intent });
+      }
+    }
+    for (const t of this.ctx.tasks({ status: 'claimed' })) {
+      const holder = t.assignee;
+      if (!holder || present.has(holder.id)) continue;
+      // Sessions never seen by this server count from the time it loaded the room.
+      const seen = this.lastSeen.get(holder.id);
+      const since = seen?.at ?? this.startedAt;
+      if (now - since < this.opts.orphanAfterMs) continue;
+      this.ctx.orphanTasksOf(SERVER_ACTOR, { id: holder.id, name: seen?.name ?? holder.name, lastNote: seen?.intent ?? undefined });
+    }
+  }
+
+  destroy(): void {
+    clearInterval(this.timer);
+    this.ctx.tasksMap.unobserveDeep(this.onTasks);
+    this.room.awareness.off('change', this.onAwareness);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Who is here and who holds what, computed from awareness states the same way
+ * by every peer. Pure: callers pass the states, the forced-release check and
+ * the time.
+ */
+import { claimLive, conflicts, resolve, type LockMode, type SeenClaim } from './locks.js';
+import { patternsOverlap } from './paths.js';
+import { sessionOf, statusOf, STATUS_THRESHOLDS, type SessionState, type SessionStatus } from './session.js';
+
+export interface SessionView extends Omit<SessionState, 'locks'> {
+  clientId: number;
+  status: SessionStatus;
+  /** Lock paths this session holds (granted claims only). */
+  locks: string[];
+}
+
+export interface LockView extends SeenClaim {
+  /** held: the claim is in force; pending: claimed but not yet confirmed and not blocked; blocked: behind `blockedBy`. */
+  state: 'held' | 'pending' | 'blocked';
+  blockedBy?: string;
+  holderStatus: SessionStatus;
+}
+
+export interface PresenceView {
+  sessions: SessionView[];
+  watchers: SessionView[];
+  locks: LockView[];
+}
+
+export interface ViewOptions {
+  now?: number;
+  isForced?: (claimId: string) => boolean;
+  thresholds?: typeof STATUS_THRESHOLDS;
+}
+
+/**
+ * Build the presence view. A session id seen under several client IDs (a
+ * restarted process whose old state has not timed out yet) is listed once,
+ * with its most recent state; its older claims are ignored.
+ */
+export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = {}): PresenceView {
+  const now = opts.now ?? Date.now();
+  const thresholds = opts.thresholds ?? STATUS_THRESHOLDS;
+  const latest = new Map<string, { clientId: number; s: SessionState }>();
+  for (const [clientId, raw] of states) {
+    const s = sessionOf(raw);
+    if (!s) continue;
+    const prev = latest.get(s.id);
+    if (!prev || s.lastActive > prev.s.lastActive || (s.lastActive === prev.s.lastActive && clientId > prev.clientId)) latest.set(s.id, { clientId, s });
+  }
+  const sessions: SessionView[] = [];
+  const watchers: SessionView[] = [];
+  const claims: SeenClaim[] = [];
+  const statusById = new Map<string, SessionStatus>();
+  for (const { clientId, s } of latest.values()) {
+    const status = statusOf(s, now, thresholds);
+    statusById.set(s.id, status);
+    const { locks, ...rest } = s;
+    const view: SessionView = { ...rest, clientId, status, locks: [] };
+    if (s.kind === 'watcher') {
+      watchers.push(view);
+      continue;
+    }
+    sessions.push(view);
+    // A stale session's claims are not in force.
+    if (status === 'stale') continue;
+    for (const c of locks ?? []) {
+      if (!claimLive(c, now) || opts.isForced?.(c.id)) continue;
+      claims.push({ ...c, clientId, session: s.id, sessionName: s.name, role: s.role });
+    }
+  }
+  const { held, blocked } = resolve(claims);
+  const locks: LockView[] = [];
+  for (const c of held) locks.push({ ...c, state: c.confirmed ? 'held' : 'pending', holderStatus: statusById.get(c.session)! });
+  for (const b of blocked) locks.push({ ...b.claim, state: 'blocked', blockedBy: b.by.session, holderStatus: statusById.get(b.claim.session)! });
+  locks.sort((a, b) => a.path.localeCompare(b.path) || a.claimedAt - b.claimedAt);
+  const bySession = new Map(sessions.map((s) => [s.id, s]));
+  for (const l of locks) if (l.state !== 'blocked') bySession.get(l.session)?.locks.push(l.path);
+  sessions.sort((a, b) => a.startedAt - b.startedAt || a.name.localeCompare(b.name));
+  return { sessions, watchers, locks };
+}
+
+/**
+ * The lock of another session that forbids `sessionId` to write `path`, or
+ * null. Both confirmed and pending claims of others block an edit: a pending
+ * claim is about to be confirmed or withdrawn, and erring on the safe side
+ * costs one retry.
+ */
+export function blockingLock(view: PresenceView, sessionId: string, path: string, mode: LockMode = 'exclusive'): LockView | null {
+  for (const l of view.locks) {
+    if (l.state === 'blocked') continue;
+    if (conflicts(l, { session: sessionId, path, mode })) return l;
+  }
+  return null;
+}
+
+/** Files that two or more live sessions are editing, with overlapping line ranges marked as conflicts. */
+export interface EditOverlap {
+  path: string;
+  sessions: Array<{ id: string; name: string; role: string; ranges?: Array<[number, number]>; at: number }>;
+  /** True when line ranges are known for at least two sessions and some of them intersect. */
+  conflict: boolean;
+  /** The intersecting ranges, when conflict. */
+  overlapping: Array<[number, number]>;
+}
+
+export function editOverlaps(view: PresenceView): EditOverlap[] {
+  const byPath = new Map<string, EditOverlap['sessions']>();
+  for (const s of view.sessions) {
+    if (s.status === 'stale') continue;
+    for (const e of s.editing ?? []) {
+      const list = byPath.get(e.path) ?? [];
+      list.push({ id: s.id, name: s.name, role: s.role, ranges: e.ranges, at: e.at });
+      byPath.set(e.path, list);
+    }
+  }
+  const out: EditOverlap[] = [];
+  for (const [path, sessions] of byPath) {
+    if (new Set(sessions.map((s) => s.id)).size < 2) continue;
+    const overlapping: Array<[number, number]> = [];
+    for (let i = 0; i < sessions.length; i++) {
+      for (let j = i + 1; j < sessions.length; j++) {
+        for (const a of sessions[i].ranges ?? []) {
+          for (const b of sessions[j].ranges ?? []) {
+            const lo = Math.max(a[0], b[0]);
+            const hi = Math.min(a[1], b[1]);
+            if (lo <= hi) overlapping.push([lo, hi]);
+          }
+        }
+      }
+    }
+    out.push({ path, sessions, conflict: overlapping.length > 0, overlapping });
+  }
+  return out.sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.path.localeCompare(b.path));
+}
+
+/** Whether a lock pattern touches a file (re-exported for callers that only need this). */
+export const lockCovers = (pattern: string, file: string) => patternsOverlap(pattern, file);

@@ -1,0 +1,387 @@
+/**
+ * A client connection to a huddle relay for one Y.Doc and its awareness.
+ *
+ * Speaks the y-websocket protocol like y-websocket's WebsocketProvider, and
+ * adds what huddle needs of a client: stored acknowledgements (whenStored),
+ * reconnects with exponential backoff and jitter, an end to retries on
+ * 4400-4499 close codes, and a hook that sees each awareness update as the
+ * relay ordered it (lock confirmation relies on that order).
+ */
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import { ObservableV2 } from 'lib0/observable';
+import {
+  MSG_AUTH,
+  MSG_AWARENESS,
+  MSG_QUERY_AWARENESS,
+  MSG_STORED,
+  MSG_SYNC,
+  encodeAwarenessOf,
+  encodeStoredSubscribe,
+  encodeUpdate,
+  stateVectorCovers,
+} from '../protocol/messages.js';
+
+/** The part of the WebSocket API we use; satisfied by browsers and by `ws`. */
+export interface SocketLike {
+  binaryType: string;
+  readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Opens a socket to `url`, presenting `token` if given. */
+export type SocketFactory = (url: string, token: string | undefined) => SocketLike;
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface AwarenessEntry {
+  clientID: number;
+  clock: number;
+  state: unknown;
+}
+
+export interface ConnectionOptions {
+  /** Relay base URL, e.g. ws://127.0.0.1:4321 */
+  url: string;
+  project: string;
+  doc: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  token?: string;
+  /** How to open sockets. Default: `ws` in Node (token as a Bearer header), the global WebSocket elsewhere. */
+  socket?: SocketFactory;
+  /** Connect at once. Default true. */
+  connect?: boolean;
+  /** Backoff bounds for reconnects, in ms. Default 100 and 5000; each delay gets ±50 % jitter. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Reconnect when nothing was received for this long. Default 70 s (the relay pings every 30 s). */
+  silenceTimeoutMs?: number;
+}
+
+type Events = {
+  status: (s: ConnectionStatus) => void;
+  synced: () => void;
+  stored: (stateVector: Map<number, number>) => void;
+  /** After an awareness update from the relay is applied, in relay order. */
+  awareness: (entries: AwarenessEntry[]) => void;
+  /** Permanent close (4400-4499): bad project name, wrong token... */
+  closed: (e: { code: number; reason: string }) => void;
+  denied: (reason: string) => void;
+};
+
+const OPEN = 1;
+
+let nodeFactory: SocketFactory | null = null;
+
+/** Load `ws` lazily so that browser bundles never see it. */
+async function defaultFactory(): Promise<SocketFactory> {
+  const g = globalThis as { WebSocket?: new (url: string) => SocketLike; process?: unknown };
+  if (!g.process && g.WebSocket) {
+    const WS = g.WebSocket;
+    return (url, token) => new WS(token ? `${url}?token=${encodeURIComponent(token)}` : url);
+  }
+  if (!nodeFactory) {
+    const { default: WS } = await import('ws');
+    nodeFactory = (url, token) => new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }) as unknown as SocketLike;
+  }
+  return nodeFactory;
+}
+
+export class RelayConnection extends ObservableV2<Events> {
+  readonly url: string;
+  status: ConnectionStatus = 'disconnected';
+  synced = false;
+  /** State vector the relay has durably stored, as last acknowledged. */
+  durable = new Map<number, number>();
+  /** Time of the last successful sync, or null. */
+  lastSyncedAt: number | null = null;
+  closeInfo: { code: number; reason: string } | null = null;
+
+  private ws: SocketLike | null = null;
+  private factory: SocketFactory | null;
+  private shouldConnect: boolean;
+  private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setInterval>;
+  private lastReceived = 0;
+  private readonly minBackoff: number;
+  private readonly maxBackoff: number;
+  private readonly silenceTimeout: number;
+  private destroyed = false;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    super();
+    this.url = `${opts.url.replace(/\/+$/, '')}/${encodeURIComponent(opts.project)}`;
+    this.factory = opts.socket ?? null;
+    this.minBackoff = opts.minBackoffMs ?? 100;
+    this.maxBackoff = opts.maxBackoffMs ?? 5000;
+    this.silenceTimeout = opts.silenceTimeoutMs ?? 70_000;
+    this.shouldConnect = opts.connect ?? true;
+    opts.doc.on('update', this.onDocUpdate);
+    opts.awareness.on('update', this.onAwarenessUpdate);
+    this.watchdog = setInterval(() => {
+      if (this.status === 'connected' && Date.now() - this.lastReceived > this.silenceTimeout) this.dropSocket();
+    }, Math.min(5000, this.silenceTimeout / 2));
+    (this.watchdog as { unref?: () => void }).unref?.();
+    if (this.shouldConnect) this.open();
+  }
+
+  get doc(): Y.Doc {
+    return this.opts.doc;
+  }
+
+  get awareness(): awarenessProtocol.Awareness {
+    return this.opts.awareness;
+  }
+
+  connect(): void {
+    if (this.destroyed) return;
+    this.shouldConnect = true;
+    this.closeInfo = null;
+    if (!this.ws && !this.reconnectTimer) this.open();
+  }
+
+  /** Close the socket and stop reconnecting; local state is kept. */
+  disconnect(): void {
+    this.shouldConnect = false;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.dropSocket();
+  }
+
+  override destroy(): void {
+    if (this.destroyed) return;
+    this.disconnect();
+    this.destroyed = true;
+    clearInterval(this.watchdog);
+    this.opts.doc.off('update', this.onDocUpdate);
+    this.opts.awareness.off('update', this.onAwarenessUpdate);
+    super.destroy();
+  }
+
+  /** Resolves once the first sync after (re)connecting is complete. */
+  whenSynced(timeoutMs = 10_000): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return this.waitFor('synced', () => this.synced, timeoutMs, 'sync with the relay');
+  }
+
+  /** Whether the relay has stored everything this doc holds now. */
+  isStored(): boolean {
+    return stateVectorCovers(this.durable, Y.decodeStateVector(Y.encodeStateVector(this.opts.doc)));
+  }
+
+  /**
+   * Resolves once the relay acknowledges that it has durably stored everything
+   * this doc holds at the time of the call. Rejects after `timeoutMs`.
+   */
+  whenStored(timeoutMs = 10_000): Promise<void> {
+    const want = Y.decodeStateVector(Y.encodeStateVector(this.opts.doc));
+    if (stateVectorCovers(this.durable, want)) return Promise.resolve();
+    return this.waitFor('stored', () => stateVectorCovers(this.durable, want), timeoutMs, 'the relay to store the change');
+  }
+
+  private waitFor(event: 'synced' | 'stored', done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        cleanup();
+        resolve();
+      };
+      const onClosed = (e: { code: number; reason: string }) => {
+        cleanup();
+        reject(new Error(`relay closed the connection (${e.code}): ${e.reason}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.status})`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off(event, check);
+        this.off('closed', onClosed);
+      };
+      this.on(event, check);
+      this.on('closed', onClosed);
+    });
+  }
+
+  private setStatus(s: ConnectionStatus): void {
+    if (this.status === s) return;
+    this.status = s;
+    this.emit('status', [s]);
+  }
+
+  private open(): void {
+    this.reconnectTimer = null;
+    if (!this.shouldConnect || this.ws || this.destroyed) return;
+    this.setStatus('connecting');
+    const go = (factory: SocketFactory) => {
+      if (!this.shouldConnect || this.ws || this.destroyed) return;
+      this.factory = factory;
+      let ws: SocketLike;
+      try {
+        ws = factory(this.url, this.opts.token);
+      } catch (err) {
+        this.scheduleReconnect();
+        return;
+      }
+      ws.binaryType = 'arraybuffer';
+      this.ws = ws;
+      ws.onopen = () => this.onOpen(ws);
+      ws.onmessage = (ev) => {
+        if (this.ws !== ws) return;
+        this.lastReceived = Date.now();
+        this.onMessage(new Uint8Array(ev.data as ArrayBuffer));
+      };
+      ws.onerror = () => {};
+      ws.onclose = (ev) => this.onClose(ws, ev);
+      // Node's ws answers relay pings itself; count them as signs that the link is alive.
+      (ws as unknown as { on?: (e: string, f: () => void) => void }).on?.('ping', () => (this.lastReceived = Date.now()));
+    };
+    if (this.factory) go(this.factory);
+    else void defaultFactory().then(go, () => this.scheduleReconnect());
+  }
+
+  private onOpen(ws: SocketLike): void {
+    if (this.ws !== ws) return;
+    this.lastReceived = Date.now();
+    this.setStatus('connected');
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, MSG_SYNC);
+    syncProtocol.writeSyncStep1(e, this.opts.doc);
+    this.send(encoding.toUint8Array(e));
+    this.send(encodeStoredSubscribe());
+    if (this.opts.awareness.getLocalState() !== null) {
+      this.send(encodeAwarenessOf(this.opts.awareness, [this.opts.doc.clientID]));
+    }
+  }
+
+  private onMessage(buf: Uint8Array): void {
+    const d = decoding.createDecoder(buf);
+    const type = decoding.readVarUint(d);
+    switch (type) {
+      case MSG_SYNC: {
+        const e = encoding.createEncoder();
+        encoding.writeVarUint(e, MSG_SYNC);
+        const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this);
+        if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
+        if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
+          this.synced = true;
+          this.attempts = 0;
+          this.lastSyncedAt = Date.now();
+          this.emit('synced', []);
+        }
+        break;
+      }
+      case MSG_AWARENESS: {
+        const update = decoding.readVarUint8Array(d);
+        const aw = this.opts.awareness;
+        const mine = aw.getLocalState();
+        awarenessProtocol.applyAwarenessUpdate(aw, update, this);
+        // The relay may echo our state with a lifted clock (after a reconnect); that echo can be
+        // older than what we hold now, so put our own state back on top of it.
+        if (mine !== null && aw.getLocalState() !== mine) aw.setLocalState(mine);
+        this.emit('awareness', [readAwarenessEntries(update)]);
+        break;
+      }
+      case MSG_QUERY_AWARENESS:
+        this.send(encodeAwarenessOf(this.opts.awareness, Array.from(this.opts.awareness.getStates().keys())));
+        break;
+      case MSG_STORED: {
+        const sv = decoding.readVarUint8Array(d);
+        this.durable = Y.decodeStateVector(sv);
+        this.emit('stored', [this.durable]);
+        break;
+      }
+      case MSG_AUTH: {
+        decoding.readVarUint(d);
+        this.emit('denied', [decoding.readVarString(d)]);
+        break;
+      }
+      default:
+        break; // unknown messages from a newer relay are ignored
+    }
+  }
+
+  private onClose(ws: SocketLike, ev: { code: number; reason: string }): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.synced = false;
+    // Remote states are only known through the relay; forget them until we are back.
+    const others = Array.from(this.opts.awareness.getStates().keys()).filter((id) => id !== this.opts.doc.clientID);
+    if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this);
+    // Forget their clocks too, so that the states the relay sends on reconnect are taken as new.
+    for (const id of others) this.opts.awareness.meta.delete(id);
+    if (ev.code >= 4400 && ev.code < 4500) {
+      this.shouldConnect = false;
+      this.closeInfo = { code: ev.code, reason: ev.reason };
+      this.setStatus('closed');
+      this.emit('closed', [this.closeInfo]);
+      return;
+    }
+    this.setStatus('disconnected');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.shouldConnect || this.destroyed || this.reconnectTimer) return;
+    const base = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.attempts);
+    this.attempts++;
+    const delay = base * (0.5 + Math.random() * 0.5);
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private dropSocket(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    try {
+      ws.close();
+    } catch {
+      /* already closing */
+    }
+    this.onClose(ws, { code: 1000, reason: 'client closed' });
+  }
+
+  private send(frame: Uint8Array): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === OPEN) {
+      try {
+        ws.send(frame);
+      } catch {
+        this.dropSocket();
+      }
+    }
+  }
+
+  private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== this) this.send(encodeUpdate(update));
+  };
+
+  private onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
+    if (origin === this) return;
+    const changed = added.concat(updated, removed).filter((id) => id === this.opts.doc.clientID);
+    if (changed.length) this.send(encodeAwarenessOf(this.opts.awareness, changed));
+  };
+}
+
+/** Decode the entries of an awareness update without applying it. */
+export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
+  const d = decoding.createDecoder(update);
+  const n = decoding.readVarUint(d);
+  const out: AwarenessEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const clientID = decoding.readVarUint(d);
+    const clock = decoding.readVarUint(d);
+    const json = decoding.readVarString(d);
+    out.push({ clientID, clock, state: JSON.parse(json) });
+  }
+  return out;
+}

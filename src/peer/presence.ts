@@ -1,0 +1,373 @@
+/**
+ * One session's presence: its awareness state, heartbeats, signs of life,
+ * files being edited, and the advisory locks it claims.
+ *
+ * The same class serves an embedded peer (its own WebSocket connection) and a
+ * session the server hosts for a thin client: only the PresenceTransport
+ * differs, so every other peer sees the two alike.
+ *
+ * Lock protocol: a claim is published in our awareness state; once the relay
+ * has ordered it (our own state echoed back, or applied in the relay's own
+ * awareness for hosted sessions), we look at the claims we have seen by then:
+ * those were ordered before ours. If none conflicts, ours is confirmed;
+ * otherwise we withdraw it. Every contender sees the same relay order, so
+ * among simultaneous claims exactly the first is confirmed.
+ */
+import type { Awareness } from 'y-protocols/awareness';
+import { ObservableV2 } from 'lib0/observable';
+import { LOCK_DEFAULTS, conflicts, type LockClaim, type LockMode } from '../model/locks.js';
+import { normalizePattern } from '../model/paths.js';
+import { newId } from '../model/ids.js';
+import {
+  newSessionState,
+  withEditing,
+  type SessionInfo,
+  type SessionState,
+  STATUS_THRESHOLDS,
+} from '../model/session.js';
+import { buildPresence, type LockView, type PresenceView } from '../model/view.js';
+
+export interface PresenceTransport {
+  /** Awareness whose local state is this session's. */
+  readonly local: Awareness;
+  /** Awareness holding everyone's states in the order the relay gave them. */
+  readonly view: Awareness;
+  /** Whether the relay's order is available now (connected to an authoritative relay). */
+  online(): boolean;
+  /**
+   * Call `cb` synchronously at the moment our state at `clock` (or later) has
+   * been ordered by the relay. Returns a function that cancels the wait.
+   */
+  onOrdered(clock: number, cb: () => void): () => void;
+  /** Subscribe to online/offline changes. */
+  onStatus(cb: (online: boolean) => void): () => void;
+}
+
+export interface PresenceOptions {
+  info: SessionInfo;
+  hosted: boolean;
+  host: string;
+  pid: number;
+  cwd: string;
+  /** How often to renew the awareness state. Default 10 s. */
+  heartbeatMs?: number;
+  /** Whether a claim id was force-released (from the shared document). */
+  isForced?: (claimId: string) => boolean;
+  /** Lock defaults. */
+  ttlMs?: number;
+  capMs?: number;
+  /** How long to wait for the relay's echo before reporting a claim unconfirmed. Default 5 s. */
+  confirmTimeoutMs?: number;
+  thresholds?: typeof STATUS_THRESHOLDS;
+}
+
+export interface AcquireOptions {
+  mode?: LockMode;
+  reason?: string;
+  ttlMs?: number;
+  /** Wait up to this long for the holder to release. Default 0: answer at once. */
+  waitMs?: number;
+}
+
+export type AcquireResult =
+  | { status: 'confirmed'; paths: string[]; claims: LockClaim[] }
+  | { status: 'unconfirmed'; paths: string[]; claims: LockClaim[] }
+  | { status: 'held'; paths: string[]; holder: LockView };
+
+export type LockLostReason = 'forced' | 'expired' | 'conflict';
+
+type Events = {
+  'lock-lost': (e: { claim: LockClaim; reason: LockLostReason }) => void;
+  'lock-confirmed': (claim: LockClaim) => void;
+};
+
+export class Presence extends ObservableV2<Events> {
+  private state: SessionState;
+  private heartbeat: ReturnType<typeof setInterval>;
+  private unsubStatus: () => void;
+  private closed = false;
+  private readonly ttlMs: number;
+  private readonly capMs: number;
+  private readonly confirmTimeoutMs: number;
+  private reconciling = false;
+
+  constructor(readonly transport: PresenceTransport, private readonly opts: PresenceOptions) {
+    super();
+    this.ttlMs = opts.ttlMs ?? LOCK_DEFAULTS.ttlMs;
+    this.capMs = opts.capMs ?? LOCK_DEFAULTS.capMs;
+    this.confirmTimeoutMs = opts.confirmTimeoutMs ?? 5000;
+    this.state = newSessionState(opts.info, { host: opts.host, pid: opts.pid, cwd: opts.cwd }, Date.now(), opts.hosted);
+    this.publish();
+    this.heartbeat = setInterval(() => this.tick(), opts.heartbeatMs ?? 10_000);
+    (this.heartbeat as { unref?: () => void }).unref?.();
+    this.unsubStatus = transport.onStatus((online) => {
+      if (online) this.reconcileUnconfirmed();
+    });
+    transport.view.on('change', this.onViewChange);
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  get clientId(): number {
+    return this.transport.local.clientID;
+  }
+
+  /** A copy of the published state. */
+  get current(): SessionState {
+    return structuredClone(this.state);
+  }
+
+  private publish(): number {
+    if (this.closed) return 0;
+    const cur = this.transport.local.getLocalState();
+    this.transport.local.setLocalState({ ...(cur ?? {}), huddle: this.state });
+    return this.transport.local.meta.get(this.transport.local.clientID)?.clock ?? 0;
+  }
+
+  /** A sign of life, optionally with new facts (task, intent, branch...). Renews held locks' TTL. */
+  touch(patch: Partial<Pick<SessionState, 'name' | 'role' | 'agent' | 'task' | 'intent' | 'branch' | 'cwd' | 'host' | 'pid'>> = {}, renewLocks = false): void {
+    const now = Date.now();
+    const next: SessionState = { ...this.state, ...dropUndefined(patch), lastActive: now };
+    if (renewLocks) next.locks = next.locks.map((c) => ({ ...c, expiresAt: Math.min(c.capAt, Math.max(c.expiresAt, now + this.ttlMs)) }));
+    this.state = next;
+    this.publish();
+  }
+
+  /** Record that this session edits `path` (repository-relative), with line ranges when known. */
+  editing(path: string, ranges?: Array<[number, number]>): void {
+    this.state = { ...this.state, lastActive: Date.now(), editing: withEditing(this.state.editing, { path: normalizePattern(path), ranges, at: Date.now() }) };
+    this.publish();
+  }
+
+  clearEditing(): void {
+    this.state = { ...this.state, editing: [] };
+    this.publish();
+  }
+
+  /** Everyone's presence as this session sees it. */
+  view(now = Date.now()): PresenceView {
+    return buildPresence(this.transport.view.getStates(), { now, isForced: this.opts.isForced, thresholds: this.opts.thresholds });
+  }
+
+  /**
+   * Locks of other sessions that stand in the way of claiming `paths` in `mode`.
+   * With `anyClaim`, every live claim of another session counts, even one that
+   * is itself blocked: at confirmation time, whatever we see was ordered first.
+   */
+  blockers(paths: string[], mode: LockMode, anyClaim = false): LockView[] {
+    const v = this.view();
+    const out: LockView[] = [];
+    for (const l of v.locks) {
+      if ((l.state === 'blocked' && !anyClaim) || l.session === this.state.id) continue;
+      if (paths.some((p) => conflicts(l, { path: p, mode, session: this.state.id }))) out.push(l);
+    }
+    return out;
+  }
+
+  /** This session's own claims. */
+  claims(): LockClaim[] {
+    return this.state.locks.map((c) => ({ ...c }));
+  }
+
+  async acquire(input: string[], opts: AcquireOptions = {}): Promise<AcquireResult> {
+    if (this.closed) throw new Error('session is closed');
+    const paths = Array.from(new Set(input.map(normalizePattern)));
+    if (paths.length === 0) throw new Error('no path to lock');
+    const mode = opts.mode ?? 'exclusive';
+    const ttl = opts.ttlMs ?? this.ttlMs;
+    const deadline = Date.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      const blockers = this.blockers(paths, mode);
+      if (blockers.length > 0) {
+        if (Date.now() >= deadline) return { status: 'held', paths, holder: blockers[0] };
+        await this.viewChange(deadline);
+        continue;
+      }
+      const now = Date.now();
+      const added: string[] = [];
+      let locks = this.state.locks.slice();
+      for (const p of paths) {
+        const i = locks.findIndex((c) => c.path === p);
+        if (i >= 0) {
+          // Re-acquiring renews; a change of mode or reason is a new claim.
+          const c = locks[i];
+          if (c.mode === mode) {
+            locks[i] = { ...c, reason: opts.reason ?? c.reason, expiresAt: Math.min(c.capAt, now + ttl) };
+            continue;
+          }
+          locks.splice(i, 1);
+        }
+        const claim: LockClaim = { id: newId('l'), path: p, mode, claimedAt: now, expiresAt: now + ttl, capAt: now + this.capMs, confirmed: false, ...(opts.reason ? { reason: opts.reason } : {}) };
+        locks.push(claim);
+        added.push(claim.id);
+      }
+      this.state = { ...this.state, lastActive: now, locks };
+      const clock = this.publish();
+      const mine = () => this.state.locks.filter((c) => paths.includes(c.path));
+      if (added.length === 0 && mine().every((c) => c.confirmed)) return { status: 'confirmed', paths, claims: mine() };
+      if (!this.transport.online()) return { status: 'unconfirmed', paths, claims: mine() };
+      const outcome = await this.confirm(clock, paths, mode);
+      if (outcome === 'confirmed') return { status: 'confirmed', paths, claims: mine() };
+      if (outcome === 'unconfirmed') return { status: 'unconfirmed', paths, claims: mine() };
+      // Lost the race: our claims were withdrawn in confirm().
+      if (Date.now() >= deadline) return { status: 'held', paths, holder: outcome };
+      await this.viewChange(deadline);
+    }
+  }
+
+  /**
+   * Wait for the relay to order our state at `clock`, then decide on the spot.
+   * Resolves 'confirmed', 'unconfirmed' (offline or no echo in time) or the lock that won.
+   */
+  private confirm(clock: number, paths: string[], mode: LockMode): Promise<'confirmed' | 'unconfirmed' | LockView> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: 'confirmed' | 'unconfirmed' | LockView) => {
+        if (done) return;
+        done = true;
+        cancel();
+        unsub();
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const cancel = this.transport.onOrdered(clock, () => {
+        // Runs synchronously when the relay's order is known: claims seen now came first.
+        const blockers = this.blockers(paths, mode, true);
+        if (blockers.length === 0) {
+          this.state = { ...this.state, locks: this.state.locks.map((c) => (paths.includes(c.path) ? { ...c, confirmed: true } : c)) };
+          this.publish();
+          for (const c of this.state.locks) if (paths.includes(c.path)) this.emit('lock-confirmed', [c]);
+          finish('confirmed');
+        } else {
+          this.state = { ...this.state, locks: this.state.locks.filter((c) => !(paths.includes(c.path) && !c.confirmed)) };
+          this.publish();
+          finish(blockers[0]);
+        }
+      });
+      const unsub = this.transport.onStatus((online) => {
+        if (!online) finish('unconfirmed');
+      });
+      const timer = setTimeout(() => finish('unconfirmed'), this.confirmTimeoutMs);
+    });
+  }
+
+  /** Confirm claims taken while offline once the relay is back; drop those that lost. */
+  private reconcileUnconfirmed(): void {
+    if (this.reconciling || this.closed) return;
+    const pending = this.state.locks.filter((c) => !c.confirmed);
+    if (pending.length === 0) return;
+    this.reconciling = true;
+    const clock = this.publish();
+    const cancel = this.transport.onOrdered(clock, () => {
+      cancel();
+      this.reconciling = false;
+      const view = this.view();
+      let locks = this.state.locks;
+      const lost: LockClaim[] = [];
+      for (const c of pending) {
+        const beaten = view.locks.some((l) => l.session !== this.state.id && conflicts(l, { path: c.path, mode: c.mode, session: this.state.id }));
+        if (beaten) lost.push(c);
+      }
+      locks = locks.map((c) => (pending.some((p) => p.id === c.id) && !lost.some((l) => l.id === c.id) ? { ...c, confirmed: true } : c)).filter((c) => !lost.some((l) => l.id === c.id));
+      this.state = { ...this.state, locks };
+      this.publish();
+      for (const c of lost) this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]);
+      for (const c of locks) if (pending.some((p) => p.id === c.id)) this.emit('lock-confirmed', [c]);
+    });
+  }
+
+  /** Release claims on these paths (all when omitted). Returns the released paths. */
+  release(input?: string[]): string[] {
+    const paths = input ? input.map(normalizePattern) : null;
+    const released = this.state.locks.filter((c) => !paths || paths.includes(c.path)).map((c) => c.path);
+    if (released.length === 0) return [];
+    this.state = { ...this.state, lastActive: Date.now(), locks: this.state.locks.filter((c) => paths && !paths.includes(c.path)) };
+    this.publish();
+    return released;
+  }
+
+  /** Extend the TTL of held claims (all when omitted), up to their cap. */
+  renew(input?: string[], ttlMs = this.ttlMs): LockClaim[] {
+    const paths = input ? input.map(normalizePattern) : null;
+    const now = Date.now();
+    this.state = {
+      ...this.state,
+      lastActive: now,
+      locks: this.state.locks.map((c) => (!paths || paths.includes(c.path) ? { ...c, expiresAt: Math.min(c.capAt, now + ttlMs) } : c)),
+    };
+    this.publish();
+    return this.claims().filter((c) => !paths || paths.includes(c.path));
+  }
+
+  /** Drop claims that expired or were force-released, telling listeners. */
+  private sweep(): void {
+    const now = Date.now();
+    const lost: Array<{ claim: LockClaim; reason: LockLostReason }> = [];
+    const keep: LockClaim[] = [];
+    for (const c of this.state.locks) {
+      if (this.opts.isForced?.(c.id)) lost.push({ claim: c, reason: 'forced' });
+      else if (now >= c.expiresAt || now >= c.capAt) lost.push({ claim: c, reason: 'expired' });
+      else keep.push(c);
+    }
+    if (lost.length === 0) return;
+    this.state = { ...this.state, locks: keep };
+    this.publish();
+    for (const l of lost) this.emit('lock-lost', [l]);
+  }
+
+  /** Call when the shared document changed (forced releases live there). */
+  documentChanged(): void {
+    this.sweep();
+  }
+
+  private tick(): void {
+    this.sweep();
+    // Renew the awareness clock so peers keep us (heartbeats never touch the document).
+    this.publish();
+  }
+
+  private onViewChange = (): void => {
+    // Two confirmed claims can meet after a partition heals: the resolution rule decides, the loser yields.
+    const mine = this.state.locks.filter((c) => c.confirmed);
+    if (mine.length === 0) return;
+    const view = this.view();
+    const lost = view.locks.filter((l) => l.session === this.state.id && l.state === 'blocked' && mine.some((c) => c.id === l.id));
+    if (lost.length === 0) return;
+    this.state = { ...this.state, locks: this.state.locks.filter((c) => !lost.some((l) => l.id === c.id)) };
+    this.publish();
+    for (const l of lost) this.emit('lock-lost', [{ claim: l, reason: 'conflict' }]);
+  };
+
+  private viewChange(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.transport.view.off('change', done);
+        clearTimeout(t);
+        // Jitter, so that waiters released together do not all claim in the same instant.
+        setTimeout(resolve, Math.random() * 20);
+      };
+      // Also re-check now and then: expiry and staleness change the picture without a change event.
+      const t = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())));
+      this.transport.view.on('change', done);
+    });
+  }
+
+  /** Leave: clear our state so every peer drops us at once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.unsubStatus();
+    this.transport.view.off('change', this.onViewChange);
+    this.transport.local.setLocalState(null);
+    super.destroy();
+  }
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
