@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { Room } from './room.js';
 import { Connection } from './connection.js';
 import { Janitor } from './janitor.js';
+import { registerDashboard } from './dashboard.js';
 import { timingSafeEqual } from 'node:crypto';
 
 export type Access = 'write' | 'read' | 'none';
@@ -78,6 +79,7 @@ export class HuddleServer {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       }));
     }, 'read');
+    registerDashboard(this);
   }
 
   /** Open LevelDB and listen. Resolves with the bound port. */
