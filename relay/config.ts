@@ -34,6 +34,8 @@ export interface ServerConfig {
   maxBufferedBytes: number;
   /** Return a gone session's claimed tasks to open after this long. Default 60 s. */
   orphanAfterMs: number;
+  /** Remove a session hosted for a thin client after this long without a sign of life. Default 30 min. */
+  hostedRemoveAfterMs: number;
   /** Log level: error, warn, info, debug. Default info. */
   logLevel: LogLevel;
 }
@@ -56,6 +58,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   pingIntervalMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   orphanAfterMs: 60_000,
+  hostedRemoveAfterMs: 30 * 60_000,
   logLevel: 'info',
 };
 

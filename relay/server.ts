@@ -16,6 +16,8 @@ import { Room } from './room.js';
 import { Connection } from './connection.js';
 import { Janitor } from './janitor.js';
 import { registerDashboard } from './dashboard.js';
+import { registerApi } from './api.js';
+import { HostedSessions } from './hosted.js';
 import { timingSafeEqual } from 'node:crypto';
 
 export type Access = 'write' | 'read' | 'none';
@@ -55,6 +57,8 @@ export class HuddleServer {
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
   private readonly roomHooks: Array<(room: Room) => void> = [];
+  /** Sessions hosted for thin clients (hooks, CLI, MCP). */
+  readonly hosted: HostedSessions;
 
   constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -79,6 +83,8 @@ export class HuddleServer {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       }));
     }, 'read');
+    this.hosted = new HostedSessions({ removeAfterMs: this.config.hostedRemoveAfterMs, heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))) }, this.log);
+    registerApi(this, this.hosted);
     registerDashboard(this);
   }
 
@@ -329,6 +335,7 @@ export class HuddleServer {
         this.log.warn('shutdown hook failed', { error: (err as Error).message });
       }
     }
+    this.hosted.closeAll();
     for (const conn of this.connections) conn.close(CLOSE_SHUTDOWN, 'server shutting down');
     await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
     this.rooms.clear();

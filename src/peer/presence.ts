@@ -224,16 +224,24 @@ export class Presence extends ObservableV2<Events> {
   private confirm(clock: number, paths: string[], mode: LockMode): Promise<'confirmed' | 'unconfirmed' | LockView> {
     return new Promise((resolve) => {
       let done = false;
+      let cancel: () => void = () => {};
+      let unsub: () => void = () => {};
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (r: 'confirmed' | 'unconfirmed' | LockView) => {
         if (done) return;
         done = true;
         cancel();
         unsub();
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         resolve(r);
       };
-      const cancel = this.transport.onOrdered(clock, () => {
-        // Runs synchronously when the relay's order is known: claims seen now came first.
+      unsub = this.transport.onStatus((online) => {
+        if (!online) finish('unconfirmed');
+      });
+      timer = setTimeout(() => finish('unconfirmed'), this.confirmTimeoutMs);
+      // The callback may run synchronously (hosted sessions: the relay is right here).
+      const c = this.transport.onOrdered(clock, () => {
+        // Runs when the relay's order is known: claims seen now came first.
         const blockers = this.blockers(paths, mode, true);
         if (blockers.length === 0) {
           this.state = { ...this.state, locks: this.state.locks.map((c) => (paths.includes(c.path) ? { ...c, confirmed: true } : c)) };
@@ -246,10 +254,8 @@ export class Presence extends ObservableV2<Events> {
           finish(blockers[0]);
         }
       });
-      const unsub = this.transport.onStatus((online) => {
-        if (!online) finish('unconfirmed');
-      });
-      const timer = setTimeout(() => finish('unconfirmed'), this.confirmTimeoutMs);
+      if (done) c();
+      else cancel = c;
     });
   }
 
@@ -260,7 +266,10 @@ export class Presence extends ObservableV2<Events> {
     if (pending.length === 0) return;
     this.reconciling = true;
     const clock = this.publish();
-    const cancel = this.transport.onOrdered(clock, () => {
+    let fired = false;
+    let cancel: () => void = () => {};
+    cancel = this.transport.onOrdered(clock, () => {
+      fired = true;
       cancel();
       this.reconciling = false;
       const view = this.view();
@@ -276,6 +285,7 @@ export class Presence extends ObservableV2<Events> {
       for (const c of lost) this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]);
       for (const c of locks) if (pending.some((p) => p.id === c.id)) this.emit('lock-confirmed', [c]);
     });
+    if (fired) cancel();
   }
 
   /** Release claims on these paths (all when omitted). Returns the released paths. */

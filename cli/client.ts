@@ -1,0 +1,130 @@
+/**
+ * A small HTTP client of the huddle server's API (relay/api.ts) for the CLI,
+ * the hooks and the MCP server. Plain node:http: no Yjs, no fetch start-up cost.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { ResolvedConfig } from './config.js';
+import type { Snapshot, WatchEvent } from '../src/model/snapshot.js';
+
+/** No server answered at the URL. */
+export class UnreachableError extends Error {
+  constructor(readonly url: string, cause: string) {
+    super(`no huddle server reachable at ${url} (${cause}); start one with \`npm start\` or \`huddle serve\``);
+  }
+}
+
+/** The server answered with an error. */
+export class ApiFailure extends Error {
+  constructor(readonly status: number, message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+export class ApiClient {
+  constructor(readonly cfg: Pick<ResolvedConfig, 'httpUrl' | 'project' | 'token' | 'session'>) {}
+
+  private request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; json: unknown }> {
+    const url = new URL(path, this.cfg.httpUrl + '/');
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        url,
+        {
+          method,
+          headers: {
+            ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+            ...(this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {}),
+          },
+          timeout: opts.timeoutMs ?? 15_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown = null;
+            try {
+              json = text ? JSON.parse(text) : null;
+            } catch {
+              json = { error: text.slice(0, 200) };
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err: Error & { code?: string }) => {
+        if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET' || err.message === 'timed out') {
+          reject(new UnreachableError(this.cfg.httpUrl, err.code ?? err.message));
+        } else reject(err);
+      });
+      if (data) req.write(data);
+      req.end();
+    });
+  }
+
+  private base(): string {
+    return `/api/p/${encodeURIComponent(this.cfg.project)}`;
+  }
+
+  /** Run an operation of the API as the configured session; resolves with its result once stored. */
+  async op<T = unknown>(name: string, args: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<T> {
+    const { status, json } = await this.request('POST', `${this.base()}/op/${name}`, { session: this.cfg.session, ...args }, opts);
+    const j = (json ?? {}) as { ok?: boolean; result?: T; error?: string; code?: string };
+    if (status === 200 && j.ok) return j.result as T;
+    throw new ApiFailure(status, j.error ?? `HTTP ${status}`, j.code ?? 'error');
+  }
+
+  async state(reader = true): Promise<Snapshot> {
+    const q = reader ? `?session=${encodeURIComponent(this.cfg.session.id)}&role=${encodeURIComponent(this.cfg.session.role ?? '')}` : '';
+    const { status, json } = await this.request('GET', `${this.base()}/state${q}`);
+    if (status !== 200) throw new ApiFailure(status, (json as { error?: string })?.error ?? `HTTP ${status}`, 'error');
+    return json as Snapshot;
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    const { json } = await this.request('GET', '/healthz', undefined, { timeoutMs: 3000 });
+    return json as Record<string, unknown>;
+  }
+
+  /** Follow server-sent events until `signal` aborts or the server goes away. */
+  events(onEvent: (e: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
+    const url = new URL(`${this.base()}/events`, this.cfg.httpUrl + '/');
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method: 'GET', headers: this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {} }, (res) => {
+        if (res.statusCode !== 200) {
+          reject(new ApiFailure(res.statusCode ?? 0, `events: HTTP ${res.statusCode}`, 'error'));
+          res.resume();
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            for (const line of block.split('\n')) if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)) as WatchEvent);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+      });
+      req.on('error', (err: Error & { code?: string }) => reject(err.code === 'ECONNREFUSED' ? new UnreachableError(this.cfg.httpUrl, err.code) : err));
+      signal?.addEventListener('abort', () => {
+        req.destroy();
+        resolve();
+      });
+      req.end();
+    });
+  }
+}
