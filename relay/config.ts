@@ -36,6 +36,10 @@ export interface ServerConfig {
   orphanAfterMs: number;
   /** Remove a session hosted for a thin client after this long without a sign of life. Default 30 min. */
   hostedRemoveAfterMs: number;
+  /** Team relay to sync every loaded project with (ws:// or wss://). Default none. */
+  upstream: string | null;
+  /** Token presented to the upstream relay. */
+  upstreamToken: string | null;
   /** Log level: error, warn, info, debug. Default info. */
   logLevel: LogLevel;
 }
@@ -59,6 +63,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxBufferedBytes: 64 * 1024 * 1024,
   orphanAfterMs: 60_000,
   hostedRemoveAfterMs: 30 * 60_000,
+  upstream: null,
+  upstreamToken: null,
   logLevel: 'info',
 };
 
@@ -77,6 +83,7 @@ export function configProblems(c: ServerConfig): string[] {
   }
   if (c.readToken && !c.token) problems.push('a read-only token needs a read-write token as well (--token)');
   if (c.token && c.readToken && c.token === c.readToken) problems.push('the read-only token must differ from the read-write token');
+  if (c.upstream && !/^wss?:\/\/[^/]+/.test(c.upstream)) problems.push(`upstream must be a ws:// or wss:// URL (got ${c.upstream})`);
   if (!['error', 'warn', 'info', 'debug'].includes(c.logLevel)) problems.push(`log level must be error, warn, info or debug (got ${c.logLevel})`);
   return problems;
 }

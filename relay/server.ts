@@ -18,6 +18,7 @@ import { Janitor } from './janitor.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
 import { HostedSessions } from './hosted.js';
+import { UpstreamLink } from './upstream.js';
 import { timingSafeEqual } from 'node:crypto';
 
 export type Access = 'write' | 'read' | 'none';
@@ -57,6 +58,8 @@ export class HuddleServer {
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
   private readonly roomHooks: Array<(room: Room) => void> = [];
+  /** Links to the team relay, per loaded project. */
+  readonly upstreams = new Map<string, UpstreamLink>();
   /** Sessions hosted for thin clients (hooks, CLI, MCP). */
   readonly hosted: HostedSessions;
 
@@ -145,6 +148,9 @@ export class HuddleServer {
       documentsLoaded: this.rooms.size,
       connections: this.connections.size,
       persistence: this.persistenceHealthy ? 'healthy' : 'failing',
+      upstream: this.config.upstream
+        ? { url: this.config.upstream.replace(/\/\/[^@/]*@/, '//'), projects: Object.fromEntries(Array.from(this.upstreams, ([k, l]) => [k, l.status()])) }
+        : null,
     };
   }
 
@@ -201,8 +207,17 @@ export class HuddleServer {
       const r = room;
       r.ready.then(
         () => {
-          const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => true });
+          // With an upstream, the team relay arbitrates task claims; this server only mirrors.
+          const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => !this.config.upstream });
           r.onDestroy(() => janitor.destroy());
+          if (this.config.upstream) {
+            const link = new UpstreamLink(r, { url: this.config.upstream, token: this.config.upstreamToken ?? undefined }, this.log);
+            this.upstreams.set(r.name, link);
+            r.onDestroy(() => {
+              link.close();
+              if (this.upstreams.get(r.name) === link) this.upstreams.delete(r.name);
+            });
+          }
           for (const fn of this.roomHooks) fn(r);
         },
         // A room whose load failed is dropped so that a later attempt retries.

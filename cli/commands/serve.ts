@@ -42,6 +42,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--fsync', 'fsync every commit (survives power loss; a process crash loses nothing either way)').env('HUDDLE_FSYNC'))
     .addOption(new Option('--idle-unload <ms>', 'unload a document this long after its last client left').env('HUDDLE_IDLE_UNLOAD_MS').default(DEFAULT_CONFIG.idleUnloadMs).argParser(intArg('--idle-unload')))
     .addOption(new Option('--awareness-timeout <ms>', 'drop presence not renewed for this long').env('HUDDLE_AWARENESS_TIMEOUT_MS').default(DEFAULT_CONFIG.awarenessTimeoutMs).argParser(intArg('--awareness-timeout')))
+    .addOption(new Option('--upstream <url>', 'team relay to sync every project with (ws:// or wss://)').env('HUDDLE_UPSTREAM'))
+    .addOption(new Option('--upstream-token <token>', 'token presented to the team relay').env('HUDDLE_UPSTREAM_TOKEN'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HUDDLE_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel))
     .addHelpText('after', `
 Examples:
@@ -68,6 +70,8 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           fsync: Boolean(opts.fsync),
           idleUnloadMs: opts.idleUnload,
           awarenessTimeoutMs: opts.awarenessTimeout,
+          upstream: opts.upstream ? String(opts.upstream).replace(/^http/, 'ws').replace(/\/+$/, '') : null,
+          upstreamToken: opts.upstreamToken ?? null,
           logLevel: opts.logLevel,
         });
         await server.listen();
@@ -77,7 +81,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       }
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
-          (token ? ', token required' : '') + '\n',
+          (token ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
       );
       let stopping = false;
       const stop = (signal: string) => {

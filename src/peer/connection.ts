@@ -64,6 +64,13 @@ export interface ConnectionOptions {
   maxBackoffMs?: number;
   /** Reconnect when nothing was received for this long. Default 70 s (the relay pings every 30 s). */
   silenceTimeoutMs?: number;
+  /**
+   * Relay mode, for a server that syncs to an upstream relay: forward every
+   * awareness state that did not come from upstream (not only our own client's),
+   * and on disconnect leave upstream states to the awareness timeout instead of
+   * dropping them. Default false.
+   */
+  relayAwareness?: boolean;
 }
 
 type Events = {
@@ -259,10 +266,18 @@ export class RelayConnection extends ObservableV2<Events> {
     syncProtocol.writeSyncStep1(e, this.opts.doc);
     this.send(encoding.toUint8Array(e));
     this.send(encodeStoredSubscribe());
-    if (this.opts.awareness.getLocalState() !== null) {
+    if (this.opts.relayAwareness) {
+      const ids = Array.from(this.opts.awareness.getStates().keys()).filter((id) => !this.fromUpstream.has(id));
+      for (const id of ids) this.sentUp.add(id);
+      if (ids.length) this.send(encodeAwarenessOf(this.opts.awareness, ids));
+    } else if (this.opts.awareness.getLocalState() !== null) {
       this.send(encodeAwarenessOf(this.opts.awareness, [this.opts.doc.clientID]));
     }
   }
+
+  /** Relay mode: client IDs whose states arrived from upstream (never sent back up). */
+  readonly fromUpstream = new Set<number>();
+  private readonly sentUp = new Set<number>();
 
   private onMessage(buf: Uint8Array): void {
     const d = decoding.createDecoder(buf);
@@ -284,6 +299,13 @@ export class RelayConnection extends ObservableV2<Events> {
       case MSG_AWARENESS: {
         const update = decoding.readVarUint8Array(d);
         const aw = this.opts.awareness;
+        if (this.opts.relayAwareness) {
+          const entries = readAwarenessEntries(update);
+          for (const e of entries) if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
+          awarenessProtocol.applyAwarenessUpdate(aw, update, this);
+          this.emit('awareness', [entries]);
+          break;
+        }
         const mine = aw.getLocalState();
         awarenessProtocol.applyAwarenessUpdate(aw, update, this);
         // The relay may echo our state with a lifted clock (after a reconnect); that echo can be
@@ -315,6 +337,17 @@ export class RelayConnection extends ObservableV2<Events> {
     if (this.ws !== ws) return;
     this.ws = null;
     this.synced = false;
+    if (this.opts.relayAwareness) {
+      // Upstream states time out on their own (the room's awareness timeout) unless the link returns first.
+      this.setStatus('disconnected');
+      if (ev.code >= 4400 && ev.code < 4500) {
+        this.shouldConnect = false;
+        this.closeInfo = { code: ev.code, reason: ev.reason };
+        this.setStatus('closed');
+        this.emit('closed', [this.closeInfo]);
+      } else this.scheduleReconnect();
+      return;
+    }
     // Remote states are only known through the relay; forget them until we are back.
     const others = Array.from(this.opts.awareness.getStates().keys()).filter((id) => id !== this.opts.doc.clientID);
     if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this);
@@ -367,6 +400,12 @@ export class RelayConnection extends ObservableV2<Events> {
 
   private onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
     if (origin === this) return;
+    if (this.opts.relayAwareness) {
+      const ids = added.concat(updated, removed).filter((id) => !this.fromUpstream.has(id));
+      for (const id of ids) this.sentUp.add(id);
+      if (ids.length) this.send(encodeAwarenessOf(this.opts.awareness, ids));
+      return;
+    }
     const changed = added.concat(updated, removed).filter((id) => id === this.opts.doc.clientID);
     if (changed.length) this.send(encodeAwarenessOf(this.opts.awareness, changed));
   };
