@@ -286,3 +286,16 @@ describe('document', () => {
     expect(bytes).toBeLessThan(1_000_000);
   });
 });
+
+describe('stored acknowledgements', () => {
+  it('whenStored resolves for a peer that only received others’ updates since its last write', async () => {
+    const server = await startServer();
+    const a = await join(server.wsUrl, 'ack', { id: 'a' });
+    const b = await join(server.wsUrl, 'ack', { id: 'b' });
+    a.context.decide(a.actor, { text: 'own write' });
+    await a.whenStored();
+    b.context.decide(b.actor, { text: 'from b' });
+    await waitFor(() => a.context.decisions().length === 2, 'a receives b');
+    await a.whenStored(3000);
+  });
+});

@@ -288,6 +288,10 @@ export class RelayConnection extends ObservableV2<Events> {
         encoding.writeVarUint(e, MSG_SYNC);
         const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this);
         if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
+        if (sub === syncProtocol.messageYjsSyncStep2 || sub === syncProtocol.messageYjsUpdate) {
+          // The relay sends updates only once it has stored them: what we receive is durable too.
+          this.mergeDurable(Y.encodeStateVectorFromUpdate(readSyncPayload(buf)));
+        }
         if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
           this.synced = true;
           this.attempts = 0;
@@ -317,12 +321,9 @@ export class RelayConnection extends ObservableV2<Events> {
       case MSG_QUERY_AWARENESS:
         this.send(encodeAwarenessOf(this.opts.awareness, Array.from(this.opts.awareness.getStates().keys())));
         break;
-      case MSG_STORED: {
-        const sv = decoding.readVarUint8Array(d);
-        this.durable = Y.decodeStateVector(sv);
-        this.emit('stored', [this.durable]);
+      case MSG_STORED:
+        this.mergeDurable(decoding.readVarUint8Array(d));
         break;
-      }
       case MSG_AUTH: {
         decoding.readVarUint(d);
         this.emit('denied', [decoding.readVarString(d)]);
@@ -331,6 +332,11 @@ export class RelayConnection extends ObservableV2<Events> {
       default:
         break; // unknown messages from a newer relay are ignored
     }
+  }
+
+  private mergeDurable(sv: Uint8Array): void {
+    for (const [client, clock] of Y.decodeStateVector(sv)) if ((this.durable.get(client) ?? 0) < clock) this.durable.set(client, clock);
+    this.emit('stored', [this.durable]);
   }
 
   private onClose(ws: SocketLike, ev: { code: number; reason: string }): void {
@@ -423,4 +429,12 @@ export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
     out.push({ clientID, clock, state: JSON.parse(json) });
   }
   return out;
+}
+
+/** The update carried by a sync step 2 or update frame. */
+function readSyncPayload(frame: Uint8Array): Uint8Array {
+  const d = decoding.createDecoder(frame);
+  decoding.readVarUint(d);
+  decoding.readVarUint(d);
+  return decoding.readVarUint8Array(d);
 }
