@@ -161,6 +161,12 @@ export interface ServerProc {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ exit: ExitInfo; ms: number; forced: boolean }>;
 }
 
+/** The environment minus YPERSISTENCE, which would make @y/websocket-server open its own LevelDB on import. */
+function withoutYPersistence(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { YPERSISTENCE: _ignored, ...rest } = env;
+  return rest;
+}
+
 export interface StartOptions {
   /** huddle's --log-level; default warn (the bench output stays readable). */
   logLevel?: string;
@@ -180,7 +186,7 @@ export async function startServer(kind: ServerKind, dataDir: string, opts: Start
         )
       : spawn(process.execPath, [REF_SERVER, ...(opts.extraArgs ?? [])], {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, YPERSISTENCE: dataDir, HOST: '127.0.0.1', PORT: '0' },
+          env: { ...withoutYPersistence(process.env), REF_PERSISTENCE_DIR: dataDir, HOST: '127.0.0.1', PORT: '0' },
         });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));

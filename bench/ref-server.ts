@@ -15,7 +15,10 @@
  *     GET /__bench/drain    waits until nothing is pending, then the same plus {ms}
  * Like the original, it has no SIGTERM handler: a signal ends it at once.
  *
- * Env: YPERSISTENCE (LevelDB folder, required), HOST (default 127.0.0.1), PORT (default 0).
+ * Env: REF_PERSISTENCE_DIR (LevelDB folder, required), HOST (default 127.0.0.1), PORT (default 0).
+ * Not YPERSISTENCE: @y/websocket-server's utils reads that variable when it is
+ * imported and would open a second LevelDB (its nested y-leveldb 0.1.2) on the
+ * same folder in this process, which fails on LevelDB's lock or corrupts the folder.
  * Prints "listening on http://HOST:PORT" once it listens.
  */
 import http from 'node:http';
@@ -24,9 +27,13 @@ import * as Y from 'yjs';
 import { LeveldbPersistence } from 'y-leveldb';
 import { setupWSConnection, setPersistence, type WSSharedDoc } from '@y/websocket-server/utils';
 
-const dir = process.env.YPERSISTENCE;
+const dir = process.env.REF_PERSISTENCE_DIR;
 if (!dir) {
-  process.stderr.write('ref-server: YPERSISTENCE (LevelDB folder) is required\n');
+  process.stderr.write('ref-server: REF_PERSISTENCE_DIR (LevelDB folder) is required\n');
+  process.exit(2);
+}
+if (process.env.YPERSISTENCE) {
+  process.stderr.write('ref-server: unset YPERSISTENCE (it makes @y/websocket-server open a second LevelDB on import)\n');
   process.exit(2);
 }
 const host = process.env.HOST || '127.0.0.1';

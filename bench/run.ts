@@ -17,8 +17,9 @@ import type { Section } from './section.js';
 import { formatTable, ratioOf, type ResultRow } from './stats.js';
 import { installCleanup, killAll, removeTempDirs } from './procs.js';
 import { serverSections } from './server.js';
+import { cliSection } from './cli.js';
 
-const SECTIONS: Section[] = [...serverSections];
+const SECTIONS: Section[] = [...serverSections, cliSection];
 
 interface Options {
   only: string[] | null;
@@ -80,7 +81,11 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1).padStart(6) + 's';
   const progress = (msg: string) => process.stderr.write(`[${elapsed()}] ${msg}\n`);
-  progress(`bench${opts.quick ? ' (quick)' : ''}: ${sections.map((s) => s.name).join(', ')} on node ${process.version}, ${os.cpus().length} CPUs`);
+  const loadStart = os.loadavg()[0];
+  progress(
+    `bench${opts.quick ? ' (quick)' : ''}: ${sections.map((s) => s.name).join(', ')} on node ${process.version}, ` +
+      `${os.cpus().length} CPUs, load average ${loadStart.toFixed(2)}`,
+  );
 
   const rows: ResultRow[] = [];
   const errors: Array<{ section: string; error: string }> = [];
@@ -101,7 +106,8 @@ async function main(): Promise<number> {
     progress(`${s.name} done in ${timings[s.name].toFixed(1)} s`);
   }
   const totalSeconds = (performance.now() - t0) / 1000;
-  progress(`finished in ${totalSeconds.toFixed(1)} s`);
+  const loadEnd = os.loadavg()[0];
+  progress(`finished in ${totalSeconds.toFixed(1)} s, load average ${loadEnd.toFixed(2)}`);
 
   if (opts.json) {
     const out = {
@@ -112,6 +118,7 @@ async function main(): Promise<number> {
         cpus: os.cpus().length,
         cpuModel: os.cpus()[0]?.model ?? null,
         quick: opts.quick,
+        loadAverage1m: { start: loadStart, end: loadEnd },
         sections: sections.map((s) => s.name),
         sectionSeconds: timings,
         totalSeconds,
@@ -122,6 +129,10 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     if (rows.length > 0) process.stdout.write(formatTable(rows) + '\n');
+    process.stdout.write(
+      `\n${opts.quick ? 'quick run' : 'run'} of ${totalSeconds.toFixed(0)} s on node ${process.version}, ${os.cpus().length} CPUs; ` +
+        `1-minute load average ${loadStart.toFixed(2)} at the start, ${loadEnd.toFixed(2)} at the end (other work on the machine skews every number)\n`,
+    );
     for (const e of errors) process.stdout.write(`\nsection ${e.section} failed: ${e.error}\n`);
   }
   return errors.length > 0 ? 1 : 0;

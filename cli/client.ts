@@ -83,7 +83,8 @@ export class ApiClient {
   }
 
   async state(reader = true): Promise<Snapshot> {
-    const q = reader ? `?session=${encodeURIComponent(this.cfg.session.id)}&role=${encodeURIComponent(this.cfg.session.role ?? '')}` : '';
+    const role = this.cfg.session.role;
+    const q = reader ? `?session=${encodeURIComponent(this.cfg.session.id)}${role ? `&role=${encodeURIComponent(role)}` : ''}` : '';
     const { status, json } = await this.request('GET', `${this.base()}/state${q}`);
     if (status !== 200) throw new ApiFailure(status, (json as { error?: string })?.error ?? `HTTP ${status}`, 'error');
     return json as Snapshot;

@@ -10,3 +10,10 @@ export const EXIT_LOCKED = 3;
 export function usageError(message: string): CommanderError {
   return new CommanderError(EXIT_USAGE, 'huddle.usage', message);
 }
+
+/** An error that ends the command with a message on stderr and an exit code. */
+export class ExitError extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}

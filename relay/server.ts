@@ -17,6 +17,7 @@ import { Connection } from './connection.js';
 import { Janitor } from './janitor.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
+import { registerHooks } from './hooks.js';
 import { HostedSessions } from './hosted.js';
 import { UpstreamLink } from './upstream.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -88,6 +89,7 @@ export class HuddleServer {
     }, 'read');
     this.hosted = new HostedSessions({ removeAfterMs: this.config.hostedRemoveAfterMs, heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))) }, this.log);
     registerApi(this, this.hosted);
+    registerHooks(this);
     registerDashboard(this);
   }
 

@@ -108,6 +108,22 @@ function segmentsMeet(a: SegToken[], b: SegToken[]): boolean {
   return go(0, 0);
 }
 
+const heads = new Map<string, string[]>();
+
+/** The leading segments of a pattern that hold no glob or escape characters. */
+function literalHead(pattern: string): string[] {
+  let h = heads.get(pattern);
+  if (h) return h;
+  h = [];
+  for (const seg of pattern.split('/')) {
+    if (/[*?[\\]/.test(seg)) break;
+    h.push(seg);
+  }
+  if (heads.size > 5000) heads.clear();
+  heads.set(pattern, h);
+  return h;
+}
+
 /**
  * Whether a pattern also covers what lies below the things it matches. A
  * pattern whose last segment looks like a file name (a dot after its first
@@ -126,6 +142,10 @@ export function coversBelow(pattern: string): boolean {
  */
 export function patternsOverlap(p: string, q: string): boolean {
   if (p === q) return true;
+  // Fast path: a file covered by both has both patterns' leading literal segments; if they differ, none is.
+  const la = literalHead(p);
+  const lb = literalHead(q);
+  for (let i = 0, n = Math.min(la.length, lb.length); i < n; i++) if (la[i] !== lb[i]) return false;
   const a = parse(p);
   const b = parse(q);
   const aOpen = coversBelow(p);

@@ -1,0 +1,35 @@
+/** `huddle conflicts`: files that two or more live sessions are editing, before they become merge conflicts. */
+import type { Command } from 'commander';
+import { contextOf, readState } from '../common.js';
+import { ago, c, heading, json, out, table } from '../format.js';
+import type { EditOverlap } from '../../src/model/view.js';
+
+const ranges = (r?: Array<[number, number]>) => (r?.length ? r.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',') : 'lines unknown');
+
+export function registerConflicts(program: Command): void {
+  program
+    .command('conflicts')
+    .description('Files two or more live sessions are editing: overlapping line ranges are conflicts, the rest overlaps.')
+    .option('--json', 'print them as a JSON array')
+    .addHelpText('after', `
+Examples:
+  $ huddle conflicts
+  $ huddle conflicts --json | jq '.[] | select(.conflict)'
+
+Settle them (huddle send, huddle lock) before merge time.`)
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const s = await readState(ctx);
+      const list: EditOverlap[] = s.conflicts;
+      if (opts.json) return json(list);
+      if (s.source === 'offline') return out(c.red('offline: who edits what is unknown without a server'));
+      if (!list.length) return out('no file is being edited by more than one session');
+      const nConf = list.filter((x) => x.conflict).length;
+      let o = heading('Edited by several sessions', list.length) + c.dim(`  ${nConf} conflicts, ${list.length - nConf} overlaps\n`);
+      for (const x of list) {
+        o += `  ${x.conflict ? c.red('CONFLICT') : c.yellow('overlap ')}  ${c.bold(x.path)}${x.conflict ? c.red(`  lines ${ranges(x.overlapping)}`) : ''}\n`;
+        o += table(x.sessions.map((e) => [e.name, e.role, ranges(e.ranges), ago(e.at, s.at)]), '      ');
+      }
+      out(o);
+    });
+}

@@ -1,0 +1,191 @@
+/**
+ * `huddle mcp`: a stdio MCP server giving an agent a small set of huddle
+ * tools (status, lock, unlock, decide, declare, send, inbox, task). It talks
+ * to the local huddle server through the HTTP API as its session, and keeps
+ * that session alive while it runs.
+ */
+import type { Command } from 'commander';
+import os from 'node:os';
+
+export interface McpFlags {
+  url?: string;
+  project?: string;
+  token?: string;
+  session?: string;
+  role?: string;
+}
+
+/** Sign-of-life interval while the MCP server runs. */
+const TOUCH_MS = 60_000;
+
+export async function runMcp(flags: McpFlags): Promise<void> {
+  const [{ McpServer }, { StdioServerTransport }, { z }, { resolveConfig }, { ApiClient, ApiFailure, UnreachableError }, inject] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/mcp.js'),
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+    import('zod'),
+    import('../config.js'),
+    import('../client.js'),
+    import('../../src/model/inject.js'),
+  ]);
+  const cfg = resolveConfig(flags);
+  const env = process.env;
+  if (!flags.session && !env.HUDDLE_SESSION && !env.CLAUDE_CODE_SESSION_ID) {
+    // No session id from Claude Code: one per MCP server process (its parent is the agent).
+    const id = `mcp-${process.ppid}@${os.hostname()}`;
+    cfg.session = { ...cfg.session, id, agent: env.HUDDLE_AGENT ?? 'claude-code', name: env.HUDDLE_NAME ?? cfg.file.name ?? `${cfg.session.role === 'human' ? 'agent' : cfg.session.role}-mcp-${process.ppid}`, role: cfg.session.role === 'human' ? 'agent' : cfg.session.role };
+  }
+  const api = new ApiClient(cfg);
+  const me = () => ({ id: cfg.session.id, name: cfg.session.name ?? cfg.session.id, role: cfg.session.role ?? 'agent' });
+
+  type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
+  const ok = (text: string): Result => ({ content: [{ type: 'text', text }] });
+  const run = async (fn: () => Promise<string>): Promise<Result> => {
+    try {
+      return ok(await fn());
+    } catch (err) {
+      const e = err as Error;
+      const text = e instanceof UnreachableError ? e.message : e instanceof ApiFailure ? `huddle: ${e.message}` : `huddle: ${e.message}`;
+      return { content: [{ type: 'text', text }], isError: true };
+    }
+  };
+  const sid = (id: string) => inject.shortId(id);
+
+  const server = new McpServer({ name: 'huddle', version: '0.1.0' }, { instructions: 'huddle: shared live context of the agents working on this project (who is here, locks, decisions, tasks, messages).' });
+
+  server.registerTool('status', {
+    description: 'Who else is working on this project, the locks they hold, unread messages, latest decisions and open tasks for this role.',
+    inputSchema: {},
+  }, () => run(async () => {
+    const snap = await api.state(true);
+    return inject.sessionSummary({ project: snap.project, me: me(), sessions: snap.sessions, locks: snap.locks, inbox: snap.inbox ?? [], decisions: snap.decisions, tasks: snap.tasks.open }).text;
+  }));
+
+  server.registerTool('lock', {
+    description: 'Take an advisory lock on files or globs (repository-relative) so other sessions do not edit them; exclusive by default. Released by unlock or when this session ends.',
+    inputSchema: {
+      paths: z.array(z.string()).min(1).describe('files or globs, e.g. src/api/*.ts'),
+      mode: z.enum(['exclusive', 'shared']).optional(),
+      reason: z.string().optional(),
+      wait_seconds: z.number().min(0).max(600).optional().describe('wait this long for a holder to release'),
+    },
+  }, (a) => run(async () => {
+    const r = await api.op<{ status: string; paths: string[]; holder?: { path: string; sessionName: string; role: string; claimedAt: number; reason?: string } }>('lock', { paths: a.paths, mode: a.mode, reason: a.reason, waitMs: a.wait_seconds ? a.wait_seconds * 1000 : undefined });
+    if (r.status === 'held' && r.holder) return `Not locked: ${r.holder.path} is held by ${r.holder.sessionName} (role ${r.holder.role}, since ${inject.since(r.holder.claimedAt)}${r.holder.reason ? `: ${r.holder.reason}` : ''}).`;
+    return `Locked ${r.paths.join(', ')} (${a.mode ?? 'exclusive'}${r.status === 'unconfirmed' ? ', not yet confirmed by the relay' : ''}).`;
+  }));
+
+  server.registerTool('unlock', {
+    description: 'Release this session\'s locks on the given paths, or all of them when no path is given.',
+    inputSchema: { paths: z.array(z.string()).optional() },
+  }, (a) => run(async () => {
+    const r = await api.op<{ released: string[] }>('unlock', { paths: a.paths });
+    return r.released.length ? `Released ${r.released.join(', ')}.` : 'No lock of this session matched.';
+  }));
+
+  server.registerTool('decide', {
+    description: 'Record a decision (with its rationale) in the shared context so other agents do not re-decide it.',
+    inputSchema: { text: z.string().min(1), rationale: z.string().optional(), supersedes: z.string().optional().describe('id of a decision this one replaces') },
+  }, (a) => run(async () => {
+    const d = await api.op<{ id: string }>('decide', a);
+    return `Decision recorded (${sid(d.id)}).`;
+  }));
+
+  server.registerTool('declare', {
+    description: 'Declare an interface other agents depend on (name, file, description, status draft|ready|changed).',
+    inputSchema: { name: z.string().min(1), file: z.string().min(1), description: z.string().optional(), status: z.enum(['draft', 'ready', 'changed']).optional() },
+  }, (a) => run(async () => {
+    const d = await api.op<{ name: string; status: string }>('declare', a);
+    return `Interface ${d.name} declared (${d.status}).`;
+  }));
+
+  server.registerTool('send', {
+    description: 'Send a message to a session (name or id), a role (role:NAME) or everyone (all).',
+    inputSchema: {
+      to: z.string().min(1),
+      text: z.string().min(1),
+      kind: z.enum(['fyi', 'need-input', 'interface-ready', 'request', 'response', 'handoff']).optional(),
+      reply_to: z.string().optional(),
+    },
+  }, (a) => run(async () => {
+    const m = await api.op<{ id: string; to: string }>('send', { to: a.to, text: a.text, kind: a.kind, replyTo: a.reply_to });
+    return `Sent to ${m.to} (${sid(m.id)}).`;
+  }));
+
+  server.registerTool('inbox', {
+    description: 'Messages addressed to this session or its role that it has not read yet (all: include read ones).',
+    inputSchema: { all: z.boolean().optional() },
+  }, (a) => run(async () => {
+    const msgs = await api.op<Array<{ id: string; byName: string; kind: string; text: string; needsReply: boolean; to: string }>>('inbox', { all: a.all === true });
+    if (msgs.length === 0) return 'No unread messages.';
+    return msgs.slice(-20).map((m) => `- ${sid(m.id)} from ${m.byName}${m.to.startsWith('role:') || m.to === 'all' ? ` to ${m.to}` : ''} (${m.kind}${m.needsReply ? ', needs reply' : ''}): ${m.text}`).join('\n');
+  }));
+
+  server.registerTool('task', {
+    description: 'Shared tasks: list, add (title, role), claim (id), done (id, note), or handoff (id, to, summary).',
+    inputSchema: {
+      action: z.enum(['list', 'add', 'claim', 'done', 'handoff']),
+      id: z.string().optional(),
+      title: z.string().optional(),
+      detail: z.string().optional(),
+      role: z.string().optional(),
+      note: z.string().optional(),
+      to: z.string().optional().describe('handoff: a session or role:NAME'),
+      summary: z.string().optional(),
+    },
+  }, (a) => run(async () => {
+    type T = { id: string; title: string; status: string; role?: string; assignee: { name: string } | null };
+    const line = (t: T) => `${sid(t.id)} ${t.title} [${t.status}${t.role ? `, role ${t.role}` : ''}${t.assignee ? `, ${t.assignee.name}` : ''}]`;
+    switch (a.action) {
+      case 'list': {
+        const ts = await api.op<T[]>('task.list', { role: a.role });
+        const live = ts.filter((t) => t.status !== 'done');
+        return live.length ? live.slice(0, 30).map(line).join('\n') : 'No open tasks.';
+      }
+      case 'add':
+        return `Added ${line(await api.op<T>('task.add', { title: a.title, detail: a.detail, role: a.role }))}.`;
+      case 'claim':
+        return `Claimed ${line(await api.op<T>('task.claim', { id: a.id }))}.`;
+      case 'done':
+        return `Done: ${line(await api.op<T>('task.done', { id: a.id, note: a.note }))}.`;
+      case 'handoff': {
+        const r = await api.op<{ task: T }>('handoff', { id: a.id, to: a.to, summary: a.summary });
+        return `Handed off ${line(r.task)} to ${a.to}.`;
+      }
+    }
+  }));
+
+  // Alive while running: one sign of life now and then.
+  const touch = () => api.op('touch', {}, { timeoutMs: 5000 }).catch(() => {});
+  void touch();
+  const timer = setInterval(touch, TOUCH_MS);
+  timer.unref();
+
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    clearInterval(timer);
+    await api.op('end', {}, { timeoutMs: 1000 }).catch(() => {});
+    process.exit(0);
+  };
+  transport.onclose = () => void close();
+  process.stdin.on('end', () => void close());
+  process.on('SIGTERM', () => void close());
+  process.on('SIGINT', () => void close());
+  await server.connect(transport);
+}
+
+export function registerMcp(program: Command): void {
+  program
+    .command('mcp')
+    .description('Run a stdio MCP server with huddle tools (status, lock, unlock, decide, declare, send, inbox, task).')
+    .addHelpText('after', `
+Global options (--url, --project, --token, --session, --role) apply. Without --session,
+HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID, the session is mcp-<parent pid>@<host>.
+Configure in .mcp.json (huddle init does it):
+  { "mcpServers": { "huddle": { "command": "huddle", "args": ["mcp"] } } }`)
+    .action(async (_opts: unknown, cmd: Command) => {
+      await runMcp(cmd.optsWithGlobals() as McpFlags);
+    });
+}

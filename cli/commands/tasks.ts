@@ -1,0 +1,115 @@
+/** `huddle task add|claim|done|block|reopen|note|list` and `huddle handoff`. */
+import type { Command } from 'commander';
+import { collect, contextOf, readOp, storedNote, writeOp } from '../common.js';
+import { usageError } from '../errors.js';
+import { ago, c, clip, clock, json, out, short, statusColor, table } from '../format.js';
+import type { Message, Task } from '../../src/model/context.js';
+
+const STATUSES = ['open', 'claimed', 'done', 'blocked'];
+
+function taskLine(t: Task): string[] {
+  return [
+    short(t.id),
+    statusColor(t.status),
+    t.role ? `[${t.role}]` : '',
+    t.title,
+    t.assignee ? t.assignee.name : '',
+    t.status === 'blocked' && t.blockedReason ? c.red(clip(t.blockedReason, 40)) : t.deps.length ? c.dim(`after ${t.deps.map(short).join(', ')}`) : '',
+    c.dim(ago(t.updatedAt)),
+  ];
+}
+
+export function registerTasks(program: Command): void {
+  const task = program
+    .command('task')
+    .description('Tasks by role, with claims and dependencies: add, claim, done, block, reopen, note, list.')
+    .addHelpText('after', `
+Examples:
+  $ huddle task add "Login form" --for frontend --dep t-3f2a
+  $ huddle task claim t-9c1e
+  $ huddle task done t-9c1e --note "merged in #42"
+  $ huddle task list --for frontend --json`);
+
+  const simple = (name: string, desc: string, op: string, extra: (c: Command) => Command, args: (o: Record<string, string | undefined>) => Record<string, unknown>, verb: string, example: string) =>
+    extra(task.command(name).description(desc).argument('<id>', 'task id or a unique prefix').option('--json', 'print the task as JSON'))
+      .addHelpText('after', `\nExample:\n  $ ${example}`)
+      .action(async (id: string, opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
+        const ctx = contextOf(cmd);
+        const { result, local } = await writeOp<Task>(ctx, op, { id, ...args(opts) });
+        if (opts.json) return json(result);
+        out(`task ${short(result.id)} ${verb} (${result.title}); ${storedNote(local)}`);
+      });
+
+  task
+    .command('add')
+    .description('Add a task.')
+    .argument('<title>')
+    .option('--detail <text>', 'more about it')
+    .option('--for <role>', 'the role that should do it')
+    .option('--dep <id>', 'a task that must be done first (repeatable)', collect)
+    .option('--json', 'print the task as JSON')
+    .addHelpText('after', `\nExample:\n  $ huddle task add "Write the users migration" --for backend`)
+    .action(async (title: string, opts: { detail?: string; for?: string; dep?: string[]; json?: boolean }, cmd: Command) => {
+      if (!title.trim()) throw usageError('a task needs a title');
+      const ctx = contextOf(cmd);
+      const { result, local } = await writeOp<Task>(ctx, 'task.add', { title, detail: opts.detail, role: opts.for, deps: opts.dep });
+      if (opts.json) return json(result);
+      out(`task ${short(result.id)} added; ${storedNote(local)}`);
+    });
+
+  simple('claim', 'Claim a task (it becomes your current task).', 'task.claim', (x) => x, () => ({}), 'claimed', 'huddle task claim t-9c1e');
+  simple('done', 'Mark a task done.', 'task.done', (x) => x.option('--note <text>', 'what was done'), (o) => ({ note: o.note }), 'done', 'huddle task done t-9c1e --note "merged"');
+  simple('block', 'Mark a task blocked, with the reason.', 'task.block', (x) => x.requiredOption('--reason <text>', 'what it waits for'), (o) => ({ reason: o.reason }), 'blocked', 'huddle task block t-9c1e --reason "needs the UserApi"');
+  simple('reopen', 'Open a task again.', 'task.reopen', (x) => x, () => ({}), 'reopened', 'huddle task reopen t-9c1e');
+
+  task
+    .command('note')
+    .description('Add a progress note to a task.')
+    .argument('<id>', 'task id or a unique prefix')
+    .argument('<text>')
+    .option('--json', 'print the task as JSON')
+    .addHelpText('after', `\nExample:\n  $ huddle task note t-9c1e "half of the endpoints done"`)
+    .action(async (id: string, text: string, opts: { json?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { result, local } = await writeOp<Task>(ctx, 'task.note', { id, note: text });
+      if (opts.json) return json(result);
+      out(`task ${short(result.id)} noted; ${storedNote(local)}`);
+    });
+
+  task
+    .command('list')
+    .description('Tasks not done yet (or filtered).')
+    .option('--status <status>', `only ${STATUSES.join(', ')}`)
+    .option('--for <role>', 'only tasks for this role')
+    .option('--mine', 'only tasks assigned to you')
+    .option('--all', 'include done tasks')
+    .option('--json', 'print them as a JSON array')
+    .addHelpText('after', `\nExamples:\n  $ huddle task list\n  $ huddle task list --status blocked --json`)
+    .action(async (opts: { status?: string; for?: string; mine?: boolean; all?: boolean; json?: boolean }, cmd: Command) => {
+      if (opts.status && !STATUSES.includes(opts.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
+      const ctx = contextOf(cmd);
+      const { result, offline } = await readOp<Task[]>(ctx, 'task.list', { status: opts.status, role: opts.for, assignee: opts.mine ? ctx.cfg.session.id : undefined });
+      const list = opts.all || opts.status ? result : result.filter((t) => t.status !== 'done');
+      if (opts.json) return json(list);
+      const head = offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)})\n`) : '';
+      out(head + (list.length ? table(list.map(taskLine), '') : 'no tasks'));
+    });
+
+  program
+    .command('handoff')
+    .description('Hand a task over to a session or role, with a summary of where it stands.')
+    .argument('<task>', 'task id or a unique prefix')
+    .argument('<to>', 'a session id or role:NAME')
+    .requiredOption('--summary <text>', 'where it stands and what is next')
+    .option('--file <path>', 'a file the next one should look at (repeatable)', collect)
+    .option('--json', 'print the task and the message as JSON')
+    .addHelpText('after', `
+Example:
+  $ huddle handoff t-9c1e role:tests --summary "endpoints done; needs integration tests" --file src/api/users.ts`)
+    .action(async (id: string, to: string, opts: { summary: string; file?: string[]; json?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { result, local } = await writeOp<{ task: Task; message: Message }>(ctx, 'handoff', { id, to, summary: opts.summary, files: opts.file });
+      if (opts.json) return json(result);
+      out(`task ${short(result.task.id)} handed to ${to}; ${storedNote(local)}`);
+    });
+}

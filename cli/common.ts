@@ -1,0 +1,142 @@
+/**
+ * What every command of the huddle command shares: the resolved configuration
+ * and API client from the global options, reads with the offline fallback,
+ * writes that say where they were stored, durations and repository paths.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
+import { ApiClient, UnreachableError } from './client.js';
+import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
+import { repoRelative } from '../src/node/repo.js';
+import type { Snapshot } from '../src/model/snapshot.js';
+
+export interface Ctx {
+  cfg: ResolvedConfig;
+  api: ApiClient;
+}
+
+/** The configuration and client for a command, from its global options (flags > env > config file > defaults). */
+export function contextOf(cmd: Command): Ctx {
+  const g = cmd.optsWithGlobals() as ConfigFlags;
+  let cfg: ResolvedConfig;
+  try {
+    cfg = resolveConfig({ url: g.url, project: g.project, token: g.token, session: g.session, role: g.role });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ExitError(EXIT_USAGE, err.message);
+    throw err;
+  }
+  // A default role must not overwrite the role a session already has (set by a flag, the environment or a hook).
+  const session = cfg.sources.role === 'default' && !cfg.session.id.startsWith('human@') ? { ...cfg.session, role: undefined } : cfg.session;
+  return { cfg, api: new ApiClient({ ...cfg, session }) };
+}
+
+/** The replica folder a local server keeps under the repository root, when it exists. */
+export function replicaDir(cfg: ResolvedConfig): string | null {
+  const dir = path.join(cfg.root, '.huddle', 'data');
+  return fs.existsSync(dir) ? dir : null;
+}
+
+function unreachable(err: UnreachableError, extra?: string): ExitError {
+  return new ExitError(EXIT_UNREACHABLE, extra ? `${err.message} (${extra})` : err.message);
+}
+
+/**
+ * The state, from the server; when no server answers and a local replica
+ * exists, from the replica (source 'offline', asOf its last write).
+ */
+export async function readState(ctx: Ctx): Promise<Snapshot> {
+  try {
+    return await ctx.api.state();
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    const dir = replicaDir(ctx.cfg);
+    if (!dir) throw unreachable(err);
+    const { offlineSnapshot } = await import('./offline.js');
+    try {
+      return await offlineSnapshot(ctx.cfg, dir);
+    } catch (e) {
+      throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** A read operation of the API, with the same offline fallback as readState. */
+export async function readOp<T>(ctx: Ctx, name: string, args: Record<string, unknown> = {}): Promise<{ result: T; offline: number | null }> {
+  try {
+    return { result: await ctx.api.op<T>(name, args), offline: null };
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    const dir = replicaDir(ctx.cfg);
+    if (!dir) throw unreachable(err);
+    const { offlineOp } = await import('./offline.js');
+    try {
+      return await offlineOp<T>(ctx.cfg, dir, name, args);
+    } catch (e) {
+      if ((e as { status?: number }).status) throw e;
+      throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Operations that need the session's live presence: they cannot be stored in a replica. */
+const PRESENCE_OPS = new Set(['touch', 'end', 'update', 'editing', 'lock', 'unlock', 'renew']);
+
+/**
+ * A write operation: resolves once the server has stored it. With no server
+ * and a local replica (a context write, not presence), it is stored in the
+ * replica and reported as stored locally only.
+ */
+export async function writeOp<T>(ctx: Ctx, name: string, args: Record<string, unknown> = {}, timeoutMs?: number): Promise<{ result: T; local: boolean }> {
+  try {
+    return { result: await ctx.api.op<T>(name, args, { timeoutMs }), local: false };
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    const dir = replicaDir(ctx.cfg);
+    if (!dir || PRESENCE_OPS.has(name)) throw unreachable(err);
+    const { offlineOp } = await import('./offline.js');
+    try {
+      const { result } = await offlineOp<T>(ctx.cfg, dir, name, args, true);
+      return { result, local: true };
+    } catch (e) {
+      if ((e as { status?: number }).status) throw e;
+      throw unreachable(err, `the replica in ${dir} could not be written: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** The word a write ends with. */
+export function storedNote(local: boolean): string {
+  return local ? 'stored locally only (server offline)' : 'stored';
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3600_000, d: 86400_000 };
+
+/** "30s", "30m", "2h", "1h30m", "500ms", "0" as milliseconds; a clear usage error otherwise. */
+export function parseDuration(v: string, name: string): number {
+  const s = v.trim().toLowerCase();
+  if (s === '0') return 0;
+  if (/^\d+(\.\d+)?$/.test(s)) throw usageError(`${name}: "${v}" needs a unit, e.g. 30s, 30m or 2h`);
+  const re = /(\d+(?:\.\d+)?)(ms|sec|min|s|m|h|d)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) {
+    total += Number(m[1]) * UNITS[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos !== s.length || s.length === 0) throw usageError(`${name}: "${v}" is not a duration; use a number with ms, s, m, h or d, e.g. 30s, 30m, 2h`);
+  return Math.round(total);
+}
+
+/** A path or glob given on the command line (relative to the working directory) as repository-relative. */
+export function repoPath(cfg: ResolvedConfig, p: string): string {
+  if (p.trim() === '') throw usageError('empty path');
+  const rel = repoRelative(cfg.root, p, process.cwd());
+  if (rel === null) throw usageError(`${p} is outside the repository (${cfg.root})`);
+  return rel;
+}
+
+/** Collect repeatable option values. */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -1,0 +1,85 @@
+/**
+ * The huddle command without a server: the last replicated state read from
+ * the local server's LevelDB replica (.huddle/data), and context writes stored
+ * there for the server to pass on when it runs again. Imported lazily: it
+ * loads Yjs and LevelDB, which the normal path never does.
+ *
+ * LevelDB allows one process per folder, so this only works while no server
+ * uses the replica; opening fails otherwise and the caller says so.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as Y from 'yjs';
+import { DocStore } from '../src/store/doc-store.js';
+import { SharedContext, ContextError, type Actor } from '../src/model/context.js';
+import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
+import { ApiFailure } from './client.js';
+import type { ResolvedConfig } from './config.js';
+
+/** When the replica was last written: the newest file in its folder. */
+function lastWrite(dir: string): number {
+  let t = 0;
+  for (const f of fs.readdirSync(dir)) {
+    try {
+      t = Math.max(t, fs.statSync(path.join(dir, f)).mtimeMs);
+    } catch {
+      /* vanished */
+    }
+  }
+  return Math.round(t);
+}
+
+async function withDoc<T>(dir: string, project: string, write: boolean, fn: (doc: Y.Doc) => T): Promise<{ value: T; asOf: number }> {
+  const asOf = lastWrite(dir);
+  const store = new DocStore(dir);
+  await store.open();
+  try {
+    const loaded = await store.load(project);
+    const doc = new Y.Doc();
+    if (loaded.update) Y.applyUpdate(doc, loaded.update);
+    const updates: Uint8Array[] = [];
+    doc.on('update', (u: Uint8Array) => updates.push(u));
+    const value = fn(doc);
+    if (write && updates.length) await store.commit(project, updates);
+    doc.destroy();
+    return { value, asOf };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function offlineSnapshot(cfg: ResolvedConfig, dir: string): Promise<Snapshot> {
+  const { value } = await withDoc(dir, cfg.project, false, (doc) => {
+    const ctx = new SharedContext(doc);
+    return buildSnapshot(ctx, { sessions: [], watchers: [], locks: [] }, {
+      project: cfg.project,
+      reader: { id: cfg.session.id, role: cfg.session.role, name: cfg.session.name },
+      source: 'offline',
+    });
+  });
+  value.asOf = lastWrite(dir) || value.at;
+  return value;
+}
+
+/** Run an operation of the API on the replica (context operations only). */
+export async function offlineOp<T>(cfg: ResolvedConfig, dir: string, name: string, args: Record<string, unknown>, write = false): Promise<{ result: T; offline: number }> {
+  const { OPS, ApiError } = await import('../relay/api.js');
+  const op = OPS[name];
+  if (!op) throw new ApiFailure(404, `unknown operation ${name}`, 'not-found');
+  const me = cfg.session;
+  const actor: Actor = { id: me.id, name: me.name ?? me.id, role: me.role ?? 'agent' };
+  // Context operations only look at the acting session's identity.
+  const session = { id: me.id, presence: { current: { id: me.id, name: actor.name, role: actor.role }, touch: () => {} } };
+  try {
+    const { value, asOf } = await withDoc(dir, cfg.project, write && op.write, (doc) => {
+      const r = op.run({ room: null as never, ctx: new SharedContext(doc), session: session as never, actor, body: { session: me, ...args } });
+      if (r instanceof Promise) throw new Error(`${name} needs the server`);
+      return r as T;
+    });
+    return { result: value, offline: asOf };
+  } catch (e) {
+    if (e instanceof ApiError) throw new ApiFailure(e.status, e.message, e.code);
+    if (e instanceof ContextError) throw new ApiFailure(e.code === 'not-found' ? 404 : 400, e.message, e.code);
+    throw e;
+  }
+}

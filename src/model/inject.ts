@@ -1,0 +1,158 @@
+/**
+ * The text huddle injects into an agent's context: a compact, factual summary
+ * at session start, and only what changed before each prompt. Statements, not
+ * orders; bounded in size. Pure: callers pass the facts and the time.
+ */
+import type { Decision, Message, Task } from './context.js';
+import type { LockView, SessionView } from './view.js';
+
+export const MAX_INJECT = 2000;
+
+export interface Me {
+  id: string;
+  name: string;
+  role: string;
+}
+
+export interface SummaryInput {
+  project: string;
+  me: Me;
+  sessions: SessionView[];
+  locks: LockView[];
+  /** Unread messages addressed to me, oldest first. */
+  inbox: Message[];
+  /** Current decisions, oldest first. */
+  decisions: Decision[];
+  /** Open tasks (all roles); those for my role are listed. */
+  tasks: Task[];
+  /** Extra facts about how huddle is wired (one line each). */
+  notes?: string[];
+  now?: number;
+}
+
+const clip = (s: string, n: number) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length <= n ? t : `${t.slice(0, n - 1)}…`;
+};
+
+export function shortId(id: string): string {
+  return id.length > 12 ? id.slice(0, 8) : id;
+}
+
+/** "14:03 UTC, 12 min ago" */
+export function since(at: number, now = Date.now()): string {
+  const d = new Date(at);
+  const hhmm = `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+  const mins = Math.max(0, Math.round((now - at) / 60_000));
+  const ago = mins < 1 ? 'just now' : mins < 120 ? `${mins} min ago` : `${Math.round(mins / 60)} h ago`;
+  return `${hhmm}, ${ago}`;
+}
+
+/** One lock, for a reason or a summary line: "src/a.ts by alice (backend, exclusive, since 14:03 UTC, 3 min ago: refactoring)". */
+export function describeLock(l: LockView, now = Date.now()): string {
+  return `${l.path} by ${l.sessionName} (role ${l.role}, ${l.mode}${l.state === 'pending' ? ', unconfirmed' : ''}, since ${since(l.claimedAt, now)}${l.reason ? `: ${clip(l.reason, 120)}` : ''})`;
+}
+
+function messageLine(m: Message): string {
+  return `from ${m.byName}${m.to.startsWith('role:') || m.to === 'all' ? ` to ${m.to}` : ''} (${m.kind}${m.needsReply ? ', needs reply' : ''}, id ${shortId(m.id)}): ${clip(m.text, 200)}`;
+}
+
+/** Fit sections into `max` characters: drop items from the longest lists first, then cut. */
+function fit(header: string[], sections: Array<{ title: (shown: number, total: number) => string; items: string[] }>, max: number): string {
+  const shown = sections.map((s) => s.items.length);
+  const render = () => {
+    const out = header.slice();
+    sections.forEach((s, i) => {
+      if (s.items.length === 0) return;
+      out.push(s.title(shown[i], s.items.length));
+      for (const it of s.items.slice(0, shown[i])) out.push(`- ${it}`);
+    });
+    return out.join('\n');
+  };
+  let text = render();
+  while (text.length > max) {
+    let k = -1;
+    for (let i = 0; i < shown.length; i++) if (shown[i] > 1 && (k < 0 || shown[i] > shown[k])) k = i;
+    if (k < 0) break;
+    shown[k]--;
+    text = render();
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The SessionStart summary (at most `max` characters). */
+export function sessionSummary(input: SummaryInput, max = MAX_INJECT): { text: string; messageIds: string[]; decisionIds: string[] } {
+  const now = input.now ?? Date.now();
+  const { me } = input;
+  const others = input.sessions.filter((s) => s.id !== me.id && s.status !== 'stale');
+  const othersItems = others
+    .slice()
+    .sort((a, b) => b.lastActive - a.lastActive)
+    .map((s) => `${s.name} (role ${s.role}, ${s.status}${s.task ? `, task: ${clip(s.task, 80)}` : ''}${s.intent ? `, intent: ${clip(s.intent, 80)}` : ''}${s.locks.length ? `, holds ${s.locks.length} lock${s.locks.length > 1 ? 's' : ''}` : ''})`);
+  // One line per holder: its paths, since when, why.
+  const byHolder = new Map<string, LockView[]>();
+  for (const l of input.locks) {
+    if (l.session === me.id || l.state === 'blocked') continue;
+    byHolder.set(l.session, [...(byHolder.get(l.session) ?? []), l]);
+  }
+  const lockItems = Array.from(byHolder.values()).map((ls) => {
+    if (ls.length === 1) return describeLock(ls[0], now);
+    const first = ls.reduce((a, b) => (b.claimedAt < a.claimedAt ? b : a));
+    const reasons = Array.from(new Set(ls.map((l) => l.reason).filter(Boolean))) as string[];
+    const paths = ls.slice(0, 6).map((l) => `${l.path}${l.mode === 'shared' ? ' (shared)' : ''}`).join(', ') + (ls.length > 6 ? `, +${ls.length - 6} more` : '');
+    return `${first.sessionName} (role ${first.role}, since ${since(first.claimedAt, now)}${reasons.length ? `: ${clip(reasons[0], 100)}` : ''}): ${paths}`;
+  });
+  const lockCount = byHolder.size ? Array.from(byHolder.values()).reduce((n, ls) => n + ls.length, 0) : 0;
+  const msgs = input.inbox.slice(-10);
+  const msgItems = msgs.map(messageLine);
+  const decisions = input.decisions.slice(-8).reverse();
+  const decisionItems = decisions.map((d) => `${clip(d.text, 160)} (by ${d.byName}, ${shortId(d.id)})`);
+  const tasks = input.tasks.filter((t) => t.status === 'open' && (!t.role || t.role === me.role));
+  const taskItems = tasks.slice(0, 10).map((t) => `${clip(t.title, 100)} (${shortId(t.id)}${t.role ? `, role ${t.role}` : ''}${t.handoff ? `, handed off by ${t.handoff.fromName}` : ''})`);
+  const header = [
+    `huddle: project ${input.project}. This session is ${me.name} (role ${me.role}, id ${shortId(me.id)}).`,
+    others.length === 0 ? 'No other session is here.' : `${others.length} other session${others.length > 1 ? 's are' : ' is'} here.`,
+    ...(input.notes ?? []),
+  ];
+  const text = fit(
+    header,
+    [
+      { title: (s, t) => `Others here${s < t ? ` (${s} of ${t})` : ''}:`, items: othersItems },
+      { title: (s, t) => `Locks held by others (${lockCount}${s < t ? `, ${s} of ${t} holders shown` : ''}):`, items: lockItems },
+      { title: (s, t) => `Unread messages${s < t || input.inbox.length > msgs.length ? ` (${s} of ${input.inbox.length})` : ''}:`, items: msgItems },
+      { title: (s) => `Latest decisions (${s} of ${input.decisions.length}, newest first):`, items: decisionItems },
+      { title: (s) => `Open tasks for role ${me.role} (${s} of ${tasks.length}):`, items: taskItems },
+    ],
+    max,
+  );
+  // Report which messages and decisions made it into the text, so that deltas do not repeat them.
+  return {
+    text,
+    messageIds: msgs.filter((m) => text.includes(shortId(m.id))).map((m) => m.id),
+    decisionIds: input.decisions.map((d) => d.id),
+  };
+}
+
+export interface DeltaInput {
+  messages: Message[];
+  decisions: Decision[];
+  /** Lock changes on files this session touched. */
+  lockChanges: Array<{ path: string; now: LockView | null; before: string | null }>;
+  now?: number;
+}
+
+/** The UserPromptSubmit delta, or '' when nothing changed. */
+export function deltaText(input: DeltaInput, max = MAX_INJECT): string {
+  const now = input.now ?? Date.now();
+  const lockItems = input.lockChanges.map((c) => (c.now ? `${describeLock(c.now, now)} now holds a lock on a file this session edited.` : `${c.path} is no longer locked${c.before ? ` by ${c.before}` : ''}.`));
+  if (input.messages.length + input.decisions.length + lockItems.length === 0) return '';
+  return fit(
+    ['huddle: changes since the last update.'],
+    [
+      { title: (s, t) => `New messages${s < t ? ` (${s} of ${t})` : ''}:`, items: input.messages.map(messageLine) },
+      { title: (s, t) => `New decisions${s < t ? ` (${s} of ${t})` : ''}:`, items: input.decisions.map((d) => `${clip(d.text, 200)} (by ${d.byName}, ${shortId(d.id)})`) },
+      { title: () => 'Locks:', items: lockItems },
+    ],
+    max,
+  );
+}

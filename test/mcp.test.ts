@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLI, cleanup, onCleanup, startServer, tempDir, waitFor } from './helpers.js';
+
+afterEach(cleanup);
+
+function runCli(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, args, { cwd, env: { ...process.env, HUDDLE_SESSION: '', CLAUDE_CODE_SESSION_ID: '' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const text = (r: unknown) => ((r as { content: Array<{ text: string }> }).content ?? []).map((c) => c.text).join('\n');
+
+describe('huddle mcp', () => {
+  it('serves its tools over real stdio; a lock taken through it shows in `huddle locks`', async () => {
+    const server = await startServer();
+    const cwd = tempDir();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp', '--url', server.url, '--project', 'mcp1', '--session', 'mcp-sess-1', '--role', 'backend'],
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'huddle-test', version: '1.0.0' });
+    await client.connect(transport);
+    onCleanup(() => client.close());
+
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    expect(names).toEqual(['decide', 'declare', 'inbox', 'lock', 'send', 'status', 'task', 'unlock']);
+    for (const t of tools) expect((t.description ?? '').length, t.name).toBeLessThan(200);
+
+    // The session is alive while the MCP server runs.
+    await waitFor(async () => {
+      const s = (await (await fetch(`${server.url}/api/p/mcp1/state`)).json()) as { sessions: Array<{ id: string }> };
+      return s.sessions.some((x) => x.id === 'mcp-sess-1');
+    }, 'the MCP session to appear');
+
+    const locked = await client.callTool({ name: 'lock', arguments: { paths: ['src/a.ts'], reason: 'schema change' } });
+    expect(locked.isError).toBeFalsy();
+    expect(text(locked)).toMatch(/^Locked src\/a\.ts \(exclusive\)/);
+
+    // (async: the server runs in this process)
+    const cli = await runCli([CLI, '--url', server.url, '--project', 'mcp1', 'locks', '--json'], cwd);
+    expect(cli.status, cli.stderr).toBe(0);
+    const locks = JSON.parse(cli.stdout) as Array<{ path: string; session: string; role: string; reason?: string; mode: string }>;
+    expect(locks).toEqual([expect.objectContaining({ path: 'src/a.ts', session: 'mcp-sess-1', role: 'backend', reason: 'schema change', mode: 'exclusive' })]);
+
+    // Other tools answer in compact text.
+    expect(text(await client.callTool({ name: 'decide', arguments: { text: 'Use REST', rationale: 'simple' } }))).toMatch(/^Decision recorded/);
+    expect(text(await client.callTool({ name: 'task', arguments: { action: 'add', title: 'Write tests', role: 'backend' } }))).toMatch(/^Added .*Write tests/);
+    const status = text(await client.callTool({ name: 'status', arguments: {} }));
+    expect(status).toContain('Use REST');
+    expect(status).toContain('Write tests');
+    expect(status.length).toBeLessThanOrEqual(2000);
+    const bad = await client.callTool({ name: 'task', arguments: { action: 'claim', id: 'nope' } });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/no task nope/);
+
+    expect(text(await client.callTool({ name: 'unlock', arguments: {} }))).toBe('Released src/a.ts.');
+  });
+});
