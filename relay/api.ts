@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import type http from 'node:http';
-import { ContextError, SharedContext, type Actor } from '../src/model/context.js';
+import { ContextError, SharedContext, wellFormed, type Actor } from '../src/model/context.js';
 import { PatternError, normalizePattern } from '../src/model/paths.js';
 import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
@@ -50,7 +50,7 @@ const str = (v: unknown, name: string, required = false): string | undefined => 
     return undefined;
   }
   if (typeof v !== 'string') throw new ApiError(400, `"${name}" must be a string`);
-  return v;
+  return wellFormed(v);
 };
 const num = (v: unknown, name: string): number | undefined => {
   if (v === undefined || v === null) return undefined;

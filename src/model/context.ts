@@ -189,7 +189,7 @@ export class SharedContext {
   /** Append to the timeline (inside the caller's transaction), trimming the oldest past the bound. */
   record(actor: Actor, type: string, summary: string, ref?: string, now = Date.now()): void {
     this.doc.transact(() => {
-      this.timelineArr.push([clean({ at: now, type, actor: actor.id, actorName: actor.name, summary: summary.slice(0, 300), ref })]);
+      this.timelineArr.push([clean({ at: now, type, actor: actor.id, actorName: actor.name, summary: wellFormed(summary.slice(0, /[\ud800-\udbff]/.test(summary.charAt(299)) ? 299 : 300)), ref })]);
       const over = this.timelineArr.length - this.opts.timelineMax;
       // Trim in chunks so that concurrent writers rarely trim the same range twice.
       if (over > Math.max(10, this.opts.timelineMax / 10)) this.timelineArr.delete(0, over);
@@ -220,7 +220,8 @@ export class SharedContext {
   }
 
   decisions(opts: { includeSuperseded?: boolean } = {}): Decision[] {
-    const all = Array.from(this.decisionsMap.values()).map((d) => ({ ...d }));
+    // Sorted before deriving supersededBy, so that every peer derives the same one.
+    const all = Array.from(this.decisionsMap.values()).map((d) => ({ ...d })).sort(byTimeThenId);
     const byId = new Map(all.map((d) => [d.id, d]));
     for (const d of all) if (d.supersedes && byId.has(d.supersedes)) byId.get(d.supersedes)!.supersededBy = d.id;
     const list = opts.includeSuperseded === false ? all.filter((d) => !d.supersededBy) : all;
@@ -283,7 +284,7 @@ export class SharedContext {
       this.messagesMap.set(m.id, m);
       this.record(actor, 'message', `${kind} to ${to}: ${text}`, m.id);
       if (this.messagesMap.size > this.opts.messagesMax * 1.1) {
-        const old = Array.from(this.messagesMap.values()).sort((a, b) => a.at - b.at).slice(0, this.messagesMap.size - this.opts.messagesMax);
+        const old = Array.from(this.messagesMap.values()).sort(byTimeThenId).slice(0, this.messagesMap.size - this.opts.messagesMax);
         for (const o of old) this.messagesMap.delete(o.id);
       }
     });
@@ -310,7 +311,7 @@ export class SharedContext {
       .filter((m) => SharedContext.addressedTo(m, reader))
       .map((m) => ({ ...m, read: this.isRead(reader.id, m.id), answered: answered.has(m.id) }))
       .filter((m) => opts.all || !m.read)
-      .sort((a, b) => a.at - b.at);
+      .sort(byTimeThenId);
   }
 
   markRead(readerId: string, ids: string[], now = Date.now()): void {
@@ -324,18 +325,21 @@ export class SharedContext {
   openRequests(): Message[] {
     const answered = new Set<string>();
     for (const m of this.messagesMap.values()) if (m.replyTo) answered.add(m.replyTo);
-    return Array.from(this.messagesMap.values()).filter((m) => m.needsReply && !answered.has(m.id)).sort((a, b) => a.at - b.at);
+    return Array.from(this.messagesMap.values()).filter((m) => m.needsReply && !answered.has(m.id)).sort(byTimeThenId);
   }
 
   messages(): Message[] {
-    return Array.from(this.messagesMap.values()).sort((a, b) => a.at - b.at);
+    return Array.from(this.messagesMap.values()).sort(byTimeThenId);
   }
 
   // ---- tasks --------------------------------------------------------------
 
   private readTask(id: string, m: Y.Map<unknown>): Task {
     const o = m.toJSON() as Omit<Task, 'id'>;
-    return clean({ ...o, id, deps: (o.deps as string[]) ?? [], assignee: (o.assignee as Task['assignee']) ?? null }) as Task;
+    // A completion is final: claims never write doneAt, and only reopen/handoff clear it. So a
+    // completion concurrent with a claim wins on every peer, whatever Yjs picks for `status`.
+    const status = o.doneAt !== undefined ? 'done' : o.status;
+    return clean({ ...o, id, status, deps: (o.deps as string[]) ?? [], assignee: (o.assignee as Task['assignee']) ?? null }) as Task;
   }
 
   addTask(actor: Actor, input: { title: string; detail?: string; role?: string; deps?: string[] }): Task {
@@ -426,7 +430,7 @@ export class SharedContext {
   }
 
   reopenTask(actor: Actor, idOrPrefix: string): Task {
-    return this.updateTask(actor, idOrPrefix, 'task.reopened', (x) => x.title, () => ({ status: 'open', assignee: null, blockedReason: undefined }));
+    return this.updateTask(actor, idOrPrefix, 'task.reopened', (x) => x.title, () => ({ status: 'open', assignee: null, blockedReason: undefined, doneAt: undefined }));
   }
 
   noteTask(actor: Actor, idOrPrefix: string, note: string): Task {
@@ -446,6 +450,7 @@ export class SharedContext {
       task = this.updateTask(actor, idOrPrefix, 'task.handoff', (x) => `${x.title} to ${to}`, (t) => ({
         status: 'open',
         assignee: null,
+        doneAt: undefined,
         role: to.startsWith('role:') ? to.slice(5) : t.role,
         handoff: { from: actor.id, fromName: actor.name, to, summary: input.summary.trim(), files, at: Date.now() },
       }));
@@ -638,4 +643,13 @@ function stripVolatile(v: unknown): unknown {
 function syncMap<T>(map: Y.Map<T>, want: Record<string, T>): void {
   for (const k of Array.from(map.keys())) if (!(k in want)) map.delete(k);
   for (const [k, v] of Object.entries(want)) if (JSON.stringify(map.get(k)) !== JSON.stringify(v)) map.set(k, v);
+}
+
+function byTimeThenId<T extends { at: number; id: string }>(a: T, b: T): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Replace lone surrogates, which would decode differently on each peer. */
+export function wellFormed(s: string): string {
+  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

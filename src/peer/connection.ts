@@ -286,12 +286,16 @@ export class RelayConnection extends ObservableV2<Events> {
       case MSG_SYNC: {
         const e = encoding.createEncoder();
         encoding.writeVarUint(e, MSG_SYNC);
+        const before = Y.decodeStateVector(Y.encodeStateVector(this.opts.doc));
         const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this);
         if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
-        if (sub === syncProtocol.messageYjsSyncStep2 || sub === syncProtocol.messageYjsUpdate) {
-          // The relay sends updates only once it has stored them: what we receive is durable too.
-          this.mergeDurable(Y.encodeStateVectorFromUpdate(readSyncPayload(buf)));
+        // The relay sends only what it has stored: whatever it just gave us is durable there.
+        // (Compare the doc's state vectors: encodeStateVectorFromUpdate misses updates that do not start at clock 0.)
+        const grown = new Map<number, number>();
+        for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.opts.doc))) {
+          if (clock > (before.get(client) ?? 0)) grown.set(client, clock);
         }
+        if (grown.size > 0) this.mergeDurableMap(grown);
         if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
           this.synced = true;
           this.attempts = 0;
@@ -335,7 +339,11 @@ export class RelayConnection extends ObservableV2<Events> {
   }
 
   private mergeDurable(sv: Uint8Array): void {
-    for (const [client, clock] of Y.decodeStateVector(sv)) if ((this.durable.get(client) ?? 0) < clock) this.durable.set(client, clock);
+    this.mergeDurableMap(Y.decodeStateVector(sv));
+  }
+
+  private mergeDurableMap(sv: Map<number, number>): void {
+    for (const [client, clock] of sv) if ((this.durable.get(client) ?? 0) < clock) this.durable.set(client, clock);
     this.emit('stored', [this.durable]);
   }
 
@@ -429,12 +437,4 @@ export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
     out.push({ clientID, clock, state: JSON.parse(json) });
   }
   return out;
-}
-
-/** The update carried by a sync step 2 or update frame. */
-function readSyncPayload(frame: Uint8Array): Uint8Array {
-  const d = decoding.createDecoder(frame);
-  decoding.readVarUint(d);
-  decoding.readVarUint(d);
-  return decoding.readVarUint8Array(d);
 }
