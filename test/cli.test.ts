@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanup, startServer, tempDir, waitExit, waitFor, onCleanup } from './helpers.js';
+import { CLI, cleanup, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
 import type { HuddleServer } from '../relay/server.js';
 
 let server: HuddleServer;
@@ -37,7 +37,7 @@ function start(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } =
   onCleanup(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   });
-  const done = waitExit(proc).then(({ code, signal }) => ({ code, signal, stdout, stderr }));
+  const done = waitClose(proc).then(({ code, signal }) => ({ code, signal, stdout, stderr }));
   return { proc, done, stdout: () => stdout };
 }
 

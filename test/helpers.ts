@@ -83,6 +83,14 @@ export async function spawnServer(dataDir: string, args: string[] = [], env: Nod
   return { proc, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, output: () => out };
 }
 
+/**
+ * Resolves when the process has exited AND its stdio streams are closed. Use it (not 'exit',
+ * which can fire before the last output is read) whenever the output is checked.
+ */
+export function waitClose(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => proc.once('close', (code, signal) => resolve({ code, signal })));
+}
+
 export function waitExit(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
   return new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

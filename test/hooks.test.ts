@@ -200,7 +200,7 @@ function run(args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promis
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
+    p.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
     p.stdin.end(input);
   });
 }

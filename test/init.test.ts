@@ -13,7 +13,7 @@ function huddle(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promi
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -13,7 +13,7 @@ function runCli(args: string[], cwd: string): Promise<{ status: number | null; s
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (status) => resolve({ status, stdout, stderr }));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
