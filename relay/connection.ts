@@ -64,6 +64,14 @@ export class Connection implements RoomPeer {
     this.ws.send(frame);
   }
 
+  cork(): void {
+    (this.ws as unknown as { _socket?: { cork(): void } })._socket?.cork();
+  }
+
+  uncork(): void {
+    (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.ws.close(code, reason);

@@ -21,6 +21,8 @@ import {
   encodeStored,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncStep1FromSV,
+  encodeSyncStep2FromUpdate,
   encodeUpdate,
   CLOSE_MALFORMED,
   type ClientMessage,
@@ -36,6 +38,9 @@ export interface RoomPeer {
   readonly id: number;
   readonly readOnly: boolean;
   send(frame: Uint8Array): void;
+  /** Optional: hold writes until uncork, so that a batch leaves in one system call. */
+  cork?(): void;
+  uncork?(): void;
   close(code: number, reason: string): void;
   /** Awareness client IDs this peer has published; removed when it leaves. */
   readonly awarenessIds: Set<number>;
@@ -114,12 +119,30 @@ export class Room {
       this.ctx.setPersistenceHealthy(false);
       throw err;
     });
+    this.stored = loaded;
+    this.isReady = true;
+    this.ctx.metrics.docsLoaded++;
+    this.ctx.log.debug('document read', { project: this.name, records: loaded.records, bytes: loaded.bytes, ms: Math.round(performance.now() - t0) });
+    // Applying a large state to the Y.Doc takes a while; the first sync answers are served from the
+    // stored bytes meanwhile (Y.diffUpdate), and the doc is applied right after, or at once when needed.
+    setImmediate(() => this.ensureApplied());
+  }
+
+  /** The stored state read at load time, until it is applied to `doc`. */
+  private stored: { update: Uint8Array | null; records: number; bytes: number } | null = null;
+  private applied = false;
+
+  /** Apply the stored state to `doc` if that has not happened yet. Call before using `doc`. */
+  ensureApplied(): void {
+    if (this.applied || !this.stored || this.destroyed) return;
+    const loaded = this.stored;
+    this.stored = null;
+    this.applied = true;
+    const t0 = performance.now();
     if (loaded.update) Y.applyUpdate(this.doc, loaded.update, LOAD_ORIGIN);
     this.doc.on('update', this.onDocUpdate);
     this.durableStateVector = Y.encodeStateVector(this.doc);
-    this.isReady = true;
-    this.ctx.metrics.docsLoaded++;
-    this.ctx.log.debug('document loaded', { project: this.name, records: loaded.records, bytes: loaded.bytes, ms: Math.round(performance.now() - t0) });
+    this.ctx.log.debug('document applied', { project: this.name, ms: Math.round(performance.now() - t0) });
     // A long log left by an earlier process is compacted now rather than on every later load.
     if (loaded.records > this.ctx.config.compactRecords || loaded.bytes > this.ctx.config.compactBytes) {
       this.forceCompact = true;
@@ -140,7 +163,8 @@ export class Room {
     this.peers.add(peer);
     this.cancelIdle();
     // Our sync step 1 asks the client for what it has that we lack.
-    peer.send(encodeSyncStep1(this.doc));
+    if (!this.applied && this.stored) peer.send(encodeSyncStep1FromSV(this.stored.update ? Y.encodeStateVectorFromUpdate(this.stored.update) : Y.encodeStateVector(this.doc)));
+    else peer.send(encodeSyncStep1(this.doc));
     if (this.awareness.getStates().size > 0) {
       peer.send(encodeAwarenessOf(this.awareness, Array.from(this.awareness.getStates().keys())));
     }
@@ -157,8 +181,14 @@ export class Room {
 
   /** Handle one decoded message from a peer. Throws ProtocolError for bad input. */
   handle(peer: RoomPeer, msg: ClientMessage): void {
+    if (msg.type !== 'sync-step1') this.ensureApplied();
     switch (msg.type) {
       case 'sync-step1': {
+        if (!this.applied && this.stored) {
+          // Straight from the stored bytes, all durable: no need to wait for the doc.
+          peer.send(encodeSyncStep2FromUpdate(this.stored.update ? Y.diffUpdate(this.stored.update, msg.stateVector) : Y.encodeStateAsUpdate(this.doc)));
+          return;
+        }
         // Computed now, sent once everything in it is durable.
         const answer = encodeSyncStep2(this.doc, msg.stateVector);
         this.afterDurable(() => peer.send(answer));
@@ -284,13 +314,16 @@ export class Room {
     const upto = this.enqueuedSeq;
     // The doc holds exactly what is stored plus this batch, so this is the SV once it commits.
     const sv = Y.encodeStateVector(this.doc);
-    const { records, bytes } = this.ctx.store.stats(this.name);
+    const { records, bytes, baseBytes } = this.ctx.store.stats(this.name);
     let batchBytes = 0;
     for (const p of batch) batchBytes += p.update.byteLength;
+    // Compact past the thresholds, but only once the log has grown by at least the size of the
+    // last compacted state: re-encoding a large document on every commit would cost more than
+    // linear time under a steady stream of writes.
     const compact =
       this.forceCompact ||
-      records + batch.length > this.ctx.config.compactRecords ||
-      bytes + batchBytes > this.ctx.config.compactBytes;
+      ((records + batch.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes) &&
+        bytes + batchBytes - baseBytes >= baseBytes);
     this.forceCompact = false;
     const t0 = performance.now();
     try {
@@ -338,19 +371,23 @@ export class Room {
     if (!this.writing && this.pending.length === 0) this.maybeScheduleIdle();
   }
 
+  /**
+   * Send a committed batch: one frame per update (merging a large batch costs more than
+   * sending it: Y.mergeUpdates grows faster than linearly), each to every peer but its
+   * sender, written in one go per peer by corking its socket.
+   */
   private broadcast(batch: Pending[]): void {
-    let origin: unknown = batch[0].origin;
-    for (const p of batch) if (p.origin !== origin) origin = undefined;
-    const update = batch.length === 1 ? batch[0].update : Y.mergeUpdates(batch.map((p) => p.update));
-    const frame = encodeUpdate(update);
+    const frames = batch.map((p) => encodeUpdate(p.update));
     for (const peer of this.peers) {
-      // A lone sender already has its own updates; mixed batches go to everyone (Yjs ignores duplicates).
-      if (peer !== origin) {
-        peer.send(frame);
+      peer.cork?.();
+      for (let i = 0; i < batch.length; i++) {
+        if (batch[i].origin === peer) continue;
+        peer.send(frames[i]);
         this.ctx.metrics.updatesOut++;
       }
+      peer.uncork?.();
     }
-    for (const fn of this.listeners) fn(update, origin);
+    for (const fn of this.listeners) for (const p of batch) fn(p.update, p.origin);
   }
 
   // ---- lifetime ----------------------------------------------------------
@@ -404,6 +441,7 @@ export class Room {
     if (this.destroyed) return;
     await this.whenDurable();
     if (this.peers.size > 0 || this.holds > 0) return; // someone came back meanwhile
+    this.ensureApplied();
     this.destroyed = true;
     this.onUnload(this);
     if (this.isReady && this.ctx.store.stats(this.name).records > 1) {

@@ -72,10 +72,7 @@ export class HuddleServer {
     this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
     this.http = http.createServer((req, res) => void this.onRequest(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxMessage, perMessageDeflate: false });
-    this.http.on('upgrade', (req, socket, head) => {
-      socket.on('error', () => socket.destroy());
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
-    });
+    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => socket.destroy());
     this.route('GET', '/healthz', (c) => this.json(c.res, 200, this.health()), 'none');
     this.route('GET', '/metrics', (c) => {
@@ -185,6 +182,7 @@ export class HuddleServer {
     if (this.closing) throw new Error('server is shutting down');
     const room = this.roomNow(name);
     await room.ready;
+    room.ensureApplied();
     return room;
   }
 
@@ -209,6 +207,7 @@ export class HuddleServer {
       const r = room;
       r.ready.then(
         () => {
+          if (this.config.upstream) r.ensureApplied();
           // With an upstream, the team relay arbitrates task claims; this server only mirrors.
           const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => !this.config.upstream });
           r.onDestroy(() => janitor.destroy());
@@ -248,18 +247,26 @@ export class HuddleServer {
     return 'none';
   }
 
-  private onConnection(ws: WebSocket, req: http.IncomingMessage): void {
+  private onUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    socket.on('error', destroySocket);
+    // Keep only what we need of the request: closures that held `req` kept every
+    // connection's request object and headers alive as long as the socket.
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const access = this.accessOf(req, url);
+    const remote = req.socket.remoteAddress;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, url, access, remote));
+  }
+
+  private onConnection(ws: WebSocket, url: URL, access: Access, remote: string | undefined): void {
     // Every socket gets an error listener before anything else can fail.
     ws.on('error', () => {});
     if (this.closing) {
       ws.close(CLOSE_SHUTDOWN, 'server shutting down');
       return;
     }
-    const access = this.accessOf(req, url);
     if (access === 'none') {
       this.metrics.rejectedAuth++;
-      this.log.warn('connection refused: missing or wrong token', { remote: req.socket.remoteAddress });
+      this.log.warn('connection refused: missing or wrong token', { remote });
       ws.close(CLOSE_UNAUTHORIZED, 'unauthorized: missing or wrong token');
       return;
     }
@@ -360,6 +367,10 @@ export class HuddleServer {
     await httpClosed;
     await this.store.close();
   }
+}
+
+function destroySocket(this: import('node:stream').Duplex): void {
+  this.destroy();
 }
 
 function safeEqual(a: string, b: string): boolean {

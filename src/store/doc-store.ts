@@ -32,6 +32,8 @@ interface DocLog {
   nextSeq: number;
   records: number;
   bytes: number;
+  /** Size of the oldest record (the last compacted state, typically). */
+  baseBytes: number;
 }
 
 const SEQ_WIDTH = 12;
@@ -63,10 +65,12 @@ export class DocStore {
     let firstSeq = -1;
     let lastSeq = -1;
     let bytes = 0;
+    let baseBytes = 0;
     for await (const [key, value] of this.db.iterator(docRange(doc))) {
       const seq = parseInt(key.slice(key.lastIndexOf('/') + 1), 16);
       if (firstSeq < 0) firstSeq = seq;
       lastSeq = seq;
+      if (values.length === 0) baseBytes = value.byteLength;
       values.push(value);
       bytes += value.byteLength;
     }
@@ -75,6 +79,7 @@ export class DocStore {
       nextSeq: lastSeq + 1,
       records: values.length,
       bytes,
+      baseBytes,
     };
     this.logs.set(doc, log);
     const update = values.length === 0 ? null : values.length === 1 ? values[0] : Y.mergeUpdates(values);
@@ -82,9 +87,9 @@ export class DocStore {
   }
 
   /** Stats of a loaded document's log. */
-  stats(doc: string): { records: number; bytes: number } {
+  stats(doc: string): { records: number; bytes: number; baseBytes: number } {
     const log = this.logs.get(doc);
-    return { records: log?.records ?? 0, bytes: log?.bytes ?? 0 };
+    return { records: log?.records ?? 0, bytes: log?.bytes ?? 0, baseBytes: log?.baseBytes ?? 0 };
   }
 
   /**
@@ -102,6 +107,7 @@ export class DocStore {
     let records = log.records;
     let bytes = log.bytes;
     let firstSeq = log.firstSeq;
+    let baseBytes = log.baseBytes;
     if (compactTo) {
       for (let s = log.firstSeq; s < log.nextSeq; s++) ops.push({ type: 'del', key: seqKey(doc, s) });
       ops.push({ type: 'put', key: seqKey(doc, next), value: compactTo });
@@ -109,7 +115,9 @@ export class DocStore {
       next += 1;
       records = 1;
       bytes = compactTo.byteLength;
+      baseBytes = bytes;
     } else {
+      if (log.records === 0 && updates.length > 0) baseBytes = updates[0].byteLength;
       for (const u of updates) {
         ops.push({ type: 'put', key: seqKey(doc, next++), value: u });
         records++;
@@ -125,6 +133,7 @@ export class DocStore {
     log.firstSeq = firstSeq;
     log.records = records;
     log.bytes = bytes;
+    log.baseBytes = baseBytes;
   }
 
   /** Forget the in-memory log position of an unloaded document. */
