@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as Y from 'yjs';
+import { openDataDir } from '../src/store/wal.js';
 import { DocStore } from '../src/store/doc-store.js';
 import { SharedContext, ContextError, type Actor } from '../src/model/context.js';
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
@@ -32,7 +33,8 @@ function lastWrite(dir: string): number {
 async function withDoc<T>(dir: string, project: string, write: boolean, fn: (doc: Y.Doc) => T): Promise<{ value: T; asOf: number }> {
   const asOf = lastWrite(dir);
   const store = new DocStore(dir);
-  await store.open();
+  // A server that crashed may have left updates in its write-ahead log: move them in first.
+  await openDataDir(dir, store);
   try {
     const loaded = await store.load(project);
     const doc = new Y.Doc();

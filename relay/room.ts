@@ -14,6 +14,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { DocStore } from '../src/store/doc-store.js';
+import { DocWal, walDir } from '../src/store/wal.js';
 import {
   encodeAwareness,
   encodeAwarenessOf,
@@ -85,6 +86,14 @@ export class Room {
   /** Compact at the next commit even if the thresholds are not reached. */
   private forceCompact = false;
   private retryDelay = 100;
+  private readonly wal: DocWal;
+  private dbQueue: Uint8Array[] = [];
+  private dbWriting = false;
+  private dbRetryDelay = 100;
+  private dbDrained: Array<() => void> = [];
+  private retiredLogs: string[] = [];
+  private walOk = true;
+  private dbOk = true;
   private waiters: Array<{ seq: number; fn: () => void }> = [];
   /** State vector of what is durably stored. */
   durableStateVector: Uint8Array = Y.encodeStateVector(this.doc);
@@ -100,6 +109,7 @@ export class Room {
     private readonly ctx: RoomContext,
     private readonly onUnload: (room: Room) => void,
   ) {
+    this.wal = new DocWal(walDir(ctx.config.dataDir), name, ctx.config.fsync);
     this.awareness = new awarenessProtocol.Awareness(this.doc);
     // The server itself is not a participant.
     this.awareness.setLocalState(null);
@@ -146,8 +156,7 @@ export class Room {
     // A long log left by an earlier process is compacted now rather than on every later load.
     if (loaded.records > this.ctx.config.compactRecords || loaded.bytes > this.ctx.config.compactBytes) {
       this.forceCompact = true;
-      this.writing = true;
-      queueMicrotask(() => void this.flush());
+      void this.commitToDb();
     }
   }
 
@@ -280,14 +289,20 @@ export class Room {
   }
 
   // ---- write pipeline ----------------------------------------------------
+  //
+  // 1. A doc update is queued; at the end of the tick the queue is appended to the room's
+  //    write-ahead log with one synchronous write (durable against kill -9 from then on).
+  // 2. Then it is broadcast, acknowledged, and waiting sync answers go out.
+  // 3. In the background the same updates are committed to LevelDB in group commits (with
+  //    compaction); a log file is deleted once everything in it is in LevelDB.
 
   private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.pending.push({ update, origin });
     this.enqueuedSeq++;
     if (!this.writing) {
       this.writing = true;
-      // Let every frame already read from the sockets join this commit.
-      queueMicrotask(() => void this.flush());
+      // Let every frame already read from the sockets join this write.
+      queueMicrotask(() => this.flush());
     }
   };
 
@@ -302,40 +317,35 @@ export class Room {
     return new Promise((resolve) => this.afterDurable(resolve));
   }
 
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0 && !this.forceCompact) {
+  /** Resolves once everything is durable and also committed to LevelDB. */
+  async whenPersisted(): Promise<void> {
+    await this.whenDurable();
+    while (this.dbWriting || this.dbQueue.length > 0 || this.forceCompact) {
+      await new Promise<void>((resolve) => this.dbDrained.push(resolve));
+    }
+  }
+
+  private setHealth(part: 'wal' | 'db', ok: boolean): void {
+    if (part === 'wal') this.walOk = ok;
+    else this.dbOk = ok;
+    this.ctx.setPersistenceHealthy(this.walOk && this.dbOk);
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) {
       this.writing = false;
       this.runWaiters();
       return;
     }
-    this.writing = true;
     const batch = this.pending;
     this.pending = [];
     const upto = this.enqueuedSeq;
-    // The doc holds exactly what is stored plus this batch, so this is the SV once it commits.
-    const sv = Y.encodeStateVector(this.doc);
-    const { records, bytes, baseBytes } = this.ctx.store.stats(this.name);
-    let batchBytes = 0;
-    for (const p of batch) batchBytes += p.update.byteLength;
-    // Compact past the thresholds, but only once the log has grown by at least the size of the
-    // last compacted state: re-encoding a large document on every commit would cost more than
-    // linear time under a steady stream of writes.
-    const compact =
-      this.forceCompact ||
-      ((records + batch.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes) &&
-        bytes + batchBytes - baseBytes >= baseBytes);
-    this.forceCompact = false;
-    const t0 = performance.now();
     try {
-      await this.ctx.store.commit(
-        this.name,
-        batch.map((p) => p.update),
-        compact ? Y.encodeStateAsUpdate(this.doc) : undefined,
-      );
+      this.wal.append(batch.map((p) => p.update));
     } catch (err) {
       this.ctx.metrics.persistenceErrors++;
-      this.ctx.setPersistenceHealthy(false);
-      this.ctx.log.error('storing updates failed; will retry', {
+      this.setHealth('wal', false);
+      this.ctx.log.error('writing the log failed; updates are held and retried', {
         project: this.name,
         updates: batch.length,
         error: (err as Error).message,
@@ -343,22 +353,74 @@ export class Room {
       });
       // Keep order: the failed batch goes back in front of anything that arrived meanwhile.
       this.pending = batch.concat(this.pending);
-      const t = setTimeout(() => void this.flush(), this.retryDelay);
+      const t = setTimeout(() => this.flush(), this.retryDelay);
       t.unref();
       this.retryDelay = Math.min(this.retryDelay * 2, 5000);
       return;
     }
     this.retryDelay = 100;
+    if (!this.walOk) this.setHealth('wal', true);
+    this.flushedSeq = upto;
+    // The doc holds exactly what the log holds now.
+    this.durableStateVector = Y.encodeStateVector(this.doc);
+    this.writing = false;
+    this.broadcast(batch);
+    for (const p of batch) this.dbQueue.push(p.update);
+    void this.commitToDb();
+    this.runWaiters();
+  }
+
+  /** Background group commits into LevelDB; never on the path of a broadcast. */
+  private async commitToDb(): Promise<void> {
+    if (this.dbWriting) return;
+    if (this.dbQueue.length === 0 && !this.forceCompact) {
+      for (const fn of this.dbDrained.splice(0)) fn();
+      return;
+    }
+    this.dbWriting = true;
+    const updates = this.dbQueue;
+    this.dbQueue = [];
+    // Every record in the current log file is in `updates` or already committed: after this
+    // batch commits, the file can go.
+    const rotated = this.wal.rotateIfLarge();
+    if (rotated) this.retiredLogs.push(rotated);
+    const { records, bytes, baseBytes } = this.ctx.store.stats(this.name);
+    let batchBytes = 0;
+    for (const u of updates) batchBytes += u.byteLength;
+    // Compact past the thresholds, but only once the log has grown by at least the size of the
+    // last compacted state: re-encoding a large document on every commit would cost more than
+    // linear time under a steady stream of writes.
+    const compact =
+      this.forceCompact ||
+      ((records + updates.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes) &&
+        bytes + batchBytes - baseBytes >= baseBytes);
+    this.forceCompact = false;
+    const t0 = performance.now();
+    try {
+      await this.ctx.store.commit(this.name, updates, compact ? Y.encodeStateAsUpdate(this.doc) : undefined);
+    } catch (err) {
+      this.ctx.metrics.persistenceErrors++;
+      this.setHealth('db', false);
+      this.ctx.log.error('storing updates in LevelDB failed; they are safe in the log and retried', {
+        project: this.name,
+        updates: updates.length,
+        error: (err as Error).message,
+        retryMs: this.dbRetryDelay,
+      });
+      this.dbQueue = updates.concat(this.dbQueue);
+      this.dbWriting = false;
+      const t = setTimeout(() => void this.commitToDb(), this.dbRetryDelay);
+      t.unref();
+      this.dbRetryDelay = Math.min(this.dbRetryDelay * 2, 5000);
+      return;
+    }
+    this.dbRetryDelay = 100;
     this.ctx.metrics.observeCommit((performance.now() - t0) / 1000);
     if (compact) this.ctx.metrics.compactions++;
-    this.ctx.setPersistenceHealthy(true);
-    this.flushedSeq = upto;
-    this.durableStateVector = sv;
-    if (batch.length > 0) this.broadcast(batch);
-    // Anything that arrived during the commit forms the next group.
-    if (this.pending.length > 0) void this.flush();
-    else this.writing = false;
-    this.runWaiters();
+    if (!this.dbOk) this.setHealth('db', true);
+    for (const f of this.retiredLogs.splice(0)) DocWal.remove(f);
+    this.dbWriting = false;
+    void this.commitToDb();
   }
 
   private runWaiters(): void {
@@ -439,11 +501,12 @@ export class Room {
   /** Flush, compact if the log has grown, and drop the document from memory. */
   async unload(): Promise<void> {
     if (this.destroyed) return;
-    await this.whenDurable();
-    if (this.peers.size > 0 || this.holds > 0) return; // someone came back meanwhile
+    await this.whenPersisted();
+    if (this.peers.size > 0 || this.holds > 0 || this.pending.length > 0) return; // someone came back meanwhile
     this.ensureApplied();
     this.destroyed = true;
     this.onUnload(this);
+    const safe = this.dbOk;
     if (this.isReady && this.ctx.store.stats(this.name).records > 1) {
       try {
         await this.ctx.store.commit(this.name, [], Y.encodeStateAsUpdate(this.doc));
@@ -452,6 +515,7 @@ export class Room {
         this.ctx.log.error('compaction before unload failed', { project: this.name, error: (err as Error).message });
       }
     }
+    this.retireLogs(safe);
     this.ctx.store.forget(this.name);
     this.runCleanups();
     clearInterval(this.reaper);
@@ -461,11 +525,25 @@ export class Room {
     this.ctx.log.debug('document unloaded', { project: this.name });
   }
 
-  /** Server shutdown: wait for every queued write; no further compaction. */
-  async shutdown(): Promise<void> {
+  /** Close the log; delete its files when everything in them is in LevelDB (else the next start replays them). */
+  private retireLogs(inLevelDb: boolean): void {
+    const current = this.wal.closeCurrent();
+    if (!inLevelDb) return;
+    for (const f of this.retiredLogs.splice(0)) DocWal.remove(f);
+    if (current) DocWal.remove(current);
+  }
+
+  /** Server shutdown: wait for every queued write (LevelDB included, for up to `timeoutMs`); no compaction. */
+  async shutdown(timeoutMs = 5000): Promise<void> {
     this.cancelIdle();
-    if (this.isReady) await this.whenDurable();
+    let persisted = false;
+    if (this.isReady) {
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([this.whenPersisted().then(() => (persisted = true)), timer]);
+      if (!persisted) this.ctx.log.error('shutdown: LevelDB did not take every update in time; they stay in the log and are replayed at the next start', { project: this.name });
+    }
     this.destroyed = true;
+    this.retireLogs(persisted && this.dbOk);
     this.runCleanups();
     clearInterval(this.reaper);
     this.awareness.destroy();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DocStore } from '../src/store/doc-store.js';
+import { replayWal } from '../src/store/wal.js';
 import { projectNameProblem } from '../src/protocol/names.js';
 import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
@@ -102,6 +103,13 @@ export class HuddleServer {
         throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by another huddle server (LevelDB allows one process per folder)`);
       }
       throw new Error(`cannot open LevelDB at ${path.resolve(this.config.dataDir)}: ${detail}`);
+    }
+    try {
+      const replayed = await replayWal(this.config.dataDir, this.store);
+      if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
+    } catch (err) {
+      await this.store.close();
+      throw new Error(`cannot replay the write-ahead log in ${path.resolve(this.config.dataDir)}: ${(err as Error).message}`);
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {

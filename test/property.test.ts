@@ -50,6 +50,7 @@ import * as Y from 'yjs';
 import { HuddlePeer } from '../src/peer/peer.js';
 import { ContextError, SharedContext, type MessageKind } from '../src/model/context.js';
 import { DocStore } from '../src/store/doc-store.js';
+import { openDataDir } from '../src/store/wal.js';
 import { HuddleServer } from '../relay/server.js';
 import type { Room } from '../relay/room.js';
 import { silentLogger } from '../relay/log.js';
@@ -312,7 +313,7 @@ async function runScenario(sc: Scenario): Promise<void> {
     await server!.close();
     server = null;
     const store = new DocStore(dataDir);
-    await store.open();
+    await openDataDir(dataDir, store);
     const loaded = await store.load(PROJECT);
     await store.close();
     const stored = new Y.Doc();

@@ -24,6 +24,8 @@ import {
   stateVectorCovers,
 } from '../src/protocol/messages.js';
 import { DocStore } from '../src/store/doc-store.js';
+import { openDataDir, walDir } from '../src/store/wal.js';
+import fs from 'node:fs';
 import type { WebsocketProvider } from 'y-websocket';
 
 afterEach(cleanup);
@@ -104,7 +106,7 @@ describe('durability across kill -9', () => {
       c.provider.destroy();
     }
     const store = new DocStore(dataDir);
-    await store.open();
+    await openDataDir(dataDir, store);
     const loaded = await store.load('crash');
     await store.close();
     const doc = new Y.Doc();
@@ -139,7 +141,7 @@ describe('durability across kill -9', () => {
       writer.provider.destroy();
       reader.provider.destroy();
       const store = new DocStore(dataDir);
-      await store.open();
+      await openDataDir(dataDir, store);
       const loaded = await store.load('seen');
       await store.close();
       const doc = new Y.Doc();
@@ -316,7 +318,7 @@ describe('lifecycle', () => {
     const expected = a.doc.getMap('m').toJSON();
     await server.close();
     const store = new DocStore(dataDir);
-    await store.open();
+    await openDataDir(dataDir, store);
     const loaded = await store.load('compact');
     await store.close();
     const doc = new Y.Doc();
@@ -336,6 +338,8 @@ describe('lifecycle', () => {
     child.proc.kill('SIGTERM');
     const { code } = await waitExit(child.proc);
     expect(code).toBe(0);
+    // Everything reached LevelDB, so the write-ahead log is gone.
+    expect(fs.existsSync(walDir(dataDir)) ? fs.readdirSync(walDir(dataDir)) : []).toEqual([]);
     const health = await fetch(`${child.url}/healthz`).catch(() => null);
     expect(health).toBeNull();
   });
