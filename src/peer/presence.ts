@@ -15,11 +15,13 @@
  */
 import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
-import { LOCK_DEFAULTS, conflicts, type LockClaim, type LockMode } from '../model/locks.js';
+import { LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
 import { normalizePattern } from '../model/paths.js';
 import { newId } from '../model/ids.js';
 import {
   newSessionState,
+  sessionOf,
+  statusOf,
   withEditing,
   type SessionInfo,
   type SessionState,
@@ -338,17 +340,45 @@ export class Presence extends ObservableV2<Events> {
     this.publish();
   }
 
+  private viewCheckQueued = false;
+
   private onViewChange = (): void => {
-    // Two confirmed claims can meet after a partition heals: the resolution rule decides, the loser yields.
+    // Coalesce the changes of one tick into one check.
+    if (this.viewCheckQueued || this.closed) return;
+    this.viewCheckQueued = true;
+    queueMicrotask(() => {
+      this.viewCheckQueued = false;
+      if (!this.closed) this.yieldToEarlierConfirmed();
+    });
+  };
+
+  /**
+   * Two confirmed claims can meet after a partition heals: the resolution rule decides, the
+   * loser yields. Only other sessions' confirmed claims can beat a confirmed claim, so this
+   * scans those against ours instead of rebuilding the whole view on every presence change.
+   */
+  private yieldToEarlierConfirmed(): void {
     const mine = this.state.locks.filter((c) => c.confirmed);
     if (mine.length === 0) return;
-    const view = this.view();
-    const lost = view.locks.filter((l) => l.session === this.state.id && l.state === 'blocked' && mine.some((c) => c.id === l.id));
+    const now = Date.now();
+    const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
+    const lost: LockClaim[] = [];
+    for (const [clientId, raw] of this.transport.view.getStates()) {
+      const s = sessionOf(raw);
+      if (!s || s.id === this.state.id || s.kind === 'watcher' || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
+      for (const c of s.locks ?? []) {
+        if (!c.confirmed || !claimLive(c, now) || this.opts.isForced?.(c.id)) continue;
+        const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
+        for (const m of mine) {
+          if (!lost.includes(m) && conflicts(theirs, { ...m, session: me.session }) && precedes(theirs, { ...m, ...me })) lost.push(m);
+        }
+      }
+    }
     if (lost.length === 0) return;
     this.state = { ...this.state, locks: this.state.locks.filter((c) => !lost.some((l) => l.id === c.id)) };
     this.publish();
     for (const l of lost) this.emit('lock-lost', [{ claim: l, reason: 'conflict' }]);
-  };
+  }
 
   private viewChange(deadline: number): Promise<void> {
     return new Promise((resolve) => {
