@@ -195,7 +195,10 @@ export class Room {
       case 'sync-step1': {
         if (!this.applied && this.stored) {
           // Straight from the stored bytes, all durable: no need to wait for the doc.
-          peer.send(encodeSyncStep2FromUpdate(this.stored.update ? Y.diffUpdate(this.stored.update, msg.stateVector) : Y.encodeStateAsUpdate(this.doc)));
+          // A fresh client (empty state vector) gets the stored bytes as they are.
+          const fresh = msg.stateVector.length === 1 && msg.stateVector[0] === 0;
+          const u = this.stored.update;
+          peer.send(encodeSyncStep2FromUpdate(u ? (fresh ? u : Y.diffUpdate(u, msg.stateVector)) : Y.encodeStateAsUpdate(this.doc)));
           return;
         }
         // Computed now, sent once everything in it is durable.
@@ -393,7 +396,7 @@ export class Room {
     const compact =
       this.forceCompact ||
       ((records + updates.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes) &&
-        bytes + batchBytes - baseBytes >= baseBytes);
+        (bytes + batchBytes - baseBytes >= baseBytes || records + updates.length > 10 * this.ctx.config.compactRecords));
     this.forceCompact = false;
     const t0 = performance.now();
     try {
@@ -533,7 +536,7 @@ export class Room {
     if (current) DocWal.remove(current);
   }
 
-  /** Server shutdown: wait for every queued write (LevelDB included, for up to `timeoutMs`); no compaction. */
+  /** Server shutdown: wait for every queued write (LevelDB included, for up to `timeoutMs`), then compact. */
   async shutdown(timeoutMs = 5000): Promise<void> {
     this.cancelIdle();
     let persisted = false;
@@ -541,6 +544,14 @@ export class Room {
       const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
       await Promise.race([this.whenPersisted().then(() => (persisted = true)), timer]);
       if (!persisted) this.ctx.log.error('shutdown: LevelDB did not take every update in time; they stay in the log and are replayed at the next start', { project: this.name });
+    }
+    // Leave one record per document, so that the next start loads it fast.
+    if (persisted && this.dbOk && this.ctx.store.stats(this.name).records > 1) {
+      try {
+        await this.ctx.store.commit(this.name, [], Y.encodeStateAsUpdate(this.doc));
+      } catch (err) {
+        this.ctx.log.warn('compaction at shutdown failed', { project: this.name, error: (err as Error).message });
+      }
     }
     this.destroyed = true;
     this.retireLogs(persisted && this.dbOk);

@@ -82,7 +82,7 @@ export class DocStore {
       baseBytes,
     };
     this.logs.set(doc, log);
-    const update = values.length === 0 ? null : values.length === 1 ? values[0] : Y.mergeUpdates(values);
+    const update = values.length === 0 ? null : values.length === 1 ? values[0] : mergeLog(values);
     return { update, records: values.length, bytes };
   }
 
@@ -147,4 +147,15 @@ export class DocStore {
     for await (const key of this.db.keys({ gte: 'm/', lt: 'm0' })) names.push(key.slice(2));
     return names;
   }
+}
+
+/**
+ * Merge a log (a compacted state followed by small updates). Y.mergeUpdates grows faster
+ * than linearly with the number of updates, so the tail is merged in chunks first.
+ */
+export function mergeLog(values: Uint8Array[], chunk = 256): Uint8Array {
+  if (values.length <= chunk) return Y.mergeUpdates(values);
+  const parts: Uint8Array[] = [values[0]];
+  for (let i = 1; i < values.length; i += chunk) parts.push(Y.mergeUpdates(values.slice(i, i + chunk)));
+  return parts.length <= chunk ? Y.mergeUpdates(parts) : mergeLog(parts, chunk);
 }
