@@ -118,9 +118,14 @@ export class ApiClient {
           }
         });
         res.on('end', () => resolve());
+        res.on('close', () => resolve());
         res.on('error', () => resolve());
       });
-      req.on('error', (err: Error & { code?: string }) => reject(err.code === 'ECONNREFUSED' ? new UnreachableError(this.cfg.httpUrl, err.code) : err));
+      req.on('error', (err: Error & { code?: string }) => {
+        if (signal?.aborted) resolve();
+        else if (err.code && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(err.code)) reject(new UnreachableError(this.cfg.httpUrl, err.code));
+        else reject(err);
+      });
       signal?.addEventListener('abort', () => {
         req.destroy();
         resolve();

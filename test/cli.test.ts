@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanup, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
+import { CLI, cleanup, spawnServer, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
 import type { HuddleServer } from '../relay/server.js';
 
 let server: HuddleServer;
@@ -149,6 +149,14 @@ describe.concurrent('huddle command', () => {
     const missing = await p.run(['lock', 'x', '--', 'no-such-command-here']);
     expect(missing.code).toBe(127);
     expect(await p.j(['locks'])).toEqual([]);
+  });
+
+  it('lock PATH -- CMD keeps a lock the session already held before', async () => {
+    const p = project();
+    await p.ok(['lock', 'kept.txt']);
+    const r = await p.run(['lock', 'kept.txt', 'temp.txt', '--', process.execPath, '-e', 'process.exit(0)']);
+    expect(r.code).toBe(0);
+    expect((await p.j(['locks'])).map((l: any) => l.path)).toEqual(['kept.txt']);
   });
 
   it('lock PATH -- CMD: SIGINT goes to the command, the lock is released, huddle exits by SIGINT', async () => {
@@ -296,6 +304,31 @@ describe.concurrent('huddle command', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/http:\/\/127\.0\.0\.1:9.*npm start.*huddle serve/);
     }
+  });
+});
+
+describe('watch across a server restart', () => {
+  it('reconnects when the server comes back and shows later events', async () => {
+    const dataDir = path.join(tempDir('huddle-watch-'), 'data');
+    const s1 = await spawnServer(dataDir);
+    const base = ['--url', s1.wsUrl, '--project', 'w'];
+    const w = start([...base, 'watch', '--json']);
+    const seen = () => w.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    await waitFor(async () => {
+      if (!seen().some((e) => e.type === 'decision')) await start([...base, '--session', 'x', 'decide', 'before']).done;
+      return seen().some((e) => e.type === 'decision');
+    }, 'first event', 15_000, 200);
+    s1.proc.kill('SIGKILL');
+    await waitExit(s1.proc);
+    const s2 = await spawnServer(dataDir, ['--port', String(s1.port)]);
+    await waitFor(async () => {
+      if (!seen().some((e) => e.type === 'decision' && /after/.test(e.summary))) await start(['--url', s2.wsUrl, '--project', 'w', '--session', 'x', 'decide', 'after']).done;
+      return seen().some((e) => e.type === 'decision' && /after/.test(e.summary));
+    }, 'event after the restart', 20_000, 300);
+    w.proc.kill('SIGINT');
+    const r = await w.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/went away; reconnecting/);
   });
 });
 

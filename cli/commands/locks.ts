@@ -56,9 +56,11 @@ function reportAcquired(r: AcquireResult, opts: LockOpts, quietJson = false): vo
 
 /** Run argv while holding the lock; exit with its code, or re-raise its signal, after releasing. */
 async function runLocked(ctx: Ctx, paths: string[], argv: string[], opts: LockOpts): Promise<never> {
+  // Locks this session held before stay held afterwards: only what this run took is released.
+  const before = new Set((await readState(ctx)).locks.filter((l) => l.session === ctx.cfg.session.id).map((l) => l.path));
   const { r, ttlMs } = await acquire(ctx, paths, opts);
   reportAcquired(r, opts, true);
-  const held = r.paths;
+  const held = r.paths.filter((p) => !before.has(p));
   const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
   // Keep the lock and the session alive while the command runs.
   const ttl = ttlMs ?? 30 * 60_000;
@@ -86,12 +88,12 @@ async function runLocked(ctx: Ctx, paths: string[], argv: string[], opts: LockOp
   clearInterval(renew);
   let releaseFailed = false;
   try {
-    await ctx.api.op('unlock', { paths: held }, { timeoutMs: 5000 });
+    if (held.length) await ctx.api.op('unlock', { paths: held }, { timeoutMs: 5000 });
   } catch (err) {
     releaseFailed = true;
     process.stderr.write(`huddle: could not release ${held.join(', ')}: ${(err as Error).message}\n`);
   }
-  if (!opts.json && !releaseFailed) process.stderr.write(`released ${held.join(', ')}\n`);
+  if (!opts.json && !releaseFailed && held.length) process.stderr.write(`released ${held.join(', ')}\n`);
   if (outcome.error) throw new ExitError(127, `cannot run ${argv[0]}: ${outcome.error.message}`);
   const sig = outcome.signal ?? received;
   if (outcome.signal) {

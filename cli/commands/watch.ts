@@ -26,7 +26,8 @@ Examples:
   $ huddle watch
   $ huddle watch --json | jq -c 'select(.type=="lock.taken")'
 
-Runs until interrupted (Ctrl-C exits 0). Exits 2 when the server cannot be reached or goes away.`)
+Runs until interrupted (Ctrl-C exits 0). Exits 2 when the server cannot be reached at the start;
+if it goes away later, watch reconnects (with backoff) and says so on stderr.`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const ac = new AbortController();
@@ -38,16 +39,27 @@ Runs until interrupted (Ctrl-C exits 0). Exits 2 when the server cannot be reach
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       if (!opts.json && process.stdout.isTTY) process.stderr.write(c.dim(`watching ${ctx.cfg.project} at ${ctx.cfg.url} (Ctrl-C to stop)\n`));
-      try {
-        await ctx.api.events((e) => {
-          if (opts.json) process.stdout.write(JSON.stringify(e) + '\n');
-          else process.stdout.write(`${c.dim(clock(e.at))}  ${(COLOR[e.type] ?? ((s: string) => s))(e.type.padEnd(14))}  ${e.summary}\n`);
-        }, ac.signal);
-      } catch (err) {
-        if (err instanceof UnreachableError) throw new ExitError(EXIT_UNREACHABLE, err.message);
-        throw err;
+      const print = (e: WatchEvent) => {
+        if (opts.json) process.stdout.write(JSON.stringify(e) + '\n');
+        else process.stdout.write(`${c.dim(clock(e.at))}  ${(COLOR[e.type] ?? ((s: string) => s))(e.type.padEnd(14))}  ${e.summary}\n`);
+      };
+      // Unreachable at the start: exit 2. Gone later: reconnect with backoff and jitter, saying so on stderr.
+      let connected = false;
+      let attempt = 0;
+      while (!interrupted) {
+        try {
+          await ctx.api.events(print, ac.signal);
+          connected = true;
+          attempt = 0;
+        } catch (err) {
+          if (!(err instanceof UnreachableError)) throw err;
+          if (!connected) throw new ExitError(EXIT_UNREACHABLE, err.message);
+        }
+        if (interrupted) break;
+        if (attempt === 0) process.stderr.write(`huddle: the server at ${ctx.cfg.url} went away; reconnecting (events meanwhile are not shown)\n`);
+        const delay = Math.min(5000, 200 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, delay));
       }
-      if (!interrupted) throw new ExitError(EXIT_UNREACHABLE, `the server at ${ctx.cfg.url} went away`);
       process.exit(0);
     });
 }
