@@ -90,6 +90,14 @@ export class ApiClient {
     return json as Snapshot;
   }
 
+  /** GET a JSON document from the server; null on 404. */
+  async getJson<T>(path: string): Promise<T | null> {
+    const { status, json } = await this.request('GET', path, undefined, { timeoutMs: 3000 });
+    if (status === 404) return null;
+    if (status !== 200) throw new ApiFailure(status, (json as { error?: string })?.error ?? `HTTP ${status}`, 'error');
+    return json as T;
+  }
+
   async health(): Promise<Record<string, unknown>> {
     const { json } = await this.request('GET', '/healthz', undefined, { timeoutMs: 3000 });
     return json as Record<string, unknown>;

@@ -71,7 +71,8 @@ export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
   if (id.length > 200) throw new ApiError(400, 'session id is longer than 200 characters');
   return {
     id,
-    name: str(s.name, 'session.name') ?? id,
+    // Left undefined when not given, so that a call does not rename a known session.
+    name: str(s.name, 'session.name'),
     role: str(s.role, 'session.role'),
     agent: str(s.agent, 'session.agent') ?? (id.startsWith('human@') ? 'human' : undefined),
     host: str(s.host, 'session.host'),

@@ -153,6 +153,29 @@ export class ClaudeHooks {
     for (const [k, m] of this.memory) if (m.lastSeen < cutoff) this.memory.delete(k);
   }
 
+  /** pid of a process above a command hook → the Claude Code session it served. */
+  /** A process reported by the hooks of two sessions (a shared terminal shell) is ambiguous: `session_id` null. */
+  private readonly pidIndex = new Map<number, { session_id: string | null; cwd: string | undefined; at: number }>();
+
+  notePids(pids: unknown[], sessionId: string, cwd: unknown): void {
+    if (this.pidIndex.size > 10_000) this.pidIndex.clear();
+    for (const p of pids.slice(0, 4)) {
+      if (typeof p !== 'number' || !Number.isInteger(p) || p <= 1) continue;
+      const prev = this.pidIndex.get(p);
+      const id = prev && prev.session_id !== sessionId ? null : sessionId;
+      this.pidIndex.set(p, { session_id: id, cwd: typeof cwd === 'string' ? cwd : undefined, at: Date.now() });
+    }
+  }
+
+  /** The session of the nearest of these processes that hooks of exactly one session reported, or null. */
+  sessionOfPids(pids: number[]): { session_id: string; cwd: string | undefined } | null {
+    for (const p of pids) {
+      const hit = this.pidIndex.get(p);
+      if (hit?.session_id) return { session_id: hit.session_id, cwd: hit.cwd };
+    }
+    return null;
+  }
+
   async handle(input: Record<string, unknown>, o: HookOverrides = {}): Promise<HookReply> {
     const event = s(input.hook_event_name);
     const sessionId = s(input.session_id);
@@ -454,6 +477,7 @@ export function registerHooks(server: HuddleServer): ClaudeHooks {
         name: h('x-huddle-name') ?? s(extra.name),
         project: h('x-huddle-project') ?? s(extra.project),
       };
+      if (Array.isArray(extra.ancestors) && typeof body.session_id === 'string') hooks.notePids(extra.ancestors, body.session_id, body.cwd);
       const reply = await hooks.handle(body, o);
       server.json(c.res, 200, reply);
     } catch (err) {
@@ -465,5 +489,12 @@ export function registerHooks(server: HuddleServer): ClaudeHooks {
       server.json(c.res, status, { error: e.message });
     }
   }, 'write');
+  // An MCP server started by Claude Code asks which session its ancestors belong to.
+  server.route('GET', `${HOOK_PATH}/session`, (c) => {
+    const pids = (c.url.searchParams.get('pids') ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 1);
+    const hit = hooks.sessionOfPids(pids);
+    if (!hit) server.json(c.res, 404, { error: 'no Claude Code session known for these processes' });
+    else server.json(c.res, 200, hit);
+  }, 'read');
   return hooks;
 }

@@ -69,3 +69,36 @@ describe('huddle mcp', () => {
     expect(text(await client.callTool({ name: 'unlock', arguments: {} }))).toBe('Released src/a.ts.');
   });
 });
+
+describe('huddle mcp without a session id', () => {
+  it('links itself to the Claude Code session whose hooks share its parent process', async () => {
+    const server = await startServer();
+    const cwd = tempDir();
+    // A command hook of Claude Code reported its ancestors, which include our process (the MCP's parent).
+    const hook = await fetch(`${server.url}/hooks/claude-code`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hook_event_name: 'SessionStart', source: 'startup', session_id: 'claude-abc', cwd, huddle: { project: 'mcp2', role: 'frontend', ancestors: [process.pid] } }),
+    });
+    expect(hook.status).toBe(200);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp', '--url', server.url, '--project', 'mcp2'],
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'huddle-test', version: '1.0.0' });
+    await client.connect(transport);
+    onCleanup(() => client.close());
+    const locked = await client.callTool({ name: 'lock', arguments: { paths: ['src/b.ts'] } });
+    expect(locked.isError).toBeFalsy();
+    const s = (await (await fetch(`${server.url}/api/p/mcp2/state`)).json()) as { locks: Array<{ session: string; role: string }>; sessions: Array<{ id: string }> };
+    expect(s.locks).toEqual([expect.objectContaining({ session: 'claude-abc', role: 'frontend' })]);
+    // No second, provisional session is left behind.
+    await waitFor(async () => {
+      const st = (await (await fetch(`${server.url}/api/p/mcp2/state`)).json()) as { sessions: Array<{ id: string }> };
+      return st.sessions.length === 1;
+    }, 'only the Claude Code session');
+  });
+});

@@ -80,7 +80,9 @@ export async function runHook(opts: { url?: string; timeout: number }): Promise<
     return fail((err as Error).message);
   }
   // Facts only this process knows (its environment) travel with the input.
-  input.huddle = { role: env.HUDDLE_ROLE || undefined, name: env.HUDDLE_NAME || undefined, project: env.HUDDLE_PROJECT || undefined };
+  // Our ancestors include the Claude Code process: an MCP server it started finds its session through them.
+  const { ancestors } = await import('../../src/node/proc.js');
+  input.huddle = { role: env.HUDDLE_ROLE || undefined, name: env.HUDDLE_NAME || undefined, project: env.HUDDLE_PROJECT || undefined, ancestors: ancestors(process.ppid) };
   let res: { status: number; text: string };
   try {
     res = await post(new URL(HOOK_PATH, base + '/'), JSON.stringify(input), token, opts.timeout);

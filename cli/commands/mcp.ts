@@ -35,12 +35,33 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     cfg.session = { ...cfg.session, id, agent: env.HUDDLE_AGENT ?? 'claude-code', name: env.HUDDLE_NAME ?? cfg.file.name ?? `${cfg.session.role === 'human' ? 'agent' : cfg.session.role}-mcp-${process.ppid}`, role: cfg.session.role === 'human' ? 'agent' : cfg.session.role };
   }
   const api = new ApiClient(cfg);
+  // Claude Code does not tell MCP servers its session id; its command hooks report their process
+  // ancestors to the server, and ours share the Claude Code process: ask which session that is.
+  let linked = Boolean(flags.session || env.HUDDLE_SESSION || env.CLAUDE_CODE_SESSION_ID);
+  const provisional = cfg.session.id;
+  const { ancestors } = await import('../../src/node/proc.js');
+  const family = ancestors(process.ppid);
+  // At start-up only our parent counts (the Claude Code process, when it started us directly);
+  // from the first tool call on (its SessionStart hook has run by then) the grandparent too, for
+  // wrappers such as npx. Processes further up (a terminal shell) may be shared by sessions.
+  const link = async (depth: number): Promise<void> => {
+    if (linked) return;
+    const hit = await api.getJson<{ session_id: string }>(`/hooks/claude-code/session?pids=${family.slice(0, depth).join(',')}`).catch(() => null);
+    if (!hit) return;
+    linked = true;
+    cfg.session = { ...cfg.session, id: hit.session_id, name: undefined, role: cfg.sources.role === 'default' ? undefined : cfg.session.role };
+    // The provisional session leaves unless it holds locks (those stay until it is removed).
+    const held = await api.state(false).then((s) => s.locks.some((l) => l.session === provisional)).catch(() => true);
+    if (!held) await new ApiClient({ ...cfg, session: { ...cfg.session, id: provisional } }).op('end', {}, { timeoutMs: 2000 }).catch(() => {});
+  };
+  await link(1);
   const me = () => ({ id: cfg.session.id, name: cfg.session.name ?? cfg.session.id, role: cfg.session.role ?? 'agent' });
 
   type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
   const ok = (text: string): Result => ({ content: [{ type: 'text', text }] });
   const run = async (fn: () => Promise<string>): Promise<Result> => {
     try {
+      await link(2);
       return ok(await fn());
     } catch (err) {
       const e = err as Error;
@@ -182,7 +203,9 @@ export function registerMcp(program: Command): void {
     .description('Run a stdio MCP server with huddle tools (status, lock, unlock, decide, declare, send, inbox, task).')
     .addHelpText('after', `
 Global options (--url, --project, --token, --session, --role) apply. Without --session,
-HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID, the session is mcp-<parent pid>@<host>.
+HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID, the server links this MCP server to the Claude Code
+session whose command hooks share its parent process; until a hook has run, it acts as
+mcp-<parent pid>@<host>.
 Configure in .mcp.json (huddle init does it):
   { "mcpServers": { "huddle": { "command": "huddle", "args": ["mcp"] } } }`)
     .action(async (_opts: unknown, cmd: Command) => {
