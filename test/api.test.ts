@@ -47,9 +47,9 @@ describe('HTTP API and hosted sessions', () => {
     await expect(a.op('task.claim', { id: 'nope' })).rejects.toMatchObject({ status: 404 });
     await expect(a.op('no-such-op')).rejects.toBeInstanceOf(ApiFailure);
     await expect(a.op('lock', { paths: ['../etc'] })).rejects.toMatchObject({ status: 400 });
-    const bad = new ApiClient({ httpUrl: server.url, project: 'bad name!', session: { id: 'x' } });
+    const bad = new ApiClient({ httpUrl: server.url, project: 'bad name!', token: undefined, session: { id: 'x' } });
     await expect(bad.op('decide', { text: 'x' })).rejects.toMatchObject({ status: 400 });
-    const gone = new ApiClient({ httpUrl: 'http://127.0.0.1:1', project: 'api', session: { id: 'x' } });
+    const gone = new ApiClient({ httpUrl: 'http://127.0.0.1:1', project: 'api', token: undefined, session: { id: 'x' } });
     await expect(gone.state()).rejects.toBeInstanceOf(UnreachableError);
   });
 

@@ -100,7 +100,8 @@ export function waitExit(proc: ChildProcess): Promise<{ code: number | null; sig
 export function stockClient(wsUrl: string, room: string, opts: { params?: Record<string, string>; connect?: boolean } = {}) {
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(wsUrl, room, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    // Node 20 has no global WebSocket: pass ws (the type is the DOM one y-websocket declares).
+    WebSocketPolyfill: WebSocket as never,
     params: opts.params,
     connect: opts.connect ?? true,
     disableBc: true,

@@ -180,7 +180,7 @@ describe('bad input', () => {
       probe.provider.destroy();
     }
     expect(good.provider.wsconnected).toBe(true);
-    const health = await (await fetch(`${server.url}/healthz`)).json();
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { ok: boolean };
     expect(health.ok).toBe(true);
   });
 
