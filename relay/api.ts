@@ -8,12 +8,12 @@
  *   POST /api/p/:project/op/:op  {session, ...args}  an operation (see OPS)
  */
 import os from 'node:os';
-import type http from 'node:http';
 import { ContextError, SharedContext, wellFormed, type Actor } from '../src/model/context.js';
 import { PatternError, normalizePattern } from '../src/model/paths.js';
 import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
 import type { SessionInfo } from '../src/model/session.js';
+import { BodyError, readJsonBody } from './body.js';
 import type { HuddleServer, HttpContext } from './server.js';
 import type { Room } from './room.js';
 import { HostedSessions, type HostedSession } from './hosted.js';
@@ -25,24 +25,6 @@ export class ApiError extends Error {
 }
 
 const MAX_BODY = 1024 * 1024;
-
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new ApiError(413, `request body over ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new ApiError(400, `body is not a JSON object: ${(err as Error).message}`);
-  }
-}
 
 const str = (v: unknown, name: string, required = false): string | undefined => {
   if (v === undefined || v === null || v === '') {
@@ -228,6 +210,7 @@ export const OPS: Record<string, Op> = {
 
 function statusOfError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof BodyError) return new ApiError(err.status, err.message, 'invalid');
   if (err instanceof ContextError) {
     const status = err.code === 'not-found' ? 404 : err.code === 'conflict' ? 409 : 400;
     return new ApiError(status, err.message, err.code);
@@ -300,7 +283,7 @@ export function registerApi(server: HuddleServer, hosted: HostedSessions): void 
     const op = OPS[c.params.op];
     if (!op) throw new ApiError(404, `unknown operation ${c.params.op}; known: ${Object.keys(OPS).join(', ')}`, 'not-found');
     if (op.write && c.access !== 'write') throw new ApiError(403, 'this token may only read');
-    const body = await readJson(c.req);
+    const body = await readJsonBody(c.req, MAX_BODY);
     const room = await roomOf(c);
     const info = sessionInfoOf(body);
     try {

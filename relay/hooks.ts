@@ -20,7 +20,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type http from 'node:http';
 import { resolveConfig, type ResolvedConfig } from '../cli/config.js';
 import { repoRelative } from '../src/node/repo.js';
 import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
@@ -28,6 +27,7 @@ import { SharedContext } from '../src/model/context.js';
 import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, type Me } from '../src/model/inject.js';
 import { normalizePattern } from '../src/model/paths.js';
+import { BodyError, readJsonBody } from './body.js';
 import type { HuddleServer } from './server.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
@@ -47,23 +47,6 @@ export type HookReply = Record<string, unknown>;
 class HookError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
-  }
-}
-
-async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HookError(413, `hook input over ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new HookError(400, `hook input is not a JSON object: ${(err as Error).message}`);
   }
 }
 
@@ -466,7 +449,7 @@ export function registerHooks(server: HuddleServer): ClaudeHooks {
   const hooks = new ClaudeHooks(server);
   server.route('POST', HOOK_PATH, async (c) => {
     try {
-      const body = await readBody(c.req);
+      const body = await readJsonBody(c.req, MAX_BODY, 'hook input');
       const h = (name: string) => {
         const v = c.req.headers[name];
         return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
@@ -483,7 +466,7 @@ export function registerHooks(server: HuddleServer): ClaudeHooks {
     } catch (err) {
       // Claude Code treats a non-2xx answer as a non-blocking error: the tool call goes ahead.
       const e = err as Error & { status?: number };
-      const status = e instanceof HookError ? e.status : 500;
+      const status = e instanceof HookError || e instanceof BodyError ? e.status : 500;
       if (status >= 500) server.log.error('hook failed', { error: e.message });
       else server.log.debug('hook refused', { error: e.message });
       server.json(c.res, status, { error: e.message });
