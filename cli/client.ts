@@ -26,7 +26,7 @@ export interface RequestOptions {
 }
 
 export class ApiClient {
-  constructor(readonly cfg: Pick<ResolvedConfig, 'httpUrl' | 'project' | 'token' | 'session'>) {}
+  constructor(readonly cfg: Pick<ResolvedConfig, 'httpUrl' | 'project' | 'session'> & { token?: string }) {}
 
   private request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; json: unknown }> {
     const url = new URL(path, this.cfg.httpUrl + '/');

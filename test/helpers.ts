@@ -153,3 +153,19 @@ export function rawSocket(url: string): Promise<WebSocket> {
 export function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 }
+
+/** The document a (stopped) server left in `dataDir`, write-ahead log included. */
+export async function readStoredDoc(dataDir: string, project: string): Promise<Y.Doc> {
+  const { DocStore } = await import('../src/store/doc-store.js');
+  const { openDataDir } = await import('../src/store/wal.js');
+  const store = new DocStore(dataDir);
+  await openDataDir(dataDir, store);
+  try {
+    const loaded = await store.load(project);
+    const doc = new Y.Doc();
+    if (loaded.update) Y.applyUpdate(doc, loaded.update);
+    return doc;
+  } finally {
+    await store.close();
+  }
+}

@@ -54,7 +54,7 @@ import { openDataDir } from '../src/store/wal.js';
 import { HuddleServer } from '../relay/server.js';
 import type { Room } from '../relay/room.js';
 import { silentLogger } from '../relay/log.js';
-import { sleep } from './helpers.js';
+import { readStoredDoc, sleep } from './helpers.js';
 
 const LONG = process.env.HUDDLE_LONG === '1';
 const NUM_RUNS = Number(process.env.HUDDLE_RUNS ?? (LONG ? 500 : 25));
@@ -312,12 +312,7 @@ async function runScenario(sc: Scenario): Promise<void> {
     await Promise.all(peers.splice(0).map((p) => p.close()));
     await server!.close();
     server = null;
-    const store = new DocStore(dataDir);
-    await openDataDir(dataDir, store);
-    const loaded = await store.load(PROJECT);
-    await store.close();
-    const stored = new Y.Doc();
-    if (loaded.update) Y.applyUpdate(stored, loaded.update);
+    const stored = await readStoredDoc(dataDir, PROJECT);
     checkReplicas([replicas[replicas.length - 1], { name: 'leveldb', doc: stored }], model);
 
     stats.runs++;
