@@ -17,7 +17,7 @@ export function sessionRows(sessions: SessionView[], now: number, me?: string): 
     s.role,
     statusColor(s.status),
     ago(s.lastActive, now),
-    s.task ? `task: ${clip(s.task, 40)}` : s.intent ? `doing: ${clip(s.intent, 40)}` : c.dim('-'),
+    [s.task ? `task: ${clip(s.task, 32)}` : '', s.intent ? `doing: ${clip(s.intent, 40)}` : ''].filter(Boolean).join('; ') || c.dim('-'),
     s.locks.length ? `locks: ${s.locks.join(', ')}` : '',
   ]);
 }
