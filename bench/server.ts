@@ -619,7 +619,7 @@ async function restartOnce(kind: ServerKind, n: number, ctx: BenchContext): Prom
       await waitFor(() => allAt !== null, `all ${n} updates at the fresh client`, 120_000, 1).catch(() => {});
       const finalCount = m.size;
       await sleep(50);
-      const loaded = /document loaded .*?records=(\d+) bytes=(\d+) ms=(\d+)/.exec(server.output());
+      const loaded = /document read .*?records=(\d+) bytes=(\d+) ms=(\d+)/.exec(server.output());
       const serverLoad = loaded ? `${loaded[3]} ms (${loaded[1]} records, ${loaded[2]} bytes)` : null;
       return {
         clientApplyMs,

@@ -25,7 +25,7 @@ import { repoRelative } from '../src/node/repo.js';
 import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
 import { SharedContext } from '../src/model/context.js';
 import { bashWrites } from '../src/model/bash-writes.js';
-import { deltaText, describeLock, sessionSummary, type Me } from '../src/model/inject.js';
+import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
 import { normalizePattern } from '../src/model/paths.js';
 import { BodyError, readJsonBody } from './body.js';
 import type { HuddleServer } from './server.js';
@@ -282,7 +282,7 @@ export class ClaudeHooks {
     for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
     const text = deltaText({ messages, decisions, lockChanges: dedupeLockChanges(lockChanges) });
     if (!text) return {};
-    const shownMsgs = messages.filter((m) => text.includes(m.id.slice(0, 8)));
+    const shownMsgs = messages.filter((m) => text.includes(`id ${shortId(m.id)})`));
     for (const m of shownMsgs) mem.messages.add(m.id);
     ctx.markRead(me.id, shownMsgs.map((m) => m.id));
     return { hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: text } };
