@@ -78,6 +78,13 @@ export function installCleanup(): void {
   });
 }
 
+/** Have killAll (and so the cleanup on errors, signals and exit) kill this child too. */
+export function trackChild<T extends ChildProcess>(proc: T): T {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
 export function makeTempDir(prefix = 'huddle-bench-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);

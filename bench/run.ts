@@ -18,8 +18,11 @@ import { formatTable, ratioOf, type ResultRow } from './stats.js';
 import { installCleanup, killAll, removeTempDirs } from './procs.js';
 import { serverSections } from './server.js';
 import { cliSection } from './cli.js';
+import { presenceSection } from './presence.js';
+import { hooksSection } from './hooks.js';
+import { upstreamSection } from './upstream.js';
 
-const SECTIONS: Section[] = [...serverSections, cliSection];
+const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, upstreamSection];
 
 interface Options {
   only: string[] | null;
