@@ -40,6 +40,10 @@ export interface ServerConfig {
   upstream: string | null;
   /** Token presented to the upstream relay. */
   upstreamToken: string | null;
+  /** Certificate authorities (PEM text) to trust for a wss:// upstream instead of the system's. Default none. */
+  upstreamCa: string | null;
+  /** Serve https/wss with this certificate and key (PEM text). Default none: plain http/ws. */
+  tls: { cert: string; key: string } | null;
   /** Log level: error, warn, info, debug. Default info. */
   logLevel: LogLevel;
 }
@@ -65,6 +69,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   hostedRemoveAfterMs: 30 * 60_000,
   upstream: null,
   upstreamToken: null,
+  upstreamCa: null,
+  tls: null,
   logLevel: 'info',
 };
 
@@ -84,6 +90,9 @@ export function configProblems(c: ServerConfig): string[] {
   if (c.readToken && !c.token) problems.push('a read-only token needs a read-write token as well (--token)');
   if (c.token && c.readToken && c.token === c.readToken) problems.push('the read-only token must differ from the read-write token');
   if (c.upstream && !/^wss?:\/\/[^/]+/.test(c.upstream)) problems.push(`upstream must be a ws:// or wss:// URL (got ${c.upstream})`);
+  if (c.tls && (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(c.tls.cert) || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(c.tls.key))) {
+    problems.push('TLS needs a PEM certificate and a PEM private key');
+  }
   if (!['error', 'warn', 'info', 'debug'].includes(c.logLevel)) problems.push(`log level must be error, warn, info or debug (got ${c.logLevel})`);
   return problems;
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { Presence } from '../src/peer/presence.js';
-import { hostedTransport } from '../src/peer/transports.js';
+import { hostedTransport, type UpstreamEchoes } from '../src/peer/transports.js';
 import type { SessionInfo } from '../src/model/session.js';
 import { SharedContext } from '../src/model/context.js';
 import type { Room } from './room.js';
@@ -20,6 +20,8 @@ export interface HostedOptions {
   /** Remove a hosted session after this long without a sign of life. Default 30 min. */
   removeAfterMs: number;
   heartbeatMs: number;
+  /** The room's link to a team relay, when the server has one: its order then decides locks. */
+  upstream?: (room: Room) => UpstreamEchoes | undefined;
 }
 
 export class HostedSession {
@@ -35,7 +37,7 @@ export class HostedSession {
   constructor(readonly room: Room, info: SessionInfo, opts: HostedOptions) {
     this.awareness = new Awareness(this.doc);
     this.awareness.setLocalState(null);
-    const transport = hostedTransport(this.awareness, room.awareness, this);
+    const transport = hostedTransport(this.awareness, room.awareness, this, undefined, undefined, opts.upstream?.(room));
     this.detach = transport.detach;
     this.ctx = new SharedContext(room.doc);
     this.presence = new Presence(transport, {

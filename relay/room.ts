@@ -19,6 +19,7 @@ import {
   encodeAwareness,
   encodeAwarenessOf,
   encodePermissionDenied,
+  encodeRelayStatus,
   encodeStored,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -70,10 +71,25 @@ interface Pending {
   origin: unknown;
 }
 
+/** What a room needs of its link to a team relay (upstream.ts). */
+export interface UpstreamOrder {
+  /** True while the team relay's order is authoritative for this room (link connected and synced). */
+  readonly authoritative: boolean;
+}
+
 export class Room {
   readonly doc = new Y.Doc();
   readonly awareness: awarenessProtocol.Awareness;
   readonly peers = new Set<RoomPeer>();
+  /**
+   * Set while this room syncs with a team relay: then the team relay's order decides locks.
+   * Peers that subscribed to acks learn whether it is authoritative now (MSG_RELAY_STATUS),
+   * and while it is, a peer's awareness update is echoed back to it by the upstream link in
+   * the team relay's order (see onAwarenessUpdate), not at once.
+   */
+  upstream: UpstreamOrder | null = null;
+  /** Set while applying a peer's awareness update whose clock reviveClocks lifted. */
+  private revived = false;
   /** Resolves once the persisted state is in `doc`; rejects when loading failed. */
   readonly ready: Promise<void>;
   isReady = false;
@@ -228,9 +244,13 @@ export class Room {
       case 'awareness': {
         this.ctx.metrics.awarenessIn++;
         try {
-          awarenessProtocol.applyAwarenessUpdate(this.awareness, reviveClocks(this.awareness, msg.update), peer);
+          const update = reviveClocks(this.awareness, msg.update);
+          this.revived = update !== msg.update;
+          awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
         } catch (err) {
           throw new ProtocolError(`awareness update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
+        } finally {
+          this.revived = false;
         }
         return;
       }
@@ -239,6 +259,8 @@ export class Room {
         return;
       case 'stored-subscribe':
         peer.storedSubscribed = true;
+        // With an upstream, say first whether our awareness order is authoritative (see messages.ts).
+        if (this.upstream) peer.send(encodeRelayStatus(this.upstream.authoritative));
         this.scheduleAck(peer);
         return;
       case 'auth':
@@ -278,8 +300,10 @@ export class Room {
     }
     const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
     // Echo to the sender too: the echo tells it where the relay ordered its update (locks rely
-    // on this), and carries a revived clock back after a reconnect.
-    for (const p of this.peers) p.send(frame);
+    // on this), and carries a revived clock back after a reconnect. While a team relay's order
+    // is authoritative, the upstream link echoes it instead, once the team relay has ordered it.
+    const skip = this.upstream?.authoritative && !this.revived ? origin : null;
+    for (const p of this.peers) if (p !== skip) p.send(frame);
   };
 
   private reapAwareness(timeout: number): void {

@@ -3,6 +3,7 @@
  * `ws://HOST:PORT/<project>`, `/healthz`, `/metrics`, and room for more routes.
  */
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import fs from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -71,10 +72,14 @@ export class HuddleServer {
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.log = logger ?? createLogger(this.config.logLevel);
     this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
-    this.http = http.createServer((req, res) => void this.onRequest(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
+    // With a certificate: https and wss, everything else identical.
+    this.http = this.config.tls ? https.createServer({ cert: this.config.tls.cert, key: this.config.tls.key }, handler) : http.createServer(handler);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxMessage, perMessageDeflate: false });
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => socket.destroy());
+    // A failed TLS handshake (wrong CA, plain http to the https port) only ends that socket.
+    if (this.config.tls) this.http.on('tlsClientError', (err: Error) => this.log.debug('TLS handshake failed', { error: err.message }));
     this.route('GET', '/healthz', (c) => this.json(c.res, 200, this.health()), 'none');
     this.route('GET', '/metrics', (c) => {
       c.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -85,7 +90,14 @@ export class HuddleServer {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       }));
     }, 'read');
-    this.hosted = new HostedSessions({ removeAfterMs: this.config.hostedRemoveAfterMs, heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))) }, this.log);
+    this.hosted = new HostedSessions({
+      removeAfterMs: this.config.hostedRemoveAfterMs,
+      heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))),
+      upstream: (room) => {
+        const link = this.upstreams.get(room.name);
+        return link && link.room === room ? link : undefined;
+      },
+    }, this.log);
     registerApi(this, this.hosted);
     registerHooks(this);
     registerDashboard(this);
@@ -138,10 +150,10 @@ export class HuddleServer {
     return typeof a === 'object' && a ? a.port : this.config.port;
   }
 
-  /** Base HTTP URL, e.g. http://127.0.0.1:4321 */
+  /** Base HTTP URL, e.g. http://127.0.0.1:4321 (https:// with TLS) */
   get url(): string {
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return `http://${host}:${this.port}`;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   get wsUrl(): string {
@@ -220,7 +232,7 @@ export class HuddleServer {
           const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => !this.config.upstream });
           r.onDestroy(() => janitor.destroy());
           if (this.config.upstream) {
-            const link = new UpstreamLink(r, { url: this.config.upstream, token: this.config.upstreamToken ?? undefined }, this.log);
+            const link = new UpstreamLink(r, { url: this.config.upstream, token: this.config.upstreamToken ?? undefined, ca: this.config.upstreamCa ?? undefined }, this.log);
             this.upstreams.set(r.name, link);
             r.onDestroy(() => {
               link.close();

@@ -3,21 +3,39 @@
  * project, document updates and awareness flow both ways over one y-websocket
  * connection. While the link is down the local server keeps serving from its
  * replica; on reconnect the sync exchange merges both sides.
+ *
+ * Lock authority. Locks are confirmed in a relay's awareness order (presence.ts).
+ * With an upstream, the team relay's order is the one that counts, so that two
+ * machines never both confirm one exclusive lock:
+ * - the link is authoritative while it is connected and synced and the team relay
+ *   is itself authoritative; the room tells its peers (MSG_RELAY_STATUS) and hosted
+ *   sessions (UpstreamEchoes) whenever that changes. While it is not, claims stay
+ *   'unconfirmed' and are reconciled when it returns;
+ * - while it is, the room does not echo a peer's awareness update back to the
+ *   peer at once (room.ts); the link forwards it up, and when the team relay
+ *   echoes it, after everything it ordered before, the link passes that echo on
+ *   to the peer that owns the client ID (the room ignores it: same clock), and to
+ *   hosted sessions through onEcho.
  */
-import { RelayConnection, type SocketFactory } from '../src/peer/connection.js';
-import type { Room } from './room.js';
+import { RelayConnection, type EchoEntry, type SocketFactory } from '../src/peer/connection.js';
+import { encodeAwarenessEntries, encodeRelayStatus } from '../src/protocol/messages.js';
+import type { UpstreamEchoes } from '../src/peer/transports.js';
+import type { Room, UpstreamOrder } from './room.js';
 import type { Logger } from './log.js';
 
 export interface UpstreamOptions {
   url: string;
   token?: string;
   socket?: SocketFactory;
+  /** PEM text of certificate authorities to trust for a wss:// upstream. */
+  ca?: string;
 }
 
-export class UpstreamLink {
+export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
   readonly conn: RelayConnection;
   /** Since when the link has been in its current state. */
   since = Date.now();
+  private readonly echoListeners = new Set<(entries: EchoEntry[]) => void>();
 
   constructor(readonly room: Room, opts: UpstreamOptions, private readonly log: Logger) {
     this.conn = new RelayConnection({
@@ -27,15 +45,50 @@ export class UpstreamLink {
       awareness: room.awareness,
       token: opts.token,
       socket: opts.socket,
+      ca: opts.ca,
       relayAwareness: true,
       maxBackoffMs: 10_000,
     });
     this.conn.on('status', (s) => {
       this.since = Date.now();
-      if (s === 'connected') log.info('upstream connected', { project: room.name });
+      if (s === 'connected') log.debug('upstream socket open', { project: room.name });
       else if (s === 'disconnected') log.warn('upstream disconnected; serving from the local replica', { project: room.name });
     });
+    this.conn.on('synced', () => log.info('upstream connected', { project: room.name }));
     this.conn.on('closed', (e) => log.error('upstream refused the connection', { project: room.name, code: e.code, reason: e.reason }));
+    this.conn.on('authority', (a) => {
+      this.since = Date.now();
+      const frame = encodeRelayStatus(a);
+      for (const p of room.peers) if (p.storedSubscribed) p.send(frame);
+    });
+    this.conn.on('echo', (entries) => {
+      // Echoes the room applied (the upstream lifted their clock) were broadcast to every
+      // peer already; the others the room ignored, so pass them to their owners.
+      const ignored = entries.filter((e) => !e.applied);
+      if (ignored.length > 0) {
+        for (const p of room.peers) {
+          const mine = ignored.filter((e) => p.awarenessIds.has(e.clientID));
+          if (mine.length > 0) p.send(encodeAwarenessEntries(mine));
+        }
+      }
+      for (const fn of this.echoListeners) fn(entries);
+    });
+    room.upstream = this;
+  }
+
+  /** Connected, synced, and the team relay's order is final (the room's peers are told as it changes). */
+  get authoritative(): boolean {
+    return this.conn.authoritative;
+  }
+
+  onAuthority(cb: (authoritative: boolean) => void): () => void {
+    this.conn.on('authority', cb);
+    return () => this.conn.off('authority', cb);
+  }
+
+  onEcho(cb: (entries: EchoEntry[]) => void): () => void {
+    this.echoListeners.add(cb);
+    return () => this.echoListeners.delete(cb);
   }
 
   get connected(): boolean {
@@ -43,10 +96,17 @@ export class UpstreamLink {
   }
 
   status() {
-    return { status: this.connected ? 'connected' : this.conn.status, since: this.since, lastSyncedAt: this.conn.lastSyncedAt };
+    return {
+      status: this.connected ? 'connected' : this.conn.status,
+      authoritative: this.authoritative,
+      since: this.since,
+      lastSyncedAt: this.conn.lastSyncedAt,
+    };
   }
 
   close(): void {
+    if (this.room.upstream === this) this.room.upstream = null;
+    this.echoListeners.clear();
     this.conn.destroy();
   }
 }

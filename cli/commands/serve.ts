@@ -15,6 +15,18 @@ function intArg(name: string) {
   };
 }
 
+/** A PEM file's text, or a usage error naming the file. */
+function readPem(file: string, what: string, pattern: RegExp): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read ${what} file ${file}: ${(err as Error).message}`);
+  }
+  if (!pattern.test(text)) throw usageError(`${what} file ${file} is not PEM (no "-----BEGIN ...-----" line)`);
+  return text;
+}
+
 function readSecret(file: string, what: string): string {
   try {
     const s = fs.readFileSync(file, 'utf8').trim();
@@ -44,18 +56,31 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--awareness-timeout <ms>', 'drop presence not renewed for this long').env('HUDDLE_AWARENESS_TIMEOUT_MS').default(DEFAULT_CONFIG.awarenessTimeoutMs).argParser(intArg('--awareness-timeout')))
     .addOption(new Option('--upstream <url>', 'team relay to sync every project with (ws:// or wss://)').env('HUDDLE_UPSTREAM'))
     .addOption(new Option('--upstream-token <token>', 'token presented to the team relay').env('HUDDLE_UPSTREAM_TOKEN'))
+    .addOption(new Option('--upstream-token-file <file>', 'read the upstream token from a file').env('HUDDLE_UPSTREAM_TOKEN_FILE'))
+    .addOption(new Option('--upstream-ca <file>', 'PEM certificate(s) to trust for a wss:// upstream with a private CA (HUDDLE_CA also works)').env('HUDDLE_UPSTREAM_CA'))
+    .addOption(new Option('--tls-cert <file>', 'serve https/wss with this PEM certificate (chain); needs --tls-key').env('HUDDLE_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('HUDDLE_TLS_KEY'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HUDDLE_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel))
     .addHelpText('after', `
 Examples:
   $ huddle serve                          # local server on 127.0.0.1:4321, data in .huddle/data
   $ huddle serve --port 0 --data /tmp/h   # any free port, another folder
   $ huddle serve --host 0.0.0.0 --token-file ~/.huddle-token   # a team relay
+  $ huddle serve --host 0.0.0.0 --token-file tok --tls-cert cert.pem --tls-key key.pem   # ... on wss://
+  $ huddle serve --upstream wss://relay.example:4321 --upstream-token-file ~/.huddle-token   # a machine of the team
+  $ huddle serve --upstream wss://10.0.0.5:4321 --upstream-token T --upstream-ca relay-ca.pem
 
-Clients connect to ws://HOST:PORT/<project>. GET /healthz and /metrics report health.
+Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
     .action(async (opts) => {
       const token: string | undefined = opts.tokenFile ? readSecret(opts.tokenFile, 'token') : opts.token;
       const readToken: string | undefined = opts.readTokenFile ? readSecret(opts.readTokenFile, 'read token') : opts.readToken;
+      if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw usageError('--tls-cert and --tls-key go together');
+      const tls = opts.tlsCert
+        ? { cert: readPem(opts.tlsCert, 'TLS certificate', /-----BEGIN [A-Z ]*CERTIFICATE-----/), key: readPem(opts.tlsKey, 'TLS key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/) }
+        : null;
+      const caFile: string | undefined = opts.upstreamCa ?? env.HUDDLE_CA;
+      const upstreamCa = caFile ? readPem(caFile, 'upstream CA', /-----BEGIN [A-Z ]*CERTIFICATE-----/) : null;
       const { HuddleServer } = await import('../../relay/server.js');
       let server;
       try {
@@ -71,7 +96,9 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           idleUnloadMs: opts.idleUnload,
           awarenessTimeoutMs: opts.awarenessTimeout,
           upstream: opts.upstream ? String(opts.upstream).replace(/^http/, 'ws').replace(/\/+$/, '') : null,
-          upstreamToken: opts.upstreamToken ?? null,
+          upstreamToken: (opts.upstreamTokenFile ? readSecret(opts.upstreamTokenFile, 'upstream token') : opts.upstreamToken) ?? null,
+          upstreamCa,
+          tls,
           logLevel: opts.logLevel,
         });
         await server.listen();

@@ -17,6 +17,7 @@ import {
   MSG_AUTH,
   MSG_AWARENESS,
   MSG_QUERY_AWARENESS,
+  MSG_RELAY_STATUS,
   MSG_STORED,
   MSG_SYNC,
   encodeAwarenessOf,
@@ -48,6 +49,16 @@ export interface AwarenessEntry {
   state: unknown;
 }
 
+/** Relay mode: one of our own forwarded states as the upstream relay echoed it, in its order. */
+export interface EchoEntry {
+  clientID: number;
+  clock: number;
+  /** The state as JSON text, exactly as the upstream sent it. */
+  json: string;
+  /** Whether the echo was newer than our copy (the upstream lifted its clock) and so was applied. */
+  applied: boolean;
+}
+
 export interface ConnectionOptions {
   /** Relay base URL, e.g. ws://127.0.0.1:4321 */
   url: string;
@@ -57,6 +68,12 @@ export interface ConnectionOptions {
   token?: string;
   /** How to open sockets. Default: `ws` in Node (token as a Bearer header), the global WebSocket elsewhere. */
   socket?: SocketFactory;
+  /**
+   * Certificate authorities to trust for wss:// URLs (PEM text), instead of the
+   * system's; for a team relay with a private or self-signed certificate. Node
+   * only (browsers use their own trust store).
+   */
+  ca?: string | string[];
   /** Connect at once. Default true. */
   connect?: boolean;
   /** Backoff bounds for reconnects, in ms. Default 100 and 5000; each delay gets ±50 % jitter. */
@@ -82,24 +99,27 @@ type Events = {
   /** Permanent close (4400-4499): bad project name, wrong token... */
   closed: (e: { code: number; reason: string }) => void;
   denied: (reason: string) => void;
+  /** `authoritative` changed. */
+  authority: (authoritative: boolean) => void;
+  /** Relay mode: some of the states we forwarded came back from the upstream relay (after it applied them). */
+  echo: (entries: EchoEntry[]) => void;
 };
 
 const OPEN = 1;
 
-let nodeFactory: SocketFactory | null = null;
+type NodeWS = new (url: string, opts: { headers: Record<string, string>; ca?: string | string[] }) => SocketLike;
+let nodeWS: NodeWS | null = null;
 
 /** Load `ws` lazily so that browser bundles never see it. */
-async function defaultFactory(): Promise<SocketFactory> {
+async function defaultFactory(ca?: string | string[]): Promise<SocketFactory> {
   const g = globalThis as { WebSocket?: new (url: string) => SocketLike; process?: unknown };
   if (!g.process && g.WebSocket) {
     const WS = g.WebSocket;
     return (url, token) => new WS(token ? `${url}?token=${encodeURIComponent(token)}` : url);
   }
-  if (!nodeFactory) {
-    const { default: WS } = await import('ws');
-    nodeFactory = (url, token) => new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }) as unknown as SocketLike;
-  }
-  return nodeFactory;
+  if (!nodeWS) nodeWS = (await import('ws')).default as unknown as NodeWS;
+  const WS = nodeWS;
+  return (url, token) => new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(ca ? { ca } : {}) });
 }
 
 export class RelayConnection extends ObservableV2<Events> {
@@ -111,6 +131,12 @@ export class RelayConnection extends ObservableV2<Events> {
   /** Time of the last successful sync, or null. */
   lastSyncedAt: number | null = null;
   closeInfo: { code: number; reason: string } | null = null;
+
+  /** Whether this connection's relay has told us anything of its authority yet (MSG_RELAY_STATUS or MSG_STORED). */
+  private authorityKnown = false;
+  /** What the relay said in its last MSG_RELAY_STATUS (true when it never sent one). */
+  private relayAuthoritative = true;
+  private lastAuthority = false;
 
   private ws: SocketLike | null = null;
   private factory: SocketFactory | null;
@@ -174,6 +200,22 @@ export class RelayConnection extends ObservableV2<Events> {
     super.destroy();
   }
 
+  /**
+   * Whether the awareness order this relay gives is authoritative now: connected,
+   * synced, and the relay is not a server whose own upstream is away
+   * (MSG_RELAY_STATUS). Lock confirmation needs it.
+   */
+  get authoritative(): boolean {
+    return this.status === 'connected' && this.synced && this.authorityKnown && this.relayAuthoritative;
+  }
+
+  private updateAuthority(): void {
+    const a = this.authoritative;
+    if (a === this.lastAuthority) return;
+    this.lastAuthority = a;
+    this.emit('authority', [a]);
+  }
+
   /** Resolves once the first sync after (re)connecting is complete. */
   whenSynced(timeoutMs = 10_000): Promise<void> {
     if (this.synced) return Promise.resolve();
@@ -224,6 +266,7 @@ export class RelayConnection extends ObservableV2<Events> {
     if (this.status === s) return;
     this.status = s;
     this.emit('status', [s]);
+    this.updateAuthority();
   }
 
   private open(): void {
@@ -254,12 +297,14 @@ export class RelayConnection extends ObservableV2<Events> {
       (ws as unknown as { on?: (e: string, f: () => void) => void }).on?.('ping', () => (this.lastReceived = Date.now()));
     };
     if (this.factory) go(this.factory);
-    else void defaultFactory().then(go, () => this.scheduleReconnect());
+    else void defaultFactory(this.opts.ca).then(go, () => this.scheduleReconnect());
   }
 
   private onOpen(ws: SocketLike): void {
     if (this.ws !== ws) return;
     this.lastReceived = Date.now();
+    this.authorityKnown = false;
+    this.relayAuthoritative = true;
     this.setStatus('connected');
     const e = encoding.createEncoder();
     encoding.writeVarUint(e, MSG_SYNC);
@@ -301,6 +346,7 @@ export class RelayConnection extends ObservableV2<Events> {
           this.attempts = 0;
           this.lastSyncedAt = Date.now();
           this.emit('synced', []);
+          this.updateAuthority();
         }
         break;
       }
@@ -308,10 +354,16 @@ export class RelayConnection extends ObservableV2<Events> {
         const update = decoding.readVarUint8Array(d);
         const aw = this.opts.awareness;
         if (this.opts.relayAwareness) {
-          const entries = readAwarenessEntries(update);
-          for (const e of entries) if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
+          const raw = readAwarenessRaw(update);
+          const echoes: EchoEntry[] = [];
+          for (const e of raw) {
+            if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
+            else if (e.json !== 'null') echoes.push({ ...e, applied: (aw.meta.get(e.clientID)?.clock ?? 0) < e.clock });
+          }
           awarenessProtocol.applyAwarenessUpdate(aw, update, this);
-          this.emit('awareness', [entries]);
+          this.emit('awareness', [raw.map((e) => ({ clientID: e.clientID, clock: e.clock, state: JSON.parse(e.json) as unknown }))]);
+          // After the frame is applied: whatever the upstream ordered before these is in place.
+          if (echoes.length) this.emit('echo', [echoes]);
           break;
         }
         const mine = aw.getLocalState();
@@ -327,6 +379,14 @@ export class RelayConnection extends ObservableV2<Events> {
         break;
       case MSG_STORED:
         this.mergeDurable(decoding.readVarUint8Array(d));
+        // A huddle server tells its authority (if it has any doubt about it) before its first ack.
+        this.authorityKnown = true;
+        this.updateAuthority();
+        break;
+      case MSG_RELAY_STATUS:
+        this.relayAuthoritative = decoding.readVarUint(d) === 1;
+        this.authorityKnown = true;
+        this.updateAuthority();
         break;
       case MSG_AUTH: {
         decoding.readVarUint(d);
@@ -351,6 +411,8 @@ export class RelayConnection extends ObservableV2<Events> {
     if (this.ws !== ws) return;
     this.ws = null;
     this.synced = false;
+    this.authorityKnown = false;
+    this.updateAuthority();
     if (this.opts.relayAwareness) {
       // Upstream states time out on their own (the room's awareness timeout) unless the link returns first.
       this.setStatus('disconnected');
@@ -423,6 +485,19 @@ export class RelayConnection extends ObservableV2<Events> {
     const changed = added.concat(updated, removed).filter((id) => id === this.opts.doc.clientID);
     if (changed.length) this.send(encodeAwarenessOf(this.opts.awareness, changed));
   };
+}
+
+/** Decode the entries of an awareness update without applying it, states left as JSON text. */
+export function readAwarenessRaw(update: Uint8Array): Array<{ clientID: number; clock: number; json: string }> {
+  const d = decoding.createDecoder(update);
+  const n = decoding.readVarUint(d);
+  const out: Array<{ clientID: number; clock: number; json: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const clientID = decoding.readVarUint(d);
+    const clock = decoding.readVarUint(d);
+    out.push({ clientID, clock, json: decoding.readVarString(d) });
+  }
+  return out;
 }
 
 /** Decode the entries of an awareness update without applying it. */

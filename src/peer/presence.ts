@@ -7,11 +7,19 @@
  * differs, so every other peer sees the two alike.
  *
  * Lock protocol: a claim is published in our awareness state; once the relay
- * has ordered it (our own state echoed back, or applied in the relay's own
- * awareness for hosted sessions), we look at the claims we have seen by then:
- * those were ordered before ours. If none conflicts, ours is confirmed;
- * otherwise we withdraw it. Every contender sees the same relay order, so
- * among simultaneous claims exactly the first is confirmed.
+ * whose order is authoritative has ordered it (our own state echoed back, or
+ * applied in the relay's own awareness for hosted sessions; with an upstream,
+ * echoed by the team relay), we look at the claims of others we have seen by
+ * then: every claim ordered before ours is among them. If none conflicts, ours
+ * is confirmed. If one that precedes ours by the resolution rule conflicts, we
+ * withdraw ours. If only claims that ours precedes conflict (they may have been
+ * ordered after ours and only look earlier because our view of our own server
+ * is ahead of the relay's order), we wait until they are withdrawn or
+ * confirmed and let the relay order ours again (see judge). A claim is never
+ * confirmed with a conflicting claim ordered before it in view, so among
+ * simultaneous claims at most one is confirmed (and, all connected, one is). Offline (the
+ * transport is not authoritative), claims stay 'unconfirmed' and are settled
+ * by the same rule when it is again (reconcileUnconfirmed).
  */
 import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
@@ -212,7 +220,11 @@ export class Presence extends ObservableV2<Events> {
       if (!this.transport.online()) return { status: 'unconfirmed', paths, claims: mine() };
       const outcome = await this.confirm(clock, paths, mode);
       if (outcome === 'confirmed') return { status: 'confirmed', paths, claims: mine() };
-      if (outcome === 'unconfirmed') return { status: 'unconfirmed', paths, claims: mine() };
+      if (outcome === 'unconfirmed') {
+        // No echo in time while online (a stalled relay): keep waiting for the order in the background.
+        this.reconcileUnconfirmed();
+        return { status: 'unconfirmed', paths, claims: mine() };
+      }
       // Lost the race: our claims were withdrawn in confirm().
       if (Date.now() >= deadline) return { status: 'held', paths, holder: outcome };
       await this.viewChange(deadline);
@@ -220,74 +232,193 @@ export class Presence extends ObservableV2<Events> {
   }
 
   /**
-   * Wait for the relay to order our state at `clock`, then decide on the spot.
-   * Resolves 'confirmed', 'unconfirmed' (offline or no echo in time) or the lock that won.
+   * Decide one of our unconfirmed claims now that the relay has ordered a state of ours
+   * holding it: every claim of another session seen by now was ordered before that state.
+   * A conflicting claim that precedes ours by the resolution rule (a confirmed one, or an
+   * earlier one) beats it: lose. Conflicting claims that ours precedes: wait until each
+   * is withdrawn or confirmed, then order ours again (their owners drop them once they
+   * see ours). No conflicting claim at all: confirmed, and any later claim will see ours.
+   * So a claim is never confirmed while a conflicting claim ordered before it is in view,
+   * and among simultaneous claims the one the resolution rule puts first wins.
+   */
+  private judge(c: LockClaim, view: PresenceView): { lose: LockView } | { waitOn: string[] } | null {
+    const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
+    const mine = view.locks.find((l) => l.id === c.id) ?? { ...c, ...me };
+    const others = view.locks.filter((l) => l.session !== me.session && conflicts(l, { path: c.path, mode: c.mode, session: me.session }));
+    if (others.length === 0) return null;
+    const lose = others.find((l) => precedes(l, mine));
+    return lose ? { lose } : { waitOn: others.map((l) => l.id) };
+  }
+
+  /** Call `cb` once any of these claims of others is withdrawn, confirmed, expired or gone. Returns a cancel. */
+  private whenSettled(ids: string[], cb: () => void): () => void {
+    const want = new Set(ids);
+    const open = () => {
+      const now = Date.now();
+      let n = 0;
+      for (const raw of this.transport.view.getStates().values()) {
+        const s = sessionOf(raw);
+        if (!s || s.id === this.state.id || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
+        for (const c of s.locks ?? []) if (want.has(c.id) && !c.confirmed && claimLive(c, now) && !this.opts.isForced?.(c.id)) n++;
+      }
+      return n;
+    };
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      this.transport.view.off('change', check);
+      clearInterval(timer);
+    };
+    const check = () => {
+      if (stopped || open() === want.size) return;
+      stop();
+      cb();
+    };
+    this.transport.view.on('change', check);
+    // Expiry and staleness come with time, not with a change event.
+    const timer = setInterval(check, 1000);
+    (timer as { unref?: () => void }).unref?.();
+    queueMicrotask(check);
+    return stop;
+  }
+
+  /**
+   * Wait for the relay to order our state at `clock`, then decide (see judge), ordering
+   * again after a wait. Resolves 'confirmed', 'unconfirmed' (offline, or no decision in
+   * time) or the lock that won.
    */
   private confirm(clock: number, paths: string[], mode: LockMode): Promise<'confirmed' | 'unconfirmed' | LockView> {
+    void mode;
     return new Promise((resolve) => {
       let done = false;
       let cancel: () => void = () => {};
       let unsub: () => void = () => {};
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const deciding = this.state.locks.filter((c) => paths.includes(c.path) && !c.confirmed).map((c) => c.id);
+      for (const id of deciding) this.inFlight.add(id);
       const finish = (r: 'confirmed' | 'unconfirmed' | LockView) => {
         if (done) return;
         done = true;
         cancel();
         unsub();
         if (timer) clearTimeout(timer);
+        for (const id of deciding) this.inFlight.delete(id);
         resolve(r);
       };
       unsub = this.transport.onStatus((online) => {
         if (!online) finish('unconfirmed');
       });
       timer = setTimeout(() => finish('unconfirmed'), this.confirmTimeoutMs);
-      // The callback may run synchronously (hosted sessions: the relay is right here).
-      const c = this.transport.onOrdered(clock, () => {
-        // Runs when the relay's order is known: claims seen now came first.
-        const blockers = this.blockers(paths, mode, true);
-        if (blockers.length === 0) {
-          this.state = { ...this.state, locks: this.state.locks.map((c) => (paths.includes(c.path) ? { ...c, confirmed: true } : c)) };
-          this.publish();
-          for (const c of this.state.locks) if (paths.includes(c.path)) this.emit('lock-confirmed', [c]);
-          finish('confirmed');
-        } else {
-          this.state = { ...this.state, locks: this.state.locks.filter((c) => !(paths.includes(c.path) && !c.confirmed)) };
-          this.publish();
-          finish(blockers[0]);
-        }
-      });
-      if (done) c();
-      else cancel = c;
+      const round = (at: number) => {
+        let fired = false;
+        // The callback may run synchronously (hosted sessions: the relay is right here).
+        const c = this.transport.onOrdered(at, () => {
+          fired = true;
+          cancel();
+          if (done) return;
+          const view = this.view();
+          const waitOn: string[] = [];
+          for (const claim of this.state.locks) {
+            if (!paths.includes(claim.path) || claim.confirmed) continue;
+            const j = this.judge(claim, view);
+            if (j && 'lose' in j) {
+              this.state = { ...this.state, locks: this.state.locks.filter((x) => !(paths.includes(x.path) && !x.confirmed)) };
+              this.publish();
+              finish(j.lose);
+              return;
+            }
+            if (j) waitOn.push(...j.waitOn);
+          }
+          if (waitOn.length === 0) {
+            this.state = { ...this.state, locks: this.state.locks.map((x) => (paths.includes(x.path) ? { ...x, confirmed: true } : x)) };
+            this.publish();
+            for (const x of this.state.locks) if (paths.includes(x.path)) this.emit('lock-confirmed', [x]);
+            finish('confirmed');
+            return;
+          }
+          cancel = this.whenSettled(waitOn, () => {
+            if (!done) round(this.publish());
+          });
+        });
+        if (fired) c();
+        else cancel = c;
+      };
+      round(clock);
     });
   }
 
-  /** Confirm claims taken while offline once the relay is back; drop those that lost. */
+  /** Claims a confirm() is deciding now; reconciliation leaves them to it. */
+  private readonly inFlight = new Set<string>();
+  private cancelReconcile: () => void = () => {};
+
+  /**
+   * Settle claims left unconfirmed (taken offline, or with no decision in time) once the
+   * relay's order is available: publish, and when the relay has ordered our state, judge
+   * each claim (see judge): confirmed, lost (reported), or, while waiting on others, left
+   * for another round once they settle.
+   */
   private reconcileUnconfirmed(): void {
-    if (this.reconciling || this.closed) return;
-    const pending = this.state.locks.filter((c) => !c.confirmed);
+    if (this.reconciling || this.closed || !this.transport.online()) return;
+    const pending = this.state.locks.filter((c) => !c.confirmed && !this.inFlight.has(c.id)).map((c) => c.id);
     if (pending.length === 0) return;
     this.reconciling = true;
     const clock = this.publish();
+    let ended = false;
     let fired = false;
-    let cancel: () => void = () => {};
-    cancel = this.transport.onOrdered(clock, () => {
-      fired = true;
-      cancel();
+    let cancelOrder: () => void = () => {};
+    let cancelWait: () => void = () => {};
+    let unsub: () => void = () => {};
+    const end = () => {
+      ended = true;
+      cancelOrder();
+      cancelWait();
+      unsub();
       this.reconciling = false;
-      const view = this.view();
-      let locks = this.state.locks;
-      const lost: LockClaim[] = [];
-      for (const c of pending) {
-        const beaten = view.locks.some((l) => l.session !== this.state.id && conflicts(l, { path: c.path, mode: c.mode, session: this.state.id }));
-        if (beaten) lost.push(c);
-      }
-      locks = locks.map((c) => (pending.some((p) => p.id === c.id) && !lost.some((l) => l.id === c.id) ? { ...c, confirmed: true } : c)).filter((c) => !lost.some((l) => l.id === c.id));
-      this.state = { ...this.state, locks };
-      this.publish();
-      for (const c of lost) this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]);
-      for (const c of locks) if (pending.some((p) => p.id === c.id)) this.emit('lock-confirmed', [c]);
+      this.cancelReconcile = () => {};
+    };
+    this.cancelReconcile = end;
+    // Offline again: the next onStatus(true) starts over.
+    unsub = this.transport.onStatus((online) => {
+      if (!online) end();
     });
-    if (fired) cancel();
+    // The callback may run synchronously (hosted sessions without an upstream).
+    cancelOrder = this.transport.onOrdered(clock, () => {
+      fired = true;
+      cancelOrder();
+      if (this.closed) return end();
+      const view = this.view();
+      const won: string[] = [];
+      const lost: LockClaim[] = [];
+      const waitOn: string[] = [];
+      for (const c of this.state.locks) {
+        if (c.confirmed || !pending.includes(c.id) || this.inFlight.has(c.id)) continue;
+        const j = this.judge(c, view);
+        if (!j) won.push(c.id);
+        else if ('lose' in j) lost.push(c);
+        else waitOn.push(...j.waitOn);
+      }
+      if (won.length > 0 || lost.length > 0) {
+        this.state = {
+          ...this.state,
+          locks: this.state.locks.filter((c) => !lost.includes(c)).map((c) => (won.includes(c.id) ? { ...c, confirmed: true } : c)),
+        };
+        this.publish();
+        for (const c of lost) this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]);
+        for (const c of this.state.locks) if (won.includes(c.id)) this.emit('lock-confirmed', [c]);
+      }
+      if (waitOn.length > 0) {
+        // Stay 'reconciling' while waiting; go again once one of them settles.
+        cancelWait = this.whenSettled(waitOn, () => {
+          end();
+          this.reconcileUnconfirmed();
+        });
+        return;
+      }
+      end();
+      // Claims taken meanwhile (not in this round's state) get a round of their own.
+      if (this.state.locks.some((c) => !c.confirmed && !this.inFlight.has(c.id))) queueMicrotask(() => this.reconcileUnconfirmed());
+    });
+    if (ended || fired) cancelOrder();
   }
 
   /** Release claims on these paths (all when omitted). Returns the released paths. */
@@ -400,6 +531,7 @@ export class Presence extends ObservableV2<Events> {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.unsubStatus();
+    this.cancelReconcile();
     this.transport.view.off('change', this.onViewChange);
     this.transport.local.setLocalState(null);
     super.destroy();

@@ -2,43 +2,84 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { Awareness } from 'y-protocols/awareness';
 import type { PresenceTransport } from './presence.js';
-import type { RelayConnection } from './connection.js';
+import type { EchoEntry, RelayConnection } from './connection.js';
 
-/** An embedded peer: its state is ordered when the relay echoes it back. */
+/**
+ * Wait until an echo of our own state at `clock` or later comes back. An echo counts only
+ * when its content is one we published at `clock` or later: a relay may lift the clock of an
+ * older state it sends back (after a reconnect), and that older state does not carry what we
+ * published since.
+ */
+function contentWatch(local: Awareness) {
+  const id = local.clientID;
+  const published = new Set<string>();
+  const remember = () => {
+    const s = local.getLocalState();
+    if (s !== null) published.add(JSON.stringify(s));
+  };
+  remember();
+  const onLocal = ({ added, updated }: { added: number[]; updated: number[] }) => {
+    if (added.includes(id) || updated.includes(id)) remember();
+  };
+  local.on('update', onLocal);
+  return {
+    matches: (json: string) => published.has(json),
+    stop: () => local.off('update', onLocal),
+  };
+}
+
+/**
+ * An embedded peer: its state is ordered when the relay echoes it back. The relay's order
+ * counts only while the connection is authoritative (connected, synced, and the relay is not
+ * a machine's server cut off from its team relay).
+ */
 export function connectionTransport(conn: RelayConnection): PresenceTransport {
   const aw = conn.awareness;
   return {
     local: aw,
     view: aw,
-    online: () => conn.status === 'connected',
+    online: () => conn.authoritative,
     onOrdered(clock, cb) {
-      const onAwareness = (entries: Array<{ clientID: number; clock: number }>) => {
-        if (entries.some((e) => e.clientID === aw.clientID && e.clock >= clock)) {
-          conn.off('awareness', onAwareness);
+      const watch = contentWatch(aw);
+      const onAwareness = (entries: Array<{ clientID: number; clock: number; state: unknown }>) => {
+        if (!conn.authoritative) return;
+        if (entries.some((e) => e.clientID === aw.clientID && e.clock >= clock && e.state !== null && watch.matches(JSON.stringify(e.state)))) {
+          stop();
           cb();
         }
       };
+      const stop = () => {
+        conn.off('awareness', onAwareness);
+        watch.stop();
+      };
       conn.on('awareness', onAwareness);
-      return () => conn.off('awareness', onAwareness);
+      return stop;
     },
     onStatus(cb) {
-      // Online once synced: by then the relay has sent us every state it holds.
-      const onSynced = () => cb(true);
-      const onStatus = (s: string) => s !== 'connected' && cb(false);
-      conn.on('synced', onSynced);
-      conn.on('status', onStatus);
-      return () => {
-        conn.off('synced', onSynced);
-        conn.off('status', onStatus);
-      };
+      // Online once authoritative: synced (the relay has sent us every state it holds) and its order is final.
+      const onAuthority = (a: boolean) => cb(a);
+      conn.on('authority', onAuthority);
+      return () => conn.off('authority', onAuthority);
     },
   };
 }
 
+/** Where a hosted session learns the team relay's order when its server has an upstream (upstream.ts). */
+export interface UpstreamEchoes {
+  /** Whether the upstream's order is authoritative now (connected and synced). */
+  readonly authoritative: boolean;
+  onAuthority(cb: (authoritative: boolean) => void): () => void;
+  /** Our forwarded states as the upstream echoed them, in its order (after they are applied). */
+  onEcho(cb: (entries: EchoEntry[]) => void): () => void;
+}
+
 /**
  * A session hosted by a server: it has its own awareness (own client ID), piped
- * into the room's awareness, which is the relay's order itself. `authoritative`
- * says whether the room's order is final (no upstream, or the upstream is connected).
+ * into the room's awareness. Without an upstream the room's order is the relay's
+ * order itself: a state is ordered once it is in the room. With one (`upstream`),
+ * the team relay decides: a state is ordered when the upstream echoes it, and only
+ * while the link is authoritative. `authoritative`/`onAuthority` say whether the
+ * room's order is final when there is no `upstream` object (default: always).
  */
 export function hostedTransport(
   local: Awareness,
@@ -46,25 +87,57 @@ export function hostedTransport(
   origin: unknown,
   authoritative: () => boolean = () => true,
   onAuthority?: (cb: (online: boolean) => void) => () => void,
+  upstream?: UpstreamEchoes,
 ): PresenceTransport & { detach(): void } {
+  const id = local.clientID;
   const pipe = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-    const ids = added.concat(updated, removed).filter((id) => id === local.clientID);
+    const ids = added.concat(updated, removed).filter((x) => x === id);
     if (ids.length) awarenessProtocol.applyAwarenessUpdate(room, awarenessProtocol.encodeAwarenessUpdate(local, ids), origin);
   };
+  // The room may come to hold our state at a higher clock than ours (an upstream relay lifted
+  // it after a reconnect, or the room timed it out): publish ours again above it, or the room
+  // would ignore our next updates until our clock caught up.
+  const onRoom = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, o: unknown) => {
+    if (o === origin || !(added.includes(id) || updated.includes(id) || removed.includes(id))) return;
+    const state = local.getLocalState();
+    const mine = local.meta.get(id);
+    const theirs = room.meta.get(id)?.clock ?? 0;
+    if (state === null || !mine || mine.clock > theirs) return;
+    mine.clock = theirs;
+    local.setLocalState(state);
+  };
   local.on('update', pipe);
+  room.on('update', onRoom);
   // Publish what the session already holds.
-  if (local.getLocalState() !== null) pipe({ added: [local.clientID], updated: [], removed: [] });
+  if (local.getLocalState() !== null) pipe({ added: [id], updated: [], removed: [] });
+  const online = upstream ? () => upstream.authoritative : authoritative;
   return {
     local,
     view: room,
-    online: authoritative,
+    online,
     onOrdered(clock, cb) {
-      if ((room.meta.get(local.clientID)?.clock ?? -1) >= clock) {
+      if (upstream) {
+        const watch = contentWatch(local);
+        let unsub: () => void = () => {};
+        unsub = upstream.onEcho((entries) => {
+          if (!upstream.authoritative) return;
+          if (entries.some((e) => e.clientID === id && e.clock >= clock && watch.matches(e.json))) {
+            stop();
+            cb();
+          }
+        });
+        const stop = () => {
+          unsub();
+          watch.stop();
+        };
+        return stop;
+      }
+      if ((room.meta.get(id)?.clock ?? -1) >= clock) {
         cb();
         return () => {};
       }
       const onUpdate = () => {
-        if ((room.meta.get(local.clientID)?.clock ?? -1) >= clock) {
+        if ((room.meta.get(id)?.clock ?? -1) >= clock) {
           room.off('update', onUpdate);
           cb();
         }
@@ -72,9 +145,10 @@ export function hostedTransport(
       room.on('update', onUpdate);
       return () => room.off('update', onUpdate);
     },
-    onStatus: onAuthority ?? (() => () => {}),
+    onStatus: upstream ? (cb) => upstream.onAuthority(cb) : (onAuthority ?? (() => () => {})),
     detach() {
       local.off('update', pipe);
+      room.off('update', onRoom);
     },
   };
 }

@@ -26,6 +26,18 @@ export const MSG_QUERY_AWARENESS = 3;
 export const MSG_STORED_SUBSCRIBE = 100;
 export const MSG_STORED = 101;
 
+/**
+ * huddle extension, sent only to clients that sent MSG_STORED_SUBSCRIBE, and only
+ * by a server that syncs with an upstream team relay: one varUint, 1 when the
+ * awareness order this server gives is authoritative (its upstream link is
+ * connected and synced, and the upstream is itself authoritative), 0 when not.
+ * Sent before the first MSG_STORED and again on every change. A client that gets
+ * MSG_STORED without ever getting this message talks to an authoritative server.
+ * Lock confirmation relies on it: claims confirmed in a non-authoritative order
+ * could be confirmed on two machines at once, so they stay 'unconfirmed'.
+ */
+export const MSG_RELAY_STATUS = 102;
+
 /** Sync sub-types, re-exported for readability at call sites. */
 export const SYNC_STEP1 = syncProtocol.messageYjsSyncStep1;
 export const SYNC_STEP2 = syncProtocol.messageYjsSyncStep2;
@@ -107,6 +119,28 @@ export function encodeStored(stateVector: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, MSG_STORED);
   encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeRelayStatus(authoritative: boolean): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_RELAY_STATUS);
+  encoding.writeVarUint(e, authoritative ? 1 : 0);
+  return encoding.toUint8Array(e);
+}
+
+/** An awareness update built from entries whose states are already JSON text. */
+export function encodeAwarenessEntries(entries: Array<{ clientID: number; clock: number; json: string }>): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_AWARENESS);
+  const u = encoding.createEncoder();
+  encoding.writeVarUint(u, entries.length);
+  for (const x of entries) {
+    encoding.writeVarUint(u, x.clientID);
+    encoding.writeVarUint(u, x.clock);
+    encoding.writeVarString(u, x.json);
+  }
+  encoding.writeVarUint8Array(e, encoding.toUint8Array(u));
   return encoding.toUint8Array(e);
 }
 
