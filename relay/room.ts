@@ -63,6 +63,9 @@ export interface RoomContext {
   setPersistenceHealthy(ok: boolean): void;
 }
 
+/** How long a room must go without updates before a due compaction runs. */
+const COMPACT_QUIET_MS = 200;
+
 /** Origin of updates applied while loading from LevelDB: never stored again. */
 const LOAD_ORIGIN = Symbol('load');
 
@@ -324,6 +327,7 @@ export class Room {
   //    compaction); a log file is deleted once everything in it is in LevelDB.
 
   private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.lastUpdateAt = Date.now();
     this.pending.push({ update, origin });
     this.enqueuedSeq++;
     if (!this.writing) {
@@ -397,6 +401,22 @@ export class Room {
     this.runWaiters();
   }
 
+  private compactTimer: NodeJS.Timeout | null = null;
+  private lastUpdateAt = 0;
+
+  /** Compact once no update has arrived for COMPACT_QUIET_MS. */
+  private compactWhenQuiet(): void {
+    if (this.compactTimer || this.destroyed) return;
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = null;
+      if (this.destroyed) return;
+      if (Date.now() - this.lastUpdateAt < COMPACT_QUIET_MS) return this.compactWhenQuiet();
+      this.forceCompact = true;
+      void this.commitToDb();
+    }, COMPACT_QUIET_MS);
+    this.compactTimer.unref();
+  }
+
   /** Background group commits into LevelDB; never on the path of a broadcast. */
   private async commitToDb(): Promise<void> {
     if (this.dbWriting) return;
@@ -417,10 +437,14 @@ export class Room {
     // Compact past the thresholds, but only once the log has grown by at least the size of the
     // last compacted state: re-encoding a large document on every commit would cost more than
     // linear time under a steady stream of writes.
-    const compact =
-      this.forceCompact ||
-      ((records + updates.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes) &&
-        (bytes + batchBytes - baseBytes >= baseBytes || records + updates.length > 10 * this.ctx.config.compactRecords));
+    // Compaction re-encodes the document on the main thread, which would delay broadcasts:
+    // it waits for a quiet moment unless the log has grown ten times past the threshold.
+    const over = records + updates.length > this.ctx.config.compactRecords || bytes + batchBytes > this.ctx.config.compactBytes;
+    const hard = records + updates.length > 10 * this.ctx.config.compactRecords;
+    const due = over && (bytes + batchBytes - baseBytes >= baseBytes || hard);
+    const quiet = Date.now() - this.lastUpdateAt >= COMPACT_QUIET_MS;
+    const compact = this.forceCompact || hard || (due && quiet);
+    if (due && !compact) this.compactWhenQuiet();
     this.forceCompact = false;
     const t0 = performance.now();
     try {
@@ -487,6 +511,7 @@ export class Room {
   }
 
   private runCleanups(): void {
+    if (this.compactTimer) clearTimeout(this.compactTimer);
     for (const fn of this.cleanups.splice(0)) {
       try {
         fn();

@@ -46,7 +46,8 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'cl
 export interface AwarenessEntry {
   clientID: number;
   clock: number;
-  state: unknown;
+  /** The state as JSON text, as the relay sent it (parsing it is left to whoever needs it). */
+  json: string;
 }
 
 /** Relay mode: one of our own forwarded states as the upstream relay echoed it, in its order. */
@@ -361,7 +362,7 @@ export class RelayConnection extends ObservableV2<Events> {
             else if (e.json !== 'null') echoes.push({ ...e, applied: (aw.meta.get(e.clientID)?.clock ?? 0) < e.clock });
           }
           awarenessProtocol.applyAwarenessUpdate(aw, update, this);
-          this.emit('awareness', [raw.map((e) => ({ clientID: e.clientID, clock: e.clock, state: JSON.parse(e.json) as unknown }))]);
+          this.emit('awareness', [raw]);
           // After the frame is applied: whatever the upstream ordered before these is in place.
           if (echoes.length) this.emit('echo', [echoes]);
           break;
@@ -371,7 +372,7 @@ export class RelayConnection extends ObservableV2<Events> {
         // The relay may echo our state with a lifted clock (after a reconnect); that echo can be
         // older than what we hold now, so put our own state back on top of it.
         if (mine !== null && aw.getLocalState() !== mine) aw.setLocalState(mine);
-        this.emit('awareness', [readAwarenessEntries(update)]);
+        this.emit('awareness', [readAwarenessRaw(update)]);
         break;
       }
       case MSG_QUERY_AWARENESS:
@@ -487,29 +488,15 @@ export class RelayConnection extends ObservableV2<Events> {
   };
 }
 
-/** Decode the entries of an awareness update without applying it, states left as JSON text. */
-export function readAwarenessRaw(update: Uint8Array): Array<{ clientID: number; clock: number; json: string }> {
-  const d = decoding.createDecoder(update);
-  const n = decoding.readVarUint(d);
-  const out: Array<{ clientID: number; clock: number; json: string }> = [];
-  for (let i = 0; i < n; i++) {
-    const clientID = decoding.readVarUint(d);
-    const clock = decoding.readVarUint(d);
-    out.push({ clientID, clock, json: decoding.readVarString(d) });
-  }
-  return out;
-}
-
-/** Decode the entries of an awareness update without applying it. */
-export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
+/** Decode the entries of an awareness update without applying it (states stay JSON text). */
+export function readAwarenessRaw(update: Uint8Array): AwarenessEntry[] {
   const d = decoding.createDecoder(update);
   const n = decoding.readVarUint(d);
   const out: AwarenessEntry[] = [];
   for (let i = 0; i < n; i++) {
     const clientID = decoding.readVarUint(d);
     const clock = decoding.readVarUint(d);
-    const json = decoding.readVarString(d);
-    out.push({ clientID, clock, state: JSON.parse(json) });
+    out.push({ clientID, clock, json: decoding.readVarString(d) });
   }
   return out;
 }

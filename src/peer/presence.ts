@@ -246,7 +246,10 @@ export class Presence extends ObservableV2<Events> {
     const mine = view.locks.find((l) => l.id === c.id) ?? { ...c, ...me };
     const others = view.locks.filter((l) => l.session !== me.session && conflicts(l, { path: c.path, mode: c.mode, session: me.session }));
     if (others.length === 0) return null;
-    const lose = others.find((l) => precedes(l, mine));
+    // Name the claim that holds the lock (not blocked in the view) rather than any earlier rival,
+    // which may itself be about to yield: the loser is told who really holds it.
+    const earlier = others.filter((l) => precedes(l, mine));
+    const lose = earlier.find((l) => l.state !== 'blocked') ?? earlier[0];
     return lose ? { lose } : { waitOn: others.map((l) => l.id) };
   }
 

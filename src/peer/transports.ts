@@ -41,9 +41,9 @@ export function connectionTransport(conn: RelayConnection): PresenceTransport {
     online: () => conn.authoritative,
     onOrdered(clock, cb) {
       const watch = contentWatch(aw);
-      const onAwareness = (entries: Array<{ clientID: number; clock: number; state: unknown }>) => {
+      const onAwareness = (entries: Array<{ clientID: number; clock: number; json: string }>) => {
         if (!conn.authoritative) return;
-        if (entries.some((e) => e.clientID === aw.clientID && e.clock >= clock && e.state !== null && watch.matches(JSON.stringify(e.state)))) {
+        if (entries.some((e) => e.clientID === aw.clientID && e.clock >= clock && e.json !== 'null' && watch.matches(e.json))) {
           stop();
           cb();
         }
