@@ -63,6 +63,14 @@ export interface RoomContext {
   setPersistenceHealthy(ok: boolean): void;
 }
 
+/** How long after loading the stored state is applied to the doc, unless needed earlier. */
+const APPLY_DELAY_MS = 250;
+
+/** Yjs's encoding of an update that holds nothing (no structs, no deletions). */
+function isEmptyUpdate(u: Uint8Array): boolean {
+  return u.length === 2 && u[0] === 0 && u[1] === 0;
+}
+
 /** How long a room must go without updates before a due compaction runs. */
 const COMPACT_QUIET_MS = 200;
 
@@ -154,7 +162,9 @@ export class Room {
     this.ctx.log.debug('document read', { project: this.name, records: loaded.records, bytes: loaded.bytes, ms: Math.round(performance.now() - t0) });
     // Applying a large state to the Y.Doc takes a while; the first sync answers are served from the
     // stored bytes meanwhile (Y.diffUpdate), and the doc is applied right after, or at once when needed.
-    setImmediate(() => this.ensureApplied());
+    // Not at once: applying blocks the event loop, and the first answers (possibly large) should
+    // leave the socket first. Whatever needs the doc earlier applies it then.
+    setTimeout(() => this.ensureApplied(), APPLY_DELAY_MS).unref();
   }
 
   /** The stored state read at load time, until it is applied to `doc`. */
@@ -209,7 +219,8 @@ export class Room {
 
   /** Handle one decoded message from a peer. Throws ProtocolError for bad input. */
   handle(peer: RoomPeer, msg: ClientMessage): void {
-    if (msg.type !== 'sync-step1') this.ensureApplied();
+    // Only document updates need the doc; a fresh client's empty reply (two zero bytes) does not.
+    if ((msg.type === 'sync-step2' || msg.type === 'update') && !isEmptyUpdate(msg.update)) this.ensureApplied();
     switch (msg.type) {
       case 'sync-step1': {
         if (!this.applied && this.stored) {
@@ -237,7 +248,7 @@ export class Room {
           return;
         }
         try {
-          Y.applyUpdate(this.doc, msg.update, peer);
+          if (!isEmptyUpdate(msg.update)) Y.applyUpdate(this.doc, msg.update, peer);
         } catch (err) {
           throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
         }

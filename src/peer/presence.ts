@@ -225,8 +225,9 @@ export class Presence extends ObservableV2<Events> {
         this.reconcileUnconfirmed();
         return { status: 'unconfirmed', paths, claims: mine() };
       }
-      // Lost the race: our claims were withdrawn in confirm().
-      if (Date.now() >= deadline) return { status: 'held', paths, holder: outcome };
+      // Lost the race: our claims were withdrawn in confirm(). Name the holder once it is known:
+      // the rival we lost to may itself yield to an earlier claim still on its way to us.
+      if (Date.now() >= deadline) return { status: 'held', paths, holder: await this.settledHolder(outcome, paths, mode) };
       await this.viewChange(deadline);
     }
   }
@@ -251,6 +252,28 @@ export class Presence extends ObservableV2<Events> {
     const earlier = others.filter((l) => precedes(l, mine));
     const lose = earlier.find((l) => l.state !== 'blocked') ?? earlier[0];
     return lose ? { lose } : { waitOn: others.map((l) => l.id) };
+  }
+
+  /**
+   * After losing: wait briefly (at most `maxMs`) for a confirmed claim that blocks us to show,
+   * and report it; otherwise the best guess so far.
+   */
+  private async settledHolder(guess: LockView, paths: string[], mode: LockMode, maxMs = 500): Promise<LockView> {
+    const until = Date.now() + maxMs;
+    for (;;) {
+      const held = this.blockers(paths, mode).find((l) => l.confirmed);
+      if (held) return held;
+      if (Date.now() >= until) return this.blockers(paths, mode)[0] ?? guess;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.transport.view.off('change', done);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(done, Math.max(0, until - Date.now()));
+        this.transport.view.on('change', done);
+      });
+    }
   }
 
   /** Call `cb` once any of these claims of others is withdrawn, confirmed, expired or gone. Returns a cancel. */
