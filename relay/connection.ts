@@ -10,9 +10,38 @@ import type { Metrics } from './metrics.js';
 
 let nextId = 1;
 
+/** What every connection of one server shares (one object, not one per connection). */
+export interface ConnectionEnv {
+  log: Logger;
+  metrics: Metrics;
+  maxBufferedBytes: number;
+  /** The server's open connections; a connection removes itself when it closes. */
+  connections: Set<Connection>;
+}
+
+// Listeners shared by all sockets (`this` is the socket): no closures per connection, which
+// matters for the memory an idle connection costs.
+const CONN = Symbol('huddle.connection');
+type Tagged = WebSocket & { [CONN]: Connection };
+function onWsMessage(this: Tagged, data: RawData, isBinary: boolean): void {
+  this[CONN].onMessage(data, isBinary);
+}
+function onWsPong(this: Tagged): void {
+  this[CONN].awaitingPong = false;
+}
+function onWsClose(this: Tagged): void {
+  this[CONN].onClose();
+}
+function onWsError(this: Tagged, err: Error & { code?: string }): void {
+  // ws closes the socket itself after an error (1009 for oversized frames, 1002 for bad framing).
+  const c = this[CONN];
+  c.env.metrics.protocolErrors++;
+  c.env.log.warn('connection error', { project: c.room.name, conn: c.id, code: err.code, error: err.message });
+}
+
 export class Connection implements RoomPeer {
   readonly id = nextId++;
-  readonly awarenessIds = new Set<number>();
+  private ids: Set<number> | null = null;
   storedSubscribed = false;
   ackSeq = 0;
   ackScheduled = false;
@@ -26,20 +55,15 @@ export class Connection implements RoomPeer {
     readonly ws: WebSocket,
     readonly room: Room,
     readonly readOnly: boolean,
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-    private readonly maxBufferedBytes: number,
+    readonly env: ConnectionEnv,
   ) {
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-    });
-    ws.on('close', () => this.onClose());
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws closes the socket itself after an error (1009 for oversized frames, 1002 for bad framing).
-      this.metrics.protocolErrors++;
-      this.log.warn('connection error', { project: room.name, conn: this.id, code: err.code, error: err.message });
-    });
+    (ws as Tagged)[CONN] = this;
+    const t = ws as Tagged;
+    t.on('message', onWsMessage as (this: WebSocket, ...a: unknown[]) => void);
+    t.on('pong', onWsPong as (this: WebSocket) => void);
+    t.on('close', onWsClose as (this: WebSocket) => void);
+    t.on('error', onWsError as (this: WebSocket, err: Error) => void);
+    env.connections.add(this);
     room.ready.then(
       () => {
         if (this.closed) return;
@@ -52,15 +76,20 @@ export class Connection implements RoomPeer {
     );
   }
 
+  /** Awareness client IDs this connection published (made on first use: most idle clients never need it). */
+  get awarenessIds(): Set<number> {
+    return (this.ids ??= new Set());
+  }
+
   send(frame: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
-      this.metrics.slowReadersDropped++;
-      this.log.warn('dropping slow reader', { project: this.room.name, conn: this.id, buffered: this.ws.bufferedAmount });
+    if (this.ws.bufferedAmount > this.env.maxBufferedBytes) {
+      this.env.metrics.slowReadersDropped++;
+      this.env.log.warn('dropping slow reader', { project: this.room.name, conn: this.id, buffered: this.ws.bufferedAmount });
       this.close(CLOSE_SLOW_READER, 'send buffer limit exceeded');
       return;
     }
-    this.metrics.bytesOut += frame.byteLength;
+    this.env.metrics.bytesOut += frame.byteLength;
     this.ws.send(frame);
   }
 
@@ -81,14 +110,14 @@ export class Connection implements RoomPeer {
     this.onClose();
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (!isBinary) {
       this.fail(new ProtocolError('text frames are not part of the protocol', CLOSE_MALFORMED));
       return;
     }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    this.metrics.bytesIn += buf.byteLength;
+    this.env.metrics.bytesIn += buf.byteLength;
     const frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     if (this.queue) this.queue.push(frame);
     else this.process(frame);
@@ -104,15 +133,16 @@ export class Connection implements RoomPeer {
   }
 
   private fail(err: ProtocolError): void {
-    this.metrics.protocolErrors++;
-    this.log.warn('closing connection after bad input', { project: this.room.name, conn: this.id, code: err.closeCode, reason: err.message });
+    this.env.metrics.protocolErrors++;
+    this.env.log.warn('closing connection after bad input', { project: this.room.name, conn: this.id, code: err.closeCode, reason: err.message });
     this.close(err.closeCode, err.message.slice(0, 120));
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.queue = null;
+    this.env.connections.delete(this);
     this.room.removePeer(this);
   }
 }

@@ -14,6 +14,8 @@ export class Metrics {
   compactions = 0;
   docsLoaded = 0;
   docsUnloaded = 0;
+  leveldbCommits = 0;
+  leveldbSeconds = 0;
   /** Sum and count of LevelDB commit latencies, plus a small histogram. */
   commitSeconds = { sum: 0, count: 0, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], counts: new Array(9).fill(0) as number[] };
 
@@ -47,8 +49,10 @@ export class Metrics {
     counter('huddle_compactions_total', 'Update logs compacted.', this.compactions);
     counter('huddle_documents_loaded_total', 'Documents loaded from LevelDB.', this.docsLoaded);
     counter('huddle_documents_unloaded_total', 'Documents unloaded after going idle.', this.docsUnloaded);
+    counter('huddle_leveldb_commits_total', 'Background LevelDB group commits.', this.leveldbCommits);
+    counter('huddle_leveldb_commit_seconds_total', 'Time spent in LevelDB group commits.', this.leveldbSeconds);
     const h = this.commitSeconds;
-    lines.push('# HELP huddle_persistence_commit_seconds LevelDB commit latency.', '# TYPE huddle_persistence_commit_seconds histogram');
+    lines.push('# HELP huddle_persistence_commit_seconds Write-ahead log write latency (what makes an update durable).', '# TYPE huddle_persistence_commit_seconds histogram');
     let cum = 0;
     h.buckets.forEach((b, i) => {
       cum += h.counts[i];

@@ -71,6 +71,10 @@ function isEmptyUpdate(u: Uint8Array): boolean {
   return u.length === 2 && u[0] === 0 && u[1] === 0;
 }
 
+/** LevelDB commits wait this long to group updates, unless DB_BATCH_UPDATES are queued. */
+const DB_COMMIT_DELAY_MS = 20;
+const DB_BATCH_UPDATES = 2000;
+
 /** How long a room must go without updates before a due compaction runs. */
 const COMPACT_QUIET_MS = 200;
 
@@ -123,7 +127,11 @@ export class Room {
   private dbOk = true;
   private waiters: Array<{ seq: number; fn: () => void }> = [];
   /** State vector of what is durably stored. */
-  durableStateVector: Uint8Array = Y.encodeStateVector(this.doc);
+  get durableStateVector(): Uint8Array {
+    // Only asked for when nothing is pending (see scheduleAck): then the doc holds exactly
+    // what is durable, and nothing is computed on the write path.
+    return this.stored ? Y.encodeStateVectorFromUpdate(this.stored.update ?? Y.encodeStateAsUpdate(this.doc)) : Y.encodeStateVector(this.doc);
+  }
   /** Keeps the room loaded while > 0 (HTTP API calls, hosted sessions). */
   private holds = 0;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -180,7 +188,6 @@ export class Room {
     const t0 = performance.now();
     if (loaded.update) Y.applyUpdate(this.doc, loaded.update, LOAD_ORIGIN);
     this.doc.on('update', this.onDocUpdate);
-    this.durableStateVector = Y.encodeStateVector(this.doc);
     this.ctx.log.debug('document applied', { project: this.name, ms: Math.round(performance.now() - t0) });
     // A long log left by an earlier process is compacted now rather than on every later load.
     if (loaded.records > this.ctx.config.compactRecords || loaded.bytes > this.ctx.config.compactBytes) {
@@ -290,8 +297,8 @@ export class Room {
     if (peer.ackScheduled) return;
     peer.ackScheduled = true;
     const fire = () => {
-      if (peer.ackSeq > this.flushedSeq) {
-        this.waiters.push({ seq: peer.ackSeq, fn: fire });
+      if (peer.ackSeq > this.flushedSeq || this.writing || this.pending.length > 0) {
+        this.waiters.push({ seq: Math.max(peer.ackSeq, this.enqueuedSeq), fn: fire });
         return;
       }
       peer.ackScheduled = false;
@@ -362,6 +369,11 @@ export class Room {
   /** Resolves once everything is durable and also committed to LevelDB. */
   async whenPersisted(): Promise<void> {
     await this.whenDurable();
+    if (this.dbTimer) {
+      clearTimeout(this.dbTimer);
+      this.dbTimer = null;
+      void this.commitToDb();
+    }
     while (this.dbWriting || this.dbQueue.length > 0 || this.forceCompact) {
       await new Promise<void>((resolve) => this.dbDrained.push(resolve));
     }
@@ -382,6 +394,7 @@ export class Room {
     const batch = this.pending;
     this.pending = [];
     const upto = this.enqueuedSeq;
+    const t0 = performance.now();
     try {
       this.wal.append(batch.map((p) => p.update));
     } catch (err) {
@@ -401,14 +414,13 @@ export class Room {
       return;
     }
     this.retryDelay = 100;
+    this.ctx.metrics.observeCommit((performance.now() - t0) / 1000);
     if (!this.walOk) this.setHealth('wal', true);
     this.flushedSeq = upto;
-    // The doc holds exactly what the log holds now.
-    this.durableStateVector = Y.encodeStateVector(this.doc);
     this.writing = false;
     this.broadcast(batch);
     for (const p of batch) this.dbQueue.push(p.update);
-    void this.commitToDb();
+    this.scheduleDbCommit();
     this.runWaiters();
   }
 
@@ -428,9 +440,32 @@ export class Room {
     this.compactTimer.unref();
   }
 
+  private dbTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * LevelDB commits are grouped over a few milliseconds: the log already made the updates
+   * durable, and fewer commits leave more of the main thread to broadcasts.
+   */
+  private scheduleDbCommit(): void {
+    if (this.dbWriting || this.dbTimer) return;
+    if (this.dbQueue.length >= DB_BATCH_UPDATES) {
+      void this.commitToDb();
+      return;
+    }
+    this.dbTimer = setTimeout(() => {
+      this.dbTimer = null;
+      void this.commitToDb();
+    }, DB_COMMIT_DELAY_MS);
+    this.dbTimer.unref();
+  }
+
   /** Background group commits into LevelDB; never on the path of a broadcast. */
   private async commitToDb(): Promise<void> {
     if (this.dbWriting) return;
+    if (this.dbTimer) {
+      clearTimeout(this.dbTimer);
+      this.dbTimer = null;
+    }
     if (this.dbQueue.length === 0 && !this.forceCompact) {
       for (const fn of this.dbDrained.splice(0)) fn();
       return;
@@ -477,12 +512,15 @@ export class Room {
       return;
     }
     this.dbRetryDelay = 100;
-    this.ctx.metrics.observeCommit((performance.now() - t0) / 1000);
+    this.ctx.metrics.leveldbCommits++;
+    this.ctx.metrics.leveldbSeconds += (performance.now() - t0) / 1000;
     if (compact) this.ctx.metrics.compactions++;
     if (!this.dbOk) this.setHealth('db', true);
     for (const f of this.retiredLogs.splice(0)) DocWal.remove(f);
     this.dbWriting = false;
-    void this.commitToDb();
+    // Someone waits for LevelDB (or nothing is left): go on now; otherwise group what comes.
+    if (this.dbQueue.length === 0 || this.forceCompact || this.dbDrained.length > 0) void this.commitToDb();
+    else this.scheduleDbCommit();
   }
 
   private runWaiters(): void {
@@ -523,6 +561,7 @@ export class Room {
 
   private runCleanups(): void {
     if (this.compactTimer) clearTimeout(this.compactTimer);
+    if (this.dbTimer) clearTimeout(this.dbTimer);
     for (const fn of this.cleanups.splice(0)) {
       try {
         fn();

@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Room } from './room.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionEnv } from './connection.js';
 import { Janitor } from './janitor.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
@@ -55,6 +55,7 @@ export class HuddleServer {
   private readonly wss: WebSocketServer;
   private readonly rooms = new Map<string, Room>();
   private readonly connections = new Set<Connection>();
+  private readonly connEnv: ConnectionEnv;
   private readonly routes: Route[] = [];
   private pingTimer: NodeJS.Timeout | null = null;
   private persistenceHealthy = true;
@@ -72,6 +73,7 @@ export class HuddleServer {
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.log = logger ?? createLogger(this.config.logLevel);
     this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
+    this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
     // With a certificate: https and wss, everything else identical.
     this.http = this.config.tls ? https.createServer({ cert: this.config.tls.cert, key: this.config.tls.key }, handler) : http.createServer(handler);
@@ -274,12 +276,16 @@ export class HuddleServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const access = this.accessOf(req, url);
     const remote = req.socket.remoteAddress;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, url, access, remote));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws handles socket errors from here on.
+      socket.off('error', destroySocket);
+      this.onConnection(ws, url, access, remote);
+    });
   }
 
   private onConnection(ws: WebSocket, url: URL, access: Access, remote: string | undefined): void {
-    // Every socket gets an error listener before anything else can fail.
-    ws.on('error', () => {});
+    // Every socket gets an error listener before anything else can fail (Connection adds its own).
+    ws.on('error', ignoreError);
     if (this.closing) {
       ws.close(CLOSE_SHUTDOWN, 'server shutting down');
       return;
@@ -303,9 +309,8 @@ export class HuddleServer {
       return;
     }
     this.metrics.connectionsTotal++;
-    const conn = new Connection(ws, this.roomNow(name), access === 'read', this.log, this.metrics, this.config.maxBufferedBytes);
-    this.connections.add(conn);
-    ws.on('close', () => this.connections.delete(conn));
+    const conn = new Connection(ws, this.roomNow(name), access === 'read', this.connEnv);
+    ws.off('error', ignoreError);
     this.log.debug('client connected', { project: name, conn: conn.id, readOnly: access === 'read' });
   }
 
@@ -388,6 +393,8 @@ export class HuddleServer {
     await this.store.close();
   }
 }
+
+function ignoreError(): void {}
 
 function destroySocket(this: import('node:stream').Duplex): void {
   this.destroy();
