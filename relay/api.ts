@@ -236,7 +236,10 @@ export function registerApi(server: HuddleServer, hosted: HostedSessions): void 
       const sid = c.url.searchParams.get('session');
       const reader = sid ? { id: sid, role: c.url.searchParams.get('role') ?? hosted.get(room, sid)?.presence.current.role } : null;
       const presence = buildPresence(room.awareness.getStates(), { isForced: (id) => ctx.isForced(id) });
-      server.json(c.res, 200, buildSnapshot(ctx, presence, { project: room.name, reader }));
+      const snap = buildSnapshot(ctx, presence, { project: room.name, reader });
+      const link = server.upstreams.get(room.name);
+      snap.upstream = link && server.config.upstream ? { url: server.config.upstream.replace(/\/\/[^@/]*@/, '//'), ...link.status() } : null;
+      server.json(c.res, 200, snap);
     } finally {
       release();
     }

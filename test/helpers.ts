@@ -54,8 +54,9 @@ export interface ServerChild {
 }
 
 /** `huddle serve` as a real child process; resolves once it prints where it listens. */
-export async function spawnServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
+export async function spawnServer(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<ServerChild> {
   const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,7 +12,7 @@ import { SharedContext } from '../src/model/context.js';
 import { buildPresence } from '../src/model/view.js';
 import { ApiClient } from '../cli/client.js';
 import type { ServerConfig } from '../relay/config.js';
-import { CLI, cleanup, onCleanup, ROOT, sleep, startServer, tempDir, waitFor } from './helpers.js';
+import { CLI, cleanup, onCleanup, ROOT, sleep, spawnServer, startServer, tempDir, waitFor } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -69,6 +69,24 @@ async function team(extra: Partial<ServerConfig> = {}) {
 
 const holders = (p: HuddlePeer, file: string) =>
   p.presenceView().locks.filter((l) => l.path === file && l.state === 'held').map((l) => l.session).sort();
+
+describe('upstream from .huddle/config.json', () => {
+  it('huddle serve takes the team relay from the project config, and peek shows the link', async () => {
+    const relay = await startServer({ token: 'cfg-secret' });
+    const project = tempDir('huddle-upcfg-');
+    fs.mkdirSync(path.join(project, '.huddle'), { recursive: true });
+    fs.writeFileSync(path.join(project, '.huddle', 'config.json'), JSON.stringify({ upstream: relay.wsUrl, upstreamToken: 'cfg-secret', project: 'cfgp' }));
+    const machine = await spawnServer(path.join(project, '.huddle', 'data'), [], {}, project);
+    expect(machine.output()).toMatch(/syncing with ws:\/\/127\.0\.0\.1/);
+    const api = new ApiClient({ httpUrl: machine.url, project: 'cfgp', session: { id: 'u1' } });
+    await api.op('decide', { text: 'via config' });
+    await waitFor(async () => (await api.state()).upstream?.status === 'connected', 'the link to come up', 10_000, 100);
+    const peek = spawnSync(process.execPath, [CLI, '--url', machine.wsUrl, '--project', 'cfgp', 'peek'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(peek.stdout).toMatch(/team relay ws:\/\/127\.0\.0\.1:\d+: connected since/);
+    const room = await relay.room('cfgp');
+    await waitFor(() => Array.from((room.doc.getMap('decisions') as Y.Map<{ text: string }>).values()).some((d) => d.text === 'via config'), 'the decision at the relay');
+  });
+});
 
 describe('lock authority with several machines', () => {
   it('sessions on two machines race for one exclusive lock: exactly one is confirmed, every round', async () => {

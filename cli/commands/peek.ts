@@ -8,7 +8,11 @@ import type { SessionView, LockView } from '../../src/model/view.js';
 export function sourceLine(s: Snapshot, url: string): string {
   const where = `${c.bold(s.project)} ${c.dim('at')} ${url}`;
   if (s.source === 'offline') return `${where}  ${c.red(`OFFLINE, as of ${clock(s.asOf ?? s.at)} (${ago(s.asOf ?? s.at, s.at)})`)} ${c.dim('- presence and locks unknown')}\n`;
-  return `${where}  ${c.green('live')}\n`;
+  const up = s.upstream;
+  const link = !up ? '' : up.status === 'connected' && up.authoritative
+    ? `  ${c.dim(`team relay ${up.url}: connected since ${clock(up.since)}`)}`
+    : `  ${c.yellow(`team relay ${up.url}: ${up.status} since ${clock(up.since)} (${ago(up.since, s.at)}); locks taken now stay unconfirmed`)}`;
+  return `${where}  ${c.green('live')}${link}\n`;
 }
 
 export function sessionRows(sessions: SessionView[], now: number, me?: string): string[][] {

@@ -73,6 +73,23 @@ Examples:
 Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
     .action(async (opts) => {
+      // The team relay may also come from .huddle/config.json (`upstream`, `upstreamToken`), below flags and env.
+      if (opts.upstream === undefined) {
+        const { findConfigFile, readConfigFile, ConfigError } = await import('../config.js');
+        const file = findConfigFile(process.cwd());
+        if (file) {
+          let conf;
+          try {
+            conf = readConfigFile(file);
+          } catch (err) {
+            throw err instanceof ConfigError ? usageError(err.message) : err;
+          }
+          if (conf.upstream) {
+            opts.upstream = conf.upstream;
+            if (opts.upstreamToken === undefined && opts.upstreamTokenFile === undefined && conf.upstreamToken) opts.upstreamToken = conf.upstreamToken;
+          }
+        }
+      }
       const token: string | undefined = opts.tokenFile ? readSecret(opts.tokenFile, 'token') : opts.token;
       const readToken: string | undefined = opts.readTokenFile ? readSecret(opts.readTokenFile, 'read token') : opts.readToken;
       if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw usageError('--tls-cert and --tls-key go together');

@@ -13,6 +13,8 @@ export interface Snapshot {
   /** live: from a connected server; offline: from a local replica, as of `asOf`. */
   source: 'live' | 'offline';
   asOf: number | null;
+  /** The link of the server to a team relay, when it has one (filled in by the server). */
+  upstream?: { url: string; status: string; authoritative: boolean; since: number } | null;
   sessions: SessionView[];
   watchers: number;
   locks: LockView[];
