@@ -269,14 +269,18 @@ export function registerApi(server: HuddleServer, hosted: HostedSessions): void 
       onPresence();
       c.res.write(': tick\n\n');
     }, 5000);
+    let stopped = false;
     const stop = () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(tick);
       room.awareness.off('change', onPresence);
       ctx.timelineArr.unobserve(onTimeline as never);
+      unregister();
       release();
     };
     c.req.on('close', stop);
-    server.onShutdown(() => {
+    const unregister = server.onShutdown(() => {
       stop();
       c.res.end();
     });

@@ -15,6 +15,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { DocStore } from '../src/store/doc-store.js';
 import { DocWal, walDir } from '../src/store/wal.js';
+import { readAwarenessRaw } from '../src/peer/connection.js';
 import {
   encodeAwareness,
   encodeAwarenessOf,
@@ -61,6 +62,21 @@ export interface RoomContext {
   metrics: Metrics;
   /** Called with false when a commit fails and true when commits succeed again. */
   setPersistenceHealthy(ok: boolean): void;
+}
+
+/** Bounds on awareness client IDs: per frame, and per connection. */
+const MAX_AWARENESS_PER_FRAME = 1000;
+const MAX_AWARENESS_PER_PEER = 1000;
+
+function encodeAwarenessEntries(entries: Array<{ clientID: number; clock: number; json: string }>): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, entries.length);
+  for (const x of entries) {
+    encoding.writeVarUint(e, x.clientID);
+    encoding.writeVarUint(e, x.clock);
+    encoding.writeVarString(e, x.json);
+  }
+  return encoding.toUint8Array(e);
 }
 
 /** How long after loading the stored state is applied to the doc, unless needed earlier. */
@@ -162,6 +178,11 @@ export class Room {
     const loaded = await this.ctx.store.load(this.name).catch((err: Error) => {
       this.ctx.log.error('loading document failed', { project: this.name, error: err.message });
       this.ctx.setPersistenceHealthy(false);
+      // The server drops this room: release what it holds.
+      this.destroyed = true;
+      clearInterval(this.reaper);
+      this.awareness.destroy();
+      this.wal.closeCurrent();
       throw err;
     });
     this.stored = loaded;
@@ -265,8 +286,9 @@ export class Room {
       case 'awareness': {
         this.ctx.metrics.awarenessIn++;
         try {
-          const update = reviveClocks(this.awareness, msg.update);
-          this.revived = update !== msg.update;
+          const { update, revived } = this.screenAwareness(peer, msg.update);
+          if (!update) return;
+          this.revived = revived;
           awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
         } catch (err) {
           throw new ProtocolError(`awareness update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
@@ -307,12 +329,48 @@ export class Room {
     this.afterDurable(fire);
   }
 
+  /** Which peer (or hosted session, or upstream link) published each awareness client ID. */
+  private readonly owners = new Map<number, unknown>();
+
+  /**
+   * Check a peer's awareness update before applying it: a peer may not change client IDs
+   * another publisher owns (a read-write peer may take one over with a newer clock, as a
+   * client whose old connection has not been reaped yet does); a read-only peer may not
+   * publish locks; removals of IDs never seen are dropped (they would only grow the meta
+   * map); and the number of IDs per frame and per peer is bounded. Returns the update to
+   * apply (null when nothing is left) and whether a clock was lifted (reviveClocks).
+   */
+  private screenAwareness(peer: RoomPeer, update: Uint8Array): { update: Uint8Array | null; revived: boolean } {
+    const entries = readAwarenessRaw(update);
+    if (entries.length > MAX_AWARENESS_PER_FRAME) throw new ProtocolError(`awareness frame with ${entries.length} client IDs (at most ${MAX_AWARENESS_PER_FRAME})`, CLOSE_MALFORMED);
+    const keep = entries.filter((e) => {
+      const owner = this.owners.get(e.clientID);
+      if (owner !== undefined && owner !== peer) {
+        if (peer.readOnly) return false;
+        if (e.clock <= (this.awareness.meta.get(e.clientID)?.clock ?? 0)) return false;
+      }
+      if (e.json === 'null') return this.awareness.meta.has(e.clientID);
+      if (owner !== peer && peer.awarenessIds.size >= MAX_AWARENESS_PER_PEER) return false;
+      if (peer.readOnly && /"locks":\[\{/.test(e.json)) return false;
+      return true;
+    });
+    if (keep.length === 0) return { update: null, revived: false };
+    const screened = keep.length === entries.length ? update : encodeAwarenessEntries(keep);
+    const lifted = reviveClocks(this.awareness, screened);
+    return { update: lifted, revived: lifted !== screened };
+  }
+
   private onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
     const changed = added.concat(updated, removed);
     if (changed.length === 0) return;
+    if (origin !== null && typeof origin === 'object') {
+      for (const id of added) this.owners.set(id, origin);
+      for (const id of updated) this.owners.set(id, origin);
+    }
+    for (const id of removed) this.owners.delete(id);
     if (origin && this.peers.has(origin as RoomPeer)) {
       const peer = origin as RoomPeer;
       for (const id of added) peer.awarenessIds.add(id);
@@ -334,6 +392,11 @@ export class Room {
       if (id !== this.awareness.clientID && now - meta.lastUpdated >= timeout && this.awareness.states.has(id)) stale.push(id);
     });
     if (stale.length > 0) removeWithNextClock(this.awareness, stale, 'timeout');
+    // The clock of a removed client is kept a while (it keeps a late, older state from coming
+    // back), then forgotten, so that the meta map does not grow for ever.
+    for (const [id, meta] of this.awareness.meta) {
+      if (id !== this.awareness.clientID && !this.awareness.states.has(id) && now - meta.lastUpdated >= 10 * timeout) this.awareness.meta.delete(id);
+    }
   }
 
   // ---- write pipeline ----------------------------------------------------
@@ -369,14 +432,20 @@ export class Room {
   /** Resolves once everything is durable and also committed to LevelDB. */
   async whenPersisted(): Promise<void> {
     await this.whenDurable();
-    if (this.dbTimer) {
-      clearTimeout(this.dbTimer);
-      this.dbTimer = null;
-      void this.commitToDb();
-    }
-    while (this.dbWriting || this.dbQueue.length > 0 || this.forceCompact) {
+    while (this.dbWriting || this.dbQueue.length > 0 || this.forceCompact || this.writing || this.pending.length > 0) {
+      if (this.writing || this.pending.length > 0) {
+        await this.whenDurable();
+        continue;
+      }
+      // Commit now rather than after the grouping delay (commitToDb clears the timer).
+      if (!this.dbWriting) void this.commitToDb();
       await new Promise<void>((resolve) => this.dbDrained.push(resolve));
     }
+  }
+
+  /** Nothing waits to reach the log or LevelDB (checked synchronously, so it holds until the next await). */
+  private get settled(): boolean {
+    return !this.writing && this.pending.length === 0 && !this.dbWriting && this.dbQueue.length === 0 && !this.forceCompact;
   }
 
   private setHealth(part: 'wal' | 'db', ok: boolean): void {
@@ -425,6 +494,7 @@ export class Room {
   }
 
   private compactTimer: NodeJS.Timeout | null = null;
+  private unloading = false;
   private lastUpdateAt = 0;
 
   /** Compact once no update has arrived for COMPACT_QUIET_MS. */
@@ -489,7 +559,8 @@ export class Room {
     const hard = records + updates.length > 10 * this.ctx.config.compactRecords;
     const due = over && (bytes + batchBytes - baseBytes >= baseBytes || hard);
     const quiet = Date.now() - this.lastUpdateAt >= COMPACT_QUIET_MS;
-    const compact = this.forceCompact || hard || (due && quiet);
+    // Never compact an unapplied doc: it would replace the stored state with an empty one.
+    const compact = this.applied && (this.forceCompact || hard || (due && quiet));
     if (due && !compact) this.compactWhenQuiet();
     this.forceCompact = false;
     const t0 = performance.now();
@@ -602,29 +673,34 @@ export class Room {
 
   /** Flush, compact if the log has grown, and drop the document from memory. */
   async unload(): Promise<void> {
-    if (this.destroyed) return;
-    await this.whenPersisted();
-    if (this.peers.size > 0 || this.holds > 0 || this.pending.length > 0) return; // someone came back meanwhile
-    this.ensureApplied();
-    this.destroyed = true;
-    this.onUnload(this);
-    const safe = this.dbOk;
-    if (this.isReady && this.ctx.store.stats(this.name).records > 1) {
-      try {
-        await this.ctx.store.commit(this.name, [], Y.encodeStateAsUpdate(this.doc));
-        this.ctx.metrics.compactions++;
-      } catch (err) {
-        this.ctx.log.error('compaction before unload failed', { project: this.name, error: (err as Error).message });
+    if (this.destroyed || this.unloading) return;
+    this.unloading = true;
+    try {
+      // Compaction goes through the write pipeline (never beside it), on the applied doc.
+      this.ensureApplied();
+      if (this.isReady && this.ctx.store.stats(this.name).records > 1) this.forceCompact = true;
+      // Updates may keep arriving (an upstream link): settle a few times, else try again later.
+      for (let i = 0; i < 5 && !this.settled; i++) await this.whenPersisted();
+      await this.whenPersisted();
+      if (this.peers.size > 0 || this.holds > 0 || !this.settled) {
+        this.maybeScheduleIdle();
+        return; // someone came back, or writes are still coming
       }
+      // From here on synchronous: nobody can join or write in between, and a room created for the
+      // same project after this point loads from LevelDB, which has everything.
+      this.destroyed = true;
+      this.onUnload(this);
+      this.retireLogs(this.dbOk);
+      this.ctx.store.forget(this.name);
+      this.runCleanups();
+      clearInterval(this.reaper);
+      this.awareness.destroy();
+      this.doc.destroy();
+      this.ctx.metrics.docsUnloaded++;
+      this.ctx.log.debug('document unloaded', { project: this.name });
+    } finally {
+      this.unloading = false;
     }
-    this.retireLogs(safe);
-    this.ctx.store.forget(this.name);
-    this.runCleanups();
-    clearInterval(this.reaper);
-    this.awareness.destroy();
-    this.doc.destroy();
-    this.ctx.metrics.docsUnloaded++;
-    this.ctx.log.debug('document unloaded', { project: this.name });
   }
 
   /** Close the log; delete its files when everything in them is in LevelDB (else the next start replays them). */
@@ -640,17 +716,15 @@ export class Room {
     this.cancelIdle();
     let persisted = false;
     if (this.isReady) {
-      const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-      await Promise.race([this.whenPersisted().then(() => (persisted = true)), timer]);
+      // Applied first: the compaction below encodes the doc, which must hold the stored state.
+      this.ensureApplied();
+      // Leave one record per document, so that the next start loads it fast.
+      if (this.ctx.store.stats(this.name).records > 1) this.forceCompact = true;
+      let timedOut = false;
+      const timer = new Promise<void>((resolve) => setTimeout(() => ((timedOut = true), resolve()), timeoutMs).unref());
+      await Promise.race([this.whenPersisted(), timer]);
+      persisted = !timedOut && this.settled;
       if (!persisted) this.ctx.log.error('shutdown: LevelDB did not take every update in time; they stay in the log and are replayed at the next start', { project: this.name });
-    }
-    // Leave one record per document, so that the next start loads it fast.
-    if (persisted && this.dbOk && this.ctx.store.stats(this.name).records > 1) {
-      try {
-        await this.ctx.store.commit(this.name, [], Y.encodeStateAsUpdate(this.doc));
-      } catch (err) {
-        this.ctx.log.warn('compaction at shutdown failed', { project: this.name, error: (err as Error).message });
-      }
     }
     this.destroyed = true;
     this.retireLogs(persisted && this.dbOk);

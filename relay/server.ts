@@ -193,8 +193,12 @@ export class HuddleServer {
   }
 
   /** Run `fn` during shutdown, before rooms are flushed. */
-  onShutdown(fn: () => Promise<void> | void): void {
+  onShutdown(fn: () => Promise<void> | void): () => void {
     this.shutdownHooks.push(fn);
+    return () => {
+      const i = this.shutdownHooks.indexOf(fn);
+      if (i >= 0) this.shutdownHooks.splice(i, 1);
+    };
   }
 
   /** The loaded room of a project, loading it if needed. Throws for bad names. */

@@ -398,7 +398,7 @@ describe.skipIf(skipBrowser)('dashboard in Chromium', () => {
     await none.page.locator('#notice', { hasText: 'needs a token' }).waitFor();
 
     // Whatever peers publish is shown as text, never as markup.
-    const m = await join(server.wsUrl, 'secure', { id: 'mallory', name: '<img id="pwn" src="/x">', role: 'x"><b id="pwn2">', task: '<script>window.pwned=1</script>' }, { token: 'read-secret' });
+    const m = await join(server.wsUrl, 'secure', { id: 'mallory', name: '<img id="pwn" src="/x">', role: 'x"><b id="pwn2">', task: '<script>window.pwned=1</script>' }, { token: 'write-secret' });
     expect((await m.lock(['a<b>.ts'], { reason: '<i id="pwn3">why</i>' })).status).toBe('confirmed');
 
     const ro = await open(`${server.url}/?project=secure&token=read-secret`);

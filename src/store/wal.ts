@@ -76,8 +76,25 @@ export class DocWal {
     if (this.fd === null) this.open();
     const buf = encodeRecords(updates);
     let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
-    if (this.fsync) fs.fdatasyncSync(this.fd!);
+    try {
+      while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
+      if (this.fsync) fs.fdatasyncSync(this.fd!);
+    } catch (err) {
+      // A partial write must not stay in the file: a torn record in the middle would end the
+      // replay there and drop the (retried, acknowledged) records after it.
+      try {
+        fs.ftruncateSync(this.fd!, this.size);
+      } catch {
+        // Cannot cut it: leave this file (its intact records still replay) and start another.
+        try {
+          fs.closeSync(this.fd!);
+        } catch {
+          /* already unusable */
+        }
+        this.fd = null;
+      }
+      throw err;
+    }
     this.size += buf.length;
   }
 
