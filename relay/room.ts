@@ -11,11 +11,8 @@
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import * as encoding from 'lib0/encoding';
-import * as decoding from 'lib0/decoding';
 import type { DocStore } from '../src/store/doc-store.js';
 import { DocWal, walDir } from '../src/store/wal.js';
-import { readAwarenessRaw } from '../src/peer/connection.js';
 import {
   encodeAwareness,
   encodeAwarenessOf,
@@ -25,6 +22,8 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncStep1FromSV,
+  readAwarenessEntries,
+  encodeAwarenessUpdateOf,
   encodeSyncStep2FromUpdate,
   encodeUpdate,
   CLOSE_MALFORMED,
@@ -68,16 +67,6 @@ export interface RoomContext {
 const MAX_AWARENESS_PER_FRAME = 1000;
 const MAX_AWARENESS_PER_PEER = 1000;
 
-function encodeAwarenessEntries(entries: Array<{ clientID: number; clock: number; json: string }>): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, entries.length);
-  for (const x of entries) {
-    encoding.writeVarUint(e, x.clientID);
-    encoding.writeVarUint(e, x.clock);
-    encoding.writeVarString(e, x.json);
-  }
-  return encoding.toUint8Array(e);
-}
 
 /** How long after loading the stored state is applied to the doc, unless needed earlier. */
 const APPLY_DELAY_MS = 250;
@@ -341,7 +330,7 @@ export class Room {
    * apply (null when nothing is left) and whether a clock was lifted (reviveClocks).
    */
   private screenAwareness(peer: RoomPeer, update: Uint8Array): { update: Uint8Array | null; revived: boolean } {
-    const entries = readAwarenessRaw(update);
+    const entries = readAwarenessEntries(update);
     if (entries.length > MAX_AWARENESS_PER_FRAME) throw new ProtocolError(`awareness frame with ${entries.length} client IDs (at most ${MAX_AWARENESS_PER_FRAME})`, CLOSE_MALFORMED);
     const keep = entries.filter((e) => {
       const owner = this.owners.get(e.clientID);
@@ -355,7 +344,7 @@ export class Room {
       return true;
     });
     if (keep.length === 0) return { update: null, revived: false };
-    const screened = keep.length === entries.length ? update : encodeAwarenessEntries(keep);
+    const screened = keep.length === entries.length ? update : encodeAwarenessUpdateOf(keep);
     const lifted = reviveClocks(this.awareness, screened);
     return { update: lifted, revived: lifted !== screened };
   }
@@ -737,14 +726,8 @@ export class Room {
 
 /** Remove remote awareness states by applying a null state with clock + 1, so the removal wins everywhere. */
 export function removeWithNextClock(awareness: awarenessProtocol.Awareness, ids: number[], origin: unknown): void {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, ids.length);
-  for (const id of ids) {
-    encoding.writeVarUint(e, id);
-    encoding.writeVarUint(e, (awareness.meta.get(id)?.clock ?? 0) + 1);
-    encoding.writeVarString(e, 'null');
-  }
-  awarenessProtocol.applyAwarenessUpdate(awareness, encoding.toUint8Array(e), origin);
+  const update = encodeAwarenessUpdateOf(ids.map((id) => ({ clientID: id, clock: (awareness.meta.get(id)?.clock ?? 0) + 1, json: 'null' })));
+  awarenessProtocol.applyAwarenessUpdate(awareness, update, origin);
 }
 
 /**
@@ -753,28 +736,14 @@ export function removeWithNextClock(awareness: awarenessProtocol.Awareness, ids:
  * higher). Lift such clocks above the removal so the state reappears at once.
  */
 export function reviveClocks(awareness: awarenessProtocol.Awareness, update: Uint8Array): Uint8Array {
-  const d = decoding.createDecoder(update);
-  const n = decoding.readVarUint(d);
-  const entries: Array<{ id: number; clock: number; json: string }> = [];
+  const entries = readAwarenessEntries(update);
   let changed = false;
-  for (let i = 0; i < n; i++) {
-    const id = decoding.readVarUint(d);
-    let clock = decoding.readVarUint(d);
-    const json = decoding.readVarString(d);
-    const meta = awareness.meta.get(id);
-    if (meta && json !== 'null' && !awareness.states.has(id) && clock <= meta.clock) {
-      clock = meta.clock + 1;
+  for (const x of entries) {
+    const meta = awareness.meta.get(x.clientID);
+    if (meta && x.json !== 'null' && !awareness.states.has(x.clientID) && x.clock <= meta.clock) {
+      x.clock = meta.clock + 1;
       changed = true;
     }
-    entries.push({ id, clock, json });
   }
-  if (!changed) return update;
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, entries.length);
-  for (const x of entries) {
-    encoding.writeVarUint(e, x.id);
-    encoding.writeVarUint(e, x.clock);
-    encoding.writeVarString(e, x.json);
-  }
-  return encoding.toUint8Array(e);
+  return changed ? encodeAwarenessUpdateOf(entries) : update;
 }

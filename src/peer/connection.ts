@@ -24,6 +24,7 @@ import {
   encodeStoredSubscribe,
   encodeUpdate,
   stateVectorCovers,
+  readAwarenessEntries,
 } from '../protocol/messages.js';
 
 /** The part of the WebSocket API we use; satisfied by browsers and by `ws`. */
@@ -489,14 +490,4 @@ export class RelayConnection extends ObservableV2<Events> {
 }
 
 /** Decode the entries of an awareness update without applying it (states stay JSON text). */
-export function readAwarenessRaw(update: Uint8Array): AwarenessEntry[] {
-  const d = decoding.createDecoder(update);
-  const n = decoding.readVarUint(d);
-  const out: AwarenessEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const clientID = decoding.readVarUint(d);
-    const clock = decoding.readVarUint(d);
-    out.push({ clientID, clock, json: decoding.readVarString(d) });
-  }
-  return out;
-}
+export const readAwarenessRaw: (update: Uint8Array) => AwarenessEntry[] = readAwarenessEntries;

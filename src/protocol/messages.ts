@@ -129,10 +129,28 @@ export function encodeRelayStatus(authoritative: boolean): Uint8Array {
   return encoding.toUint8Array(e);
 }
 
-/** An awareness update built from entries whose states are already JSON text. */
-export function encodeAwarenessEntries(entries: Array<{ clientID: number; clock: number; json: string }>): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_AWARENESS);
+/** One entry of an awareness update, its state left as JSON text. */
+export interface AwarenessEntryRaw {
+  clientID: number;
+  clock: number;
+  json: string;
+}
+
+/** Decode the entries of an awareness update without parsing the states. */
+export function readAwarenessEntries(update: Uint8Array): AwarenessEntryRaw[] {
+  const d = decoding.createDecoder(update);
+  const n = decoding.readVarUint(d);
+  const out: AwarenessEntryRaw[] = [];
+  for (let i = 0; i < n; i++) {
+    const clientID = decoding.readVarUint(d);
+    const clock = decoding.readVarUint(d);
+    out.push({ clientID, clock, json: decoding.readVarString(d) });
+  }
+  return out;
+}
+
+/** An awareness update (the payload, not a frame) from entries whose states are JSON text. */
+export function encodeAwarenessUpdateOf(entries: AwarenessEntryRaw[]): Uint8Array {
   const u = encoding.createEncoder();
   encoding.writeVarUint(u, entries.length);
   for (const x of entries) {
@@ -140,8 +158,12 @@ export function encodeAwarenessEntries(entries: Array<{ clientID: number; clock:
     encoding.writeVarUint(u, x.clock);
     encoding.writeVarString(u, x.json);
   }
-  encoding.writeVarUint8Array(e, encoding.toUint8Array(u));
-  return encoding.toUint8Array(e);
+  return encoding.toUint8Array(u);
+}
+
+/** An awareness frame built from entries whose states are already JSON text. */
+export function encodeAwarenessEntries(entries: AwarenessEntryRaw[]): Uint8Array {
+  return encodeAwareness(encodeAwarenessUpdateOf(entries));
 }
 
 /** A decoded client frame. Decoding validates framing only; Yjs validates updates. */
