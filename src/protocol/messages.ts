@@ -43,44 +43,36 @@ export const SYNC_STEP1 = syncProtocol.messageYjsSyncStep1;
 export const SYNC_STEP2 = syncProtocol.messageYjsSyncStep2;
 export const SYNC_UPDATE = syncProtocol.messageYjsUpdate;
 
-export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+/** A sync frame: MSG_SYNC, the sub-type, and one length-prefixed payload. */
+function syncFrame(sub: number, payload: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, MSG_SYNC);
-  syncProtocol.writeSyncStep1(e, doc);
+  encoding.writeVarUint(e, sub);
+  encoding.writeVarUint8Array(e, payload);
   return encoding.toUint8Array(e);
+}
+
+export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+  return syncFrame(SYNC_STEP1, Y.encodeStateVector(doc));
 }
 
 /** Sync step 1 from a state vector already encoded. */
 export function encodeSyncStep1FromSV(stateVector: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_STEP1);
-  encoding.writeVarUint8Array(e, stateVector);
-  return encoding.toUint8Array(e);
+  return syncFrame(SYNC_STEP1, stateVector);
 }
 
 /** Sync step 2 carrying an update already encoded (e.g. Y.diffUpdate of stored bytes). */
 export function encodeSyncStep2FromUpdate(update: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_STEP2);
-  encoding.writeVarUint8Array(e, update);
-  return encoding.toUint8Array(e);
+  return syncFrame(SYNC_STEP2, update);
 }
 
 /** Sync step 2 answering a peer's state vector, computed now. */
 export function encodeSyncStep2(doc: Y.Doc, remoteStateVector?: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  syncProtocol.writeSyncStep2(e, doc, remoteStateVector);
-  return encoding.toUint8Array(e);
+  return syncFrame(SYNC_STEP2, Y.encodeStateAsUpdate(doc, remoteStateVector));
 }
 
 export function encodeUpdate(update: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_SYNC);
-  syncProtocol.writeUpdate(e, update);
-  return encoding.toUint8Array(e);
+  return syncFrame(SYNC_UPDATE, update);
 }
 
 export function encodeAwareness(update: Uint8Array): Uint8Array {
