@@ -4,8 +4,25 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import fs from 'node:fs';
+import tls from 'node:tls';
 import type { ResolvedConfig } from './config.js';
 import type { Snapshot, WatchEvent } from '../src/model/snapshot.js';
+
+let caCache: string[] | undefined | null = null;
+
+/** HUDDLE_CA (a PEM file) added to Node's trusted CAs for https:// servers; undefined when unset. */
+function extraCa(): string[] | undefined {
+  if (caCache !== null) return caCache;
+  const file = process.env.HUDDLE_CA;
+  if (!file) return (caCache = undefined);
+  try {
+    caCache = [...tls.rootCertificates, fs.readFileSync(file, 'utf8')];
+  } catch (err) {
+    throw new Error(`cannot read HUDDLE_CA ${file}: ${(err as Error).message}`);
+  }
+  return caCache;
+}
 
 /** No server answered at the URL. */
 export class UnreachableError extends Error {
@@ -36,6 +53,7 @@ export class ApiClient {
       const req = mod.request(
         url,
         {
+          ...(url.protocol === 'https:' ? { ca: extraCa() } : {}),
           method,
           headers: {
             ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
@@ -63,6 +81,8 @@ export class ApiClient {
       req.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET' || err.message === 'timed out') {
           reject(new UnreachableError(this.cfg.httpUrl, err.code ?? err.message));
+        } else if (/CERT|SSL|TLS|SELF_SIGNED/.test(err.code ?? '')) {
+          reject(new UnreachableError(this.cfg.httpUrl, `TLS: ${err.message}; if the server uses a private CA, set HUDDLE_CA to its PEM file`));
         } else reject(err);
       });
       if (data) req.write(data);
@@ -108,7 +128,7 @@ export class ApiClient {
     const url = new URL(`${this.base()}/events`, this.cfg.httpUrl + '/');
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method: 'GET', headers: this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {} }, (res) => {
+      const req = mod.request(url, { method: 'GET', ...(url.protocol === 'https:' ? { ca: extraCa() } : {}), headers: this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {} }, (res) => {
         if (res.statusCode !== 200) {
           reject(new ApiFailure(res.statusCode ?? 0, `events: HTTP ${res.statusCode}`, 'error'));
           res.resume();

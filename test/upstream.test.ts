@@ -283,5 +283,14 @@ describe('TLS', () => {
     onCleanup(() => wrong.destroy());
     await expect(wrong.whenSynced(5000)).rejects.toThrow(/4401/);
     expect((await getJson(`${relay.url}/healthz`, ca)).ok).toBe(true);
+    // The huddle command against the TLS relay: HUDDLE_CA makes it trust the certificate.
+    const env = { ...process.env, HUDDLE_SESSION: '', CLAUDE_CODE_SESSION_ID: '' };
+    const cli = (extra: NodeJS.ProcessEnv) => spawnSync(process.execPath, [CLI, '--url', relay.wsUrl, '--project', 'team', '--token', 'tls-secret', 'decisions', '--json'], { encoding: 'utf8', env: { ...env, ...extra } });
+    const trusted = cli({ HUDDLE_CA: pem.cert });
+    expect(trusted.status, trusted.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(trusted.stdout))).toBe(true);
+    const untrusted = cli({});
+    expect(untrusted.status).toBe(2);
+    expect(untrusted.stderr).toMatch(/TLS: .*HUDDLE_CA/);
   });
 });

@@ -33,6 +33,8 @@ export interface JoinOptions {
   /** Wait this long for the first sync before resolving join (0: do not wait). Default 5 s; offline is not an error. */
   syncTimeoutMs?: number;
   socket?: SocketFactory;
+  /** PEM certificate(s) to trust for a wss:// relay with a private CA (Node's default socket). */
+  ca?: string | string[];
   context?: ContextOptions;
   lockTtlMs?: number;
   lockCapMs?: number;
@@ -55,7 +57,7 @@ export class HuddlePeer {
     this.awareness = new Awareness(doc);
     this.awareness.setLocalState(null);
     this.context = new SharedContext(doc, opts.context);
-    this.connection = new RelayConnection({ url: opts.url ?? DEFAULT_URL, project, doc, awareness: this.awareness, token: opts.token, socket: opts.socket });
+    this.connection = new RelayConnection({ url: opts.url ?? DEFAULT_URL, project, doc, awareness: this.awareness, token: opts.token, socket: opts.socket, ca: opts.ca });
     const info: SessionInfo = {
       ...opts.session,
       id: opts.session.id ?? `${opts.session.agent ?? 'script'}-${os.hostname()}-${process.pid}`,
