@@ -164,6 +164,7 @@ export class RelayConnection extends ObservableV2<Events> {
     opts.awareness.on('update', this.onAwarenessUpdate);
     this.watchdog = setInterval(() => {
       if (this.status === 'connected' && Date.now() - this.lastReceived > this.silenceTimeout) this.dropSocket();
+      if (this.opts.relayAwareness) this.pruneRelayIds();
     }, Math.min(5000, this.silenceTimeout / 2));
     (this.watchdog as { unref?: () => void }).unref?.();
     if (this.shouldConnect) this.open();
@@ -320,6 +321,12 @@ export class RelayConnection extends ObservableV2<Events> {
     } else if (this.opts.awareness.getLocalState() !== null) {
       this.send(encodeAwarenessOf(this.opts.awareness, [this.opts.doc.clientID]));
     }
+  }
+
+  /** Relay mode: forget client IDs the awareness has forgotten too (the relay prunes removed clocks). */
+  private pruneRelayIds(): void {
+    const meta = this.opts.awareness.meta;
+    for (const set of [this.fromUpstream, this.sentUp]) for (const id of set) if (!meta.has(id)) set.delete(id);
   }
 
   /** Relay mode: client IDs whose states arrived from upstream (never sent back up). */
