@@ -24,6 +24,7 @@ import {
   encodeSyncStep1FromSV,
   readAwarenessEntries,
   encodeAwarenessUpdateOf,
+  type AwarenessEntryRaw,
   encodeSyncStep2FromUpdate,
   encodeUpdate,
   CLOSE_MALFORMED,
@@ -141,7 +142,6 @@ export class Room {
   private holds = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private reaper: NodeJS.Timeout;
-  private readonly listeners = new Set<(update: Uint8Array, origin: unknown) => void>();
   private readonly cleanups: Array<() => void> = [];
 
   constructor(
@@ -204,12 +204,6 @@ export class Room {
       this.forceCompact = true;
       void this.commitToDb();
     }
-  }
-
-  /** Subscribe to durable updates (after they are stored), e.g. for an upstream link or the HTTP API. */
-  onDurableUpdate(fn: (update: Uint8Array, origin: unknown) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
   }
 
   // ---- peers -------------------------------------------------------------
@@ -344,9 +338,9 @@ export class Room {
       return true;
     });
     if (keep.length === 0) return { update: null, revived: false };
-    const screened = keep.length === entries.length ? update : encodeAwarenessUpdateOf(keep);
-    const lifted = reviveClocks(this.awareness, screened);
-    return { update: lifted, revived: lifted !== screened };
+    const revived = reviveClocks(this.awareness, keep);
+    // Decoded once; re-encoded only when an entry was dropped or a clock lifted.
+    return { update: revived || keep.length !== entries.length ? encodeAwarenessUpdateOf(keep) : update, revived };
   }
 
   private onAwarenessUpdate = (
@@ -609,7 +603,6 @@ export class Room {
       }
       peer.uncork?.();
     }
-    for (const fn of this.listeners) for (const p of batch) fn(p.update, p.origin);
   }
 
   // ---- lifetime ----------------------------------------------------------
@@ -733,10 +726,10 @@ export function removeWithNextClock(awareness: awarenessProtocol.Awareness, ids:
 /**
  * A client that comes back after its state was removed re-sends its state with
  * the clock it had, which every peer would ignore (the removal's clock is
- * higher). Lift such clocks above the removal so the state reappears at once.
+ * higher). Lift such clocks above the removal (in place) so the state reappears
+ * at once. Returns whether any clock was lifted.
  */
-export function reviveClocks(awareness: awarenessProtocol.Awareness, update: Uint8Array): Uint8Array {
-  const entries = readAwarenessEntries(update);
+export function reviveClocks(awareness: awarenessProtocol.Awareness, entries: AwarenessEntryRaw[]): boolean {
   let changed = false;
   for (const x of entries) {
     const meta = awareness.meta.get(x.clientID);
@@ -745,5 +738,5 @@ export function reviveClocks(awareness: awarenessProtocol.Awareness, update: Uin
       changed = true;
     }
   }
-  return changed ? encodeAwarenessUpdateOf(entries) : update;
+  return changed;
 }

@@ -170,3 +170,20 @@ export async function readStoredDoc(dataDir: string, project: string): Promise<Y
     await store.close();
   }
 }
+
+/** A node script as a child process whose stdout is JSON lines, collected as they come. */
+export function spawnJsonLines(script: string, args: string[]): { p: ChildProcess; lines: Array<Record<string, unknown>> } {
+  const p = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  onCleanup(() => void p.kill('SIGKILL'));
+  const lines: Array<Record<string, unknown>> = [];
+  let buf = '';
+  p.stdout!.on('data', (d) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return { p, lines };
+}

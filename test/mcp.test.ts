@@ -17,22 +17,28 @@ function runCli(args: string[], cwd: string): Promise<{ status: number | null; s
   });
 }
 
+/** `huddle mcp ARGS` over real stdio, driven by the SDK's client. */
+async function connectMcp(args: string[], cwd: string): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'mcp', ...args],
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'huddle-test', version: '1.0.0' });
+  await client.connect(transport);
+  onCleanup(() => client.close());
+  return client;
+}
+
 const text = (r: unknown) => ((r as { content: Array<{ text: string }> }).content ?? []).map((c) => c.text).join('\n');
 
 describe('huddle mcp', () => {
   it('serves its tools over real stdio; a lock taken through it shows in `huddle locks`', async () => {
     const server = await startServer();
     const cwd = tempDir();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'mcp', '--url', server.url, '--project', 'mcp1', '--session', 'mcp-sess-1', '--role', 'backend'],
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'huddle-test', version: '1.0.0' });
-    await client.connect(transport);
-    onCleanup(() => client.close());
+    const client = await connectMcp(['--url', server.url, '--project', 'mcp1', '--session', 'mcp-sess-1', '--role', 'backend'], cwd);
 
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
@@ -81,16 +87,7 @@ describe('huddle mcp without a session id', () => {
       body: JSON.stringify({ hook_event_name: 'SessionStart', source: 'startup', session_id: 'claude-abc', cwd, huddle: { project: 'mcp2', role: 'frontend', ancestors: [process.pid] } }),
     });
     expect(hook.status).toBe(200);
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'mcp', '--url', server.url, '--project', 'mcp2'],
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'huddle-test', version: '1.0.0' });
-    await client.connect(transport);
-    onCleanup(() => client.close());
+    const client = await connectMcp(['--url', server.url, '--project', 'mcp2'], cwd);
     const locked = await client.callTool({ name: 'lock', arguments: { paths: ['src/b.ts'] } });
     expect(locked.isError).toBeFalsy();
     const s = (await (await fetch(`${server.url}/api/p/mcp2/state`)).json()) as { locks: Array<{ session: string; role: string }>; sessions: Array<{ id: string }> };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import * as Y from 'yjs';
 import { HuddlePeer, type JoinOptions } from '../src/peer/peer.js';
-import { cleanup, onCleanup, ROOT, sleep, startServer, tempDir, waitExit, waitFor } from './helpers.js';
+import { cleanup, onCleanup, ROOT, spawnJsonLines, sleep, startServer, tempDir, waitExit, waitFor } from './helpers.js';
 import { resolve, type SeenClaim } from '../src/model/locks.js';
 
 afterEach(cleanup);
@@ -128,21 +128,7 @@ describe('lock race across processes', () => {
   it('8 processes race for one exclusive lock: exactly one is confirmed; kill -9 frees it for a waiter', async () => {
     const server = await startServer({ awarenessTimeoutMs: 2000 });
     const script = path.join(ROOT, 'dist/test/fixtures/lock-racer.js');
-    const procs = Array.from({ length: 8 }, (_, i) => {
-      const p = spawn(process.execPath, [script, server.wsUrl, 'race', `racer-${i}`, 'src/shared.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      onCleanup(() => void p.kill('SIGKILL'));
-      const lines: Array<Record<string, unknown>> = [];
-      let buf = '';
-      p.stdout!.on('data', (d) => {
-        buf += d;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          lines.push(JSON.parse(buf.slice(0, i)));
-          buf = buf.slice(i + 1);
-        }
-      });
-      return { p, lines, name: `racer-${i}` };
-    });
+    const procs = Array.from({ length: 8 }, (_, i) => ({ ...spawnJsonLines(script, [server.wsUrl, 'race', `racer-${i}`, 'src/shared.ts']), name: `racer-${i}` }));
     await waitFor(() => procs.every((x) => x.lines.some((l) => l.ready)), 'racers ready', 20000);
     for (const x of procs) x.p.stdin!.write('go\n');
     await waitFor(() => procs.every((x) => x.lines.some((l) => l.phase === 'first')), 'first outcomes', 15000);

@@ -12,7 +12,7 @@ import { SharedContext } from '../src/model/context.js';
 import { buildPresence } from '../src/model/view.js';
 import { ApiClient } from '../cli/client.js';
 import type { ServerConfig } from '../relay/config.js';
-import { CLI, cleanup, onCleanup, ROOT, sleep, spawnServer, startServer, tempDir, waitFor } from './helpers.js';
+import { CLI, cleanup, onCleanup, ROOT, sleep, spawnJsonLines, spawnServer, startServer, tempDir, waitFor } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -123,21 +123,7 @@ describe('lock authority with several machines', () => {
   it('sessions in processes on two machines race: exactly one is confirmed', async () => {
     const { machineA, machineB } = await team();
     const script = path.join(ROOT, 'dist/test/fixtures/lock-racer.js');
-    const procs = [machineA, machineB, machineA, machineB, machineA, machineB].map((m, i) => {
-      const p = spawn(process.execPath, [script, m.wsUrl, 'team', `racer-${i}`, 'src/shared.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      onCleanup(() => void p.kill('SIGKILL'));
-      const lines: Array<Record<string, unknown>> = [];
-      let buf = '';
-      p.stdout!.on('data', (d) => {
-        buf += d;
-        let j: number;
-        while ((j = buf.indexOf('\n')) >= 0) {
-          lines.push(JSON.parse(buf.slice(0, j)));
-          buf = buf.slice(j + 1);
-        }
-      });
-      return { p, lines };
-    });
+    const procs = [machineA, machineB, machineA, machineB, machineA, machineB].map((m, i) => spawnJsonLines(script, [m.wsUrl, 'team', `racer-${i}`, 'src/shared.ts']));
     await waitFor(() => procs.every((x) => x.lines.some((l) => l.ready)), 'racers ready', 20000);
     // Each racer must see the others (through the relay) before the race means anything.
     await sleep(500);

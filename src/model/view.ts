@@ -4,7 +4,6 @@
  * the time.
  */
 import { claimLive, conflicts, resolve, type LockMode, type SeenClaim } from './locks.js';
-import { patternsOverlap } from './paths.js';
 import { sessionOf, statusOf, STATUS_THRESHOLDS, type SessionState, type SessionStatus } from './session.js';
 
 export interface SessionView extends Omit<SessionState, 'locks'> {
@@ -134,5 +133,3 @@ export function editOverlaps(view: PresenceView): EditOverlap[] {
   return out.sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.path.localeCompare(b.path));
 }
 
-/** Whether a lock pattern touches a file (re-exported for callers that only need this). */
-export const lockCovers = (pattern: string, file: string) => patternsOverlap(pattern, file);

@@ -25,6 +25,7 @@ import {
   encodeUpdate,
   stateVectorCovers,
   readAwarenessEntries,
+  type AwarenessEntryRaw,
 } from '../protocol/messages.js';
 
 /** The part of the WebSocket API we use; satisfied by browsers and by `ws`. */
@@ -44,12 +45,8 @@ export type SocketFactory = (url: string, token: string | undefined) => SocketLi
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
-export interface AwarenessEntry {
-  clientID: number;
-  clock: number;
-  /** The state as JSON text, as the relay sent it (parsing it is left to whoever needs it). */
-  json: string;
-}
+/** An awareness entry as the relay sent it, its state left as JSON text. */
+export type AwarenessEntry = AwarenessEntryRaw;
 
 /** Relay mode: one of our own forwarded states as the upstream relay echoed it, in its order. */
 export interface EchoEntry {
@@ -349,7 +346,7 @@ export class RelayConnection extends ObservableV2<Events> {
         for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.opts.doc))) {
           if (clock > (before.get(client) ?? 0)) grown.set(client, clock);
         }
-        if (grown.size > 0) this.mergeDurableMap(grown);
+        if (grown.size > 0) this.mergeDurable(grown);
         if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
           this.synced = true;
           this.attempts = 0;
@@ -363,7 +360,7 @@ export class RelayConnection extends ObservableV2<Events> {
         const update = decoding.readVarUint8Array(d);
         const aw = this.opts.awareness;
         if (this.opts.relayAwareness) {
-          const raw = readAwarenessRaw(update);
+          const raw = readAwarenessEntries(update);
           const echoes: EchoEntry[] = [];
           for (const e of raw) {
             if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
@@ -380,14 +377,14 @@ export class RelayConnection extends ObservableV2<Events> {
         // The relay may echo our state with a lifted clock (after a reconnect); that echo can be
         // older than what we hold now, so put our own state back on top of it.
         if (mine !== null && aw.getLocalState() !== mine) aw.setLocalState(mine);
-        this.emit('awareness', [readAwarenessRaw(update)]);
+        this.emit('awareness', [readAwarenessEntries(update)]);
         break;
       }
       case MSG_QUERY_AWARENESS:
         this.send(encodeAwarenessOf(this.opts.awareness, Array.from(this.opts.awareness.getStates().keys())));
         break;
       case MSG_STORED:
-        this.mergeDurable(decoding.readVarUint8Array(d));
+        this.mergeDurable(Y.decodeStateVector(decoding.readVarUint8Array(d)));
         // A huddle server tells its authority (if it has any doubt about it) before its first ack.
         this.authorityKnown = true;
         this.updateAuthority();
@@ -407,11 +404,7 @@ export class RelayConnection extends ObservableV2<Events> {
     }
   }
 
-  private mergeDurable(sv: Uint8Array): void {
-    this.mergeDurableMap(Y.decodeStateVector(sv));
-  }
-
-  private mergeDurableMap(sv: Map<number, number>): void {
+  private mergeDurable(sv: Map<number, number>): void {
     for (const [client, clock] of sv) if ((this.durable.get(client) ?? 0) < clock) this.durable.set(client, clock);
     this.emit('stored', [this.durable]);
   }
@@ -496,5 +489,3 @@ export class RelayConnection extends ObservableV2<Events> {
   };
 }
 
-/** Decode the entries of an awareness update without applying it (states stay JSON text). */
-export const readAwarenessRaw: (update: Uint8Array) => AwarenessEntry[] = readAwarenessEntries;
