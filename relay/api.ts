@@ -13,6 +13,7 @@ import { PatternError, normalizePattern } from '../src/model/paths.js';
 import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
 import type { SessionInfo } from '../src/model/session.js';
+import { forcedReleaseNotice } from '../src/model/enums.js';
 import { BodyError, readJsonBody } from './body.js';
 import type { HuddleServer, HttpContext } from './server.js';
 import type { Room } from './room.js';
@@ -127,7 +128,7 @@ export const OPS: Record<string, Op> = {
       for (const l of view.locks) {
         if (l.session === actor.id || !wanted.includes(l.path)) continue;
         ctx.forceRelease(actor, l, str(body.reason, 'reason'));
-        ctx.send(actor, { to: l.session, kind: 'fyi', text: `Your lock on ${l.path} was released by ${actor.name}${body.reason ? `: ${String(body.reason)}` : ''}.` });
+        ctx.send(actor, { to: l.session, kind: 'fyi', text: forcedReleaseNotice(l.path, actor.name, str(body.reason, 'reason')) });
         forced.push(`${l.path} (${l.sessionName})`);
       }
       if (own.length === 0 && forced.length === 0) throw new ApiError(404, `no lock on ${wanted.join(', ')}`, 'not-found');

@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveConfig, type ResolvedConfig } from '../cli/config.js';
+import { resolveConfig, type ResolvedConfig } from '../src/node/config.js';
 import { repoRelative } from '../src/node/repo.js';
 import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
 import { SharedContext } from '../src/model/context.js';
@@ -32,7 +32,9 @@ import type { HuddleServer } from './server.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
 
-export const HOOK_PATH = '/hooks/claude-code';
+import { HOOK_PATH } from '../src/protocol/constants.js';
+
+export { HOOK_PATH };
 const MAX_BODY = 1024 * 1024;
 const EDIT_TOOLS = new Set(['Edit', 'Write', 'MultiEdit', 'NotebookEdit']);
 /** How long a resolved project config is reused for a cwd. */

@@ -12,6 +12,7 @@ import { ContextError, SharedContext, type Actor, type TimelineEvent } from '../
 import { buildPresence, editOverlaps, type LockView, type PresenceView } from '../src/model/view.js';
 import { newSessionState } from '../src/model/session.js';
 import { newId } from '../src/model/ids.js';
+import { forcedReleaseNotice } from '../src/model/enums.js';
 import { $, patchList, setHtml } from './dom.js';
 import { clock, esc, plural } from './format.js';
 import * as R from './render.js';
@@ -386,7 +387,7 @@ async function forceRelease(claimId: string): Promise<void> {
   try {
     l.doc.transact(() => {
       l.ctx.forceRelease(l.actor, lock, r.reason || undefined);
-      l.ctx.send(l.actor, { to: lock.session, kind: 'fyi', text: `Your lock on ${lock.path} was released by ${l.actor.name}${r.reason ? `: ${r.reason}` : ''}.` });
+      l.ctx.send(l.actor, { to: lock.session, kind: 'fyi', text: forcedReleaseNotice(lock.path, l.actor.name, r.reason || undefined) });
     });
   } catch (err) {
     return failed(err);

@@ -4,9 +4,10 @@ import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, heading, json, out, short, statusColor, table } from '../format.js';
 import type { Decision, InterfaceDecl, Message, Note } from '../../src/model/context.js';
+import { INTERFACE_STATUSES, MESSAGE_KINDS } from '../../src/model/enums.js';
 
-const KINDS = ['fyi', 'need-input', 'interface-ready', 'request', 'response', 'handoff'];
-const IFACE_STATUSES = ['draft', 'ready', 'changed'];
+const KINDS: readonly string[] = MESSAGE_KINDS;
+const IFACE_STATUSES: readonly string[] = INTERFACE_STATUSES;
 
 function offlineNote(offline: number | null): string {
   return offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)})\n`) : '';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 
-const HOOK_PATH = '/hooks/claude-code';
+import { HOOK_PATH } from '../../src/protocol/constants.js';
 
 function readStdin(timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {

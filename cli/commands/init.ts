@@ -17,6 +17,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
+import { HOOK_PATH } from '../../src/protocol/constants.js';
 
 export interface InitFlags {
   dryRun?: boolean;
@@ -226,7 +227,7 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
   const sBefore = readText(sPath);
   const settings = parseJson(SETTINGS, sBefore);
   const beforeObj = JSON.stringify(settings);
-  mergeHooks(settings, ourHooks({ bin, hookUrl: `${httpBase}/hooks/claude-code`, commandHooks: !!flags.commandHooks }));
+  mergeHooks(settings, ourHooks({ bin, hookUrl: `${httpBase}${HOOK_PATH}`, commandHooks: !!flags.commandHooks }));
   plans.push({ file: SETTINGS, before: sBefore, after: JSON.stringify(settings) === beforeObj ? sBefore : pretty(settings) });
 
   // .mcp.json

@@ -6,6 +6,8 @@
  */
 import type { Command } from 'commander';
 import os from 'node:os';
+import { HOOK_PATH } from '../../src/protocol/constants.js';
+import { INTERFACE_STATUSES, MESSAGE_KINDS } from '../../src/model/enums.js';
 
 export interface McpFlags {
   url?: string;
@@ -46,7 +48,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   // wrappers such as npx. Processes further up (a terminal shell) may be shared by sessions.
   const link = async (depth: number): Promise<void> => {
     if (linked) return;
-    const hit = await api.getJson<{ session_id: string }>(`/hooks/claude-code/session?pids=${family.slice(0, depth).join(',')}`).catch(() => null);
+    const hit = await api.getJson<{ session_id: string }>(`${HOOK_PATH}/session?pids=${family.slice(0, depth).join(',')}`).catch(() => null);
     if (!hit) return;
     linked = true;
     cfg.session = { ...cfg.session, id: hit.session_id, name: undefined, role: cfg.sources.role === 'default' ? undefined : cfg.session.role };
@@ -113,7 +115,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
 
   server.registerTool('declare', {
     description: 'Declare an interface other agents depend on (name, file, description, status draft|ready|changed).',
-    inputSchema: { name: z.string().min(1), file: z.string().min(1), description: z.string().optional(), status: z.enum(['draft', 'ready', 'changed']).optional() },
+    inputSchema: { name: z.string().min(1), file: z.string().min(1), description: z.string().optional(), status: z.enum(INTERFACE_STATUSES).optional() },
   }, (a) => run(async () => {
     const d = await api.op<{ name: string; status: string }>('declare', a);
     return `Interface ${d.name} declared (${d.status}).`;
@@ -124,7 +126,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     inputSchema: {
       to: z.string().min(1),
       text: z.string().min(1),
-      kind: z.enum(['fyi', 'need-input', 'interface-ready', 'request', 'response', 'handoff']).optional(),
+      kind: z.enum(MESSAGE_KINDS).optional(),
       reply_to: z.string().optional(),
     },
   }, (a) => run(async () => {

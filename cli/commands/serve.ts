@@ -3,17 +3,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CONFIG } from '../../relay/config.js';
+import { SERVE_OPTIONS, parseBool, type ServeOption } from '../../relay/options.js';
 import { usageError } from '../errors.js';
 
 const env = process.env;
-
-function intArg(name: string) {
-  return (v: string) => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
-    return Number(v);
-  };
-}
 
 /** A PEM file's text, or a usage error naming the file. */
 function readPem(file: string, what: string, pattern: RegExp): string {
@@ -38,29 +31,53 @@ function readSecret(file: string, what: string): string {
   }
 }
 
+/** The commander option of one declared server option. */
+function commanderOption(o: ServeOption): Option {
+  const opt = new Option(o.flag, o.doc);
+  if (o.env) opt.env(o.env);
+  if (o.default !== undefined) opt.default(o.default);
+  const parse = o.parse;
+  if (parse) {
+    opt.argParser((v: string) => {
+      try {
+        return parse(v, o.flag.split(' ')[0]);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
+  }
+  return opt;
+}
+
+/**
+ * The option values of `serve`, with two repairs commander cannot make:
+ * - a switch set by its environment variable is on only for a true value
+ *   (commander turns it on for any value, `HUDDLE_INSECURE=0` too);
+ * - an option that the program also declares (`--token`) is taken by the
+ *   program even when written after `serve`: take it back from there.
+ */
+export function serveValues(cmd: Command, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const opts = cmd.opts() as Record<string, unknown>;
+  const parent = cmd.parent;
+  for (const o of SERVE_OPTIONS) {
+    if (parent && cmd.getOptionValueSource(o.key) !== 'cli' && parent.getOptionValueSource(o.key) === 'cli') opts[o.key] = parent.opts()[o.key];
+    if (o.boolean && o.env && cmd.getOptionValueSource(o.key) === 'env') {
+      try {
+        opts[o.key] = parseBool(env[o.env] ?? '', o.env);
+      } catch (err) {
+        throw usageError((err as Error).message);
+      }
+    }
+  }
+  return opts;
+}
+
 export function registerServe(program: Command): void {
-  program
+  const serve = program
     .command('serve')
-    .description('Run the huddle server: a y-websocket relay on LevelDB with an HTTP API on 127.0.0.1.')
-    .addOption(new Option('--host <host>', 'interface to bind').env('HUDDLE_HOST').default(DEFAULT_CONFIG.host))
-    .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('HUDDLE_PORT').default(DEFAULT_CONFIG.port).argParser(intArg('--port')))
-    .addOption(new Option('--data <dir>', 'LevelDB folder').env('HUDDLE_DATA').default(DEFAULT_CONFIG.dataDir))
-    .addOption(new Option('--token <token>', 'token every client must present (read-write)').env('HUDDLE_TOKEN'))
-    .addOption(new Option('--token-file <file>', 'read the read-write token from a file').env('HUDDLE_TOKEN_FILE'))
-    .addOption(new Option('--read-token <token>', 'token that may read and send presence, not change documents').env('HUDDLE_READ_TOKEN'))
-    .addOption(new Option('--read-token-file <file>', 'read the read-only token from a file').env('HUDDLE_READ_TOKEN_FILE'))
-    .addOption(new Option('--max-message <bytes>', 'largest accepted WebSocket frame').env('HUDDLE_MAX_MESSAGE').default(DEFAULT_CONFIG.maxMessage).argParser(intArg('--max-message')))
-    .addOption(new Option('--insecure', 'allow listening beyond loopback without a token').env('HUDDLE_INSECURE'))
-    .addOption(new Option('--fsync', 'fsync every commit (survives power loss; a process crash loses nothing either way)').env('HUDDLE_FSYNC'))
-    .addOption(new Option('--idle-unload <ms>', 'unload a document this long after its last client left').env('HUDDLE_IDLE_UNLOAD_MS').default(DEFAULT_CONFIG.idleUnloadMs).argParser(intArg('--idle-unload')))
-    .addOption(new Option('--awareness-timeout <ms>', 'drop presence not renewed for this long').env('HUDDLE_AWARENESS_TIMEOUT_MS').default(DEFAULT_CONFIG.awarenessTimeoutMs).argParser(intArg('--awareness-timeout')))
-    .addOption(new Option('--upstream <url>', 'team relay to sync every project with (ws:// or wss://)').env('HUDDLE_UPSTREAM'))
-    .addOption(new Option('--upstream-token <token>', 'token presented to the team relay').env('HUDDLE_UPSTREAM_TOKEN'))
-    .addOption(new Option('--upstream-token-file <file>', 'read the upstream token from a file').env('HUDDLE_UPSTREAM_TOKEN_FILE'))
-    .addOption(new Option('--upstream-ca <file>', 'PEM certificate(s) to trust for a wss:// upstream with a private CA (HUDDLE_CA also works)').env('HUDDLE_UPSTREAM_CA'))
-    .addOption(new Option('--tls-cert <file>', 'serve https/wss with this PEM certificate (chain); needs --tls-key').env('HUDDLE_TLS_CERT'))
-    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('HUDDLE_TLS_KEY'))
-    .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HUDDLE_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel))
+    .description('Run the huddle server: a y-websocket relay on LevelDB with an HTTP API on 127.0.0.1.');
+  for (const o of SERVE_OPTIONS) serve.addOption(commanderOption(o));
+  serve
     .addHelpText('after', `
 Examples:
   $ huddle serve                          # local server on 127.0.0.1:4321, data in .huddle/data
@@ -72,7 +89,9 @@ Examples:
 
 Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
-    .action(async (opts) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const opts = serveValues(cmd) as any;
       // The team relay may also come from .huddle/config.json (`upstream`, `upstreamToken`), below flags and env.
       if (opts.upstream === undefined) {
         const { findConfigFile, readConfigFile, ConfigError } = await import('../config.js');

@@ -4,8 +4,9 @@ import { collect, contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, json, out, short, statusColor, table } from '../format.js';
 import type { Message, Task } from '../../src/model/context.js';
+import { TASK_STATUSES } from '../../src/model/enums.js';
 
-const STATUSES = ['open', 'claimed', 'done', 'blocked'];
+const STATUSES: readonly string[] = TASK_STATUSES;
 
 function taskLine(t: Task): string[] {
   return [

@@ -19,6 +19,9 @@
  */
 import * as Y from 'yjs';
 import { newId } from './ids.js';
+import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus } from './enums.js';
+
+export { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus };
 
 export interface Actor {
   /** Session id. */
@@ -42,9 +45,6 @@ export interface Decision extends Authored {
   supersededBy?: string;
 }
 
-export type InterfaceStatus = 'draft' | 'ready' | 'changed';
-export const INTERFACE_STATUSES: InterfaceStatus[] = ['draft', 'ready', 'changed'];
-
 export interface InterfaceDecl extends Authored {
   name: string;
   file: string;
@@ -54,9 +54,6 @@ export interface InterfaceDecl extends Authored {
   ownerName: string;
   status: InterfaceStatus;
 }
-
-export type MessageKind = 'fyi' | 'need-input' | 'interface-ready' | 'request' | 'response' | 'handoff';
-export const MESSAGE_KINDS: MessageKind[] = ['fyi', 'need-input', 'interface-ready', 'request', 'response', 'handoff'];
 
 export interface Message extends Authored {
   id: string;
@@ -70,9 +67,6 @@ export interface Message extends Authored {
   taskId?: string;
   files?: string[];
 }
-
-export type TaskStatus = 'open' | 'claimed' | 'done' | 'blocked';
-export const TASK_STATUSES: TaskStatus[] = ['open', 'claimed', 'done', 'blocked'];
 
 export interface Task {
   id: string;

@@ -10,10 +10,14 @@ export function newId(prefix: string): string {
   return `${prefix}-${now.toString(36)}${counter.toString(36).padStart(2, '0')}-${randomHex(8)}`;
 }
 
-/** A short form for people: the first characters that are random. */
+/**
+ * A short form for people: ours keep their kind and the first random characters
+ * (`d-3f9a2c`), which every command accepts as a reference; other ids are cut.
+ */
 export function shortId(id: string): string {
   const parts = id.split('-');
-  return parts.length >= 3 ? `${parts[0]}-${parts[2].slice(0, 6)}` : id;
+  if (/^[a-z]-[0-9a-z]+-[0-9a-f]{16}$/.test(id)) return `${parts[0]}-${parts[2].slice(0, 6)}`;
+  return id.length > 12 ? id.slice(0, 8) : id;
 }
 
 function randomHex(bytes: number): string {

@@ -5,7 +5,7 @@
  */
 import type { Decision, Message, Task } from './context.js';
 import type { LockView, SessionView } from './view.js';
-import { shortId as idShort } from './ids.js';
+import { shortId } from './ids.js';
 
 export const MAX_INJECT = 2000;
 
@@ -37,11 +37,7 @@ const clip = (s: string, n: number) => {
   return t.length <= n ? t : `${t.slice(0, n - 1)}…`;
 };
 
-/** Short ids for text: ours keep their random part (`d-3f9a2c`), which every command accepts; others are cut. */
-export function shortId(id: string): string {
-  if (/^[a-z]-[0-9a-z]+-[0-9a-f]{16}$/.test(id)) return idShort(id);
-  return id.length > 12 ? id.slice(0, 8) : id;
-}
+export { shortId };
 
 /** "14:03 UTC, 12 min ago" */
 export function since(at: number, now = Date.now()): string {

@@ -16,8 +16,10 @@ import { Presence, type AcquireOptions, type AcquireResult } from './presence.js
 import { connectionTransport } from './transports.js';
 import { editOverlaps, type LockView, type PresenceView } from '../model/view.js';
 import { normalizePattern } from '../model/paths.js';
+import { forcedReleaseNotice } from '../model/enums.js';
+import { DEFAULT_URL } from '../protocol/constants.js';
 
-export const DEFAULT_URL = 'ws://127.0.0.1:4321';
+export { DEFAULT_URL };
 
 export interface JoinOptions {
   /** Relay URL. Default ws://127.0.0.1:4321 */
@@ -151,7 +153,7 @@ export class HuddlePeer {
     const lock = this.presence.view().locks.find((l) => l.path === p && l.session !== this.actor.id);
     if (!lock) throw new ContextError(`no lock of another session on ${p}`, 'not-found');
     this.context.forceRelease(this.actor, lock, reason);
-    this.context.send(this.actor, { to: lock.session, kind: 'fyi', text: `Your lock on ${lock.path} was released by ${this.actor.name}${reason ? `: ${reason}` : ''}.` });
+    this.context.send(this.actor, { to: lock.session, kind: 'fyi', text: forcedReleaseNotice(lock.path, this.actor.name, reason) });
     return lock;
   }
 

@@ -1,0 +1,61 @@
+/** `huddle serve` options: declared once, tokens that hold, environment booleans parsed. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, ROOT, cleanup, spawnServer, tempDir } from './helpers.js';
+import { SERVE_OPTIONS, parseBool } from '../relay/options.js';
+
+afterEach(cleanup);
+
+async function post(url: string, op: string, body: unknown, token?: string): Promise<number> {
+  const res = await fetch(`${url}/api/p/opts/op/${op}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  await res.text();
+  return res.status;
+}
+
+describe('huddle serve options', () => {
+  it('--token after serve is the server\'s token: an unauthenticated write is refused', async () => {
+    const s = await spawnServer(path.join(tempDir(), 'data'), ['--token', 'sekrit']);
+    expect(s.output()).toContain('token required');
+    expect(await post(s.url, 'decide', { text: 'no token' })).toBe(401);
+    expect(await post(s.url, 'decide', { text: 'with token' }, 'sekrit')).toBe(200);
+  });
+
+  it('--token with --read-token starts; the read token may not write', async () => {
+    const s = await spawnServer(path.join(tempDir(), 'data'), ['--token', 'rw-tok', '--read-token', 'ro-tok']);
+    expect(await post(s.url, 'decide', { text: 'x' }, 'ro-tok')).toBe(403);
+    expect(await post(s.url, 'decide', { text: 'x' }, 'rw-tok')).toBe(200);
+  });
+
+  it('HUDDLE_INSECURE=0, false or empty keeps insecure mode off; other values are refused clearly', () => {
+    const data = path.join(tempDir(), 'data');
+    // 192.0.2.1 (TEST-NET) is never bound: if insecure mode were on, listening would fail differently.
+    for (const v of ['0', 'false', '', 'off']) {
+      const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data, '--host', '192.0.2.1'], { encoding: 'utf8', env: { ...process.env, HUDDLE_INSECURE: v, HUDDLE_TOKEN: '' }, timeout: 10_000 });
+      expect(r.status, `HUDDLE_INSECURE=${v}`).toBe(1);
+      expect(r.stderr).toContain('refusing to listen on 192.0.2.1');
+    }
+    const bad = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data], { encoding: 'utf8', env: { ...process.env, HUDDLE_INSECURE: 'maybe' }, timeout: 10_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('HUDDLE_INSECURE must be');
+  });
+
+  it('parseBool reads 1/true/yes/on and 0/false/no/off/empty, and nothing else', () => {
+    for (const v of ['1', 'true', 'YES', 'on']) expect(parseBool(v, 'X')).toBe(true);
+    for (const v of ['0', 'false', 'No', 'off', '', ' ']) expect(parseBool(v, 'X')).toBe(false);
+    expect(() => parseBool('2', 'X')).toThrow(/X must be/);
+  });
+
+  it('the README documents every server option with its flag and environment variable', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const o of SERVE_OPTIONS) {
+      expect(readme, o.flag).toContain('`' + o.flag.split(' ')[0] + '`');
+      if (o.env) expect(readme, o.env).toContain(o.env);
+    }
+  });
+});
