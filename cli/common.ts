@@ -80,9 +80,6 @@ export async function readOp<T>(ctx: Ctx, name: string, args: Record<string, unk
   }
 }
 
-/** Operations that need the session's live presence: they cannot be stored in a replica. */
-const PRESENCE_OPS = new Set(['touch', 'end', 'update', 'editing', 'lock', 'unlock', 'renew']);
-
 /**
  * A write operation: resolves once the server has stored it. With no server
  * and a local replica (a context write, not presence), it is stored in the
@@ -94,8 +91,10 @@ export async function writeOp<T>(ctx: Ctx, name: string, args: Record<string, un
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     const dir = replicaDir(ctx.cfg);
-    if (!dir || PRESENCE_OPS.has(name)) throw unreachable(err);
-    const { offlineOp } = await import('./offline.js');
+    if (!dir) throw unreachable(err);
+    // Operations that need the session's live presence cannot be stored in a replica.
+    const { offlineOp, runsOffline } = await import('./offline.js');
+    if (!runsOffline(name)) throw unreachable(err);
     try {
       const { result } = await offlineOp<T>(ctx.cfg, dir, name, args, true);
       return { result, local: true };

@@ -13,6 +13,10 @@ import * as Y from 'yjs';
 import { openDataDir } from '../src/store/wal.js';
 import { DocStore } from '../src/store/doc-store.js';
 import { SharedContext, ContextError, type Actor } from '../src/model/context.js';
+import { PatternError } from '../src/model/paths.js';
+import { findOp } from '../src/ops/table.js';
+import { OpError, toOpError } from '../src/ops/errors.js';
+import { parseArgs } from '../src/ops/input.js';
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
 import { ApiFailure } from './client.js';
 import type { ResolvedConfig } from './config.js';
@@ -63,25 +67,31 @@ export async function offlineSnapshot(cfg: ResolvedConfig, dir: string): Promise
   return value;
 }
 
-/** Run an operation of the API on the replica (context operations only). */
+/** Whether an operation can run on the replica (it needs only the shared context). */
+export function runsOffline(name: string): boolean {
+  return findOp(name)?.needs === 'context';
+}
+
+/** Run an operation of the table on the replica (context operations only). */
 export async function offlineOp<T>(cfg: ResolvedConfig, dir: string, name: string, args: Record<string, unknown>, write = false): Promise<{ result: T; offline: number }> {
-  const { OPS, ApiError } = await import('../relay/api.js');
-  const op = OPS[name];
+  const op = findOp(name);
   if (!op) throw new ApiFailure(404, `unknown operation ${name}`, 'not-found');
   const me = cfg.session;
   const actor: Actor = { id: me.id, name: me.name ?? me.id, role: me.role ?? 'agent' };
-  // Context operations only look at the acting session's identity.
-  const session = { id: me.id, presence: { current: { id: me.id, name: actor.name, role: actor.role }, touch: () => {} } };
   try {
-    const { value, asOf } = await withDoc(dir, cfg.project, write && op.write, (doc) => {
-      const r = op.run({ room: null as never, ctx: new SharedContext(doc), session: session as never, actor, body: { session: me, ...args } });
-      if (r instanceof Promise) throw new Error(`${name} needs the server`);
+    if (op.needs !== 'context') throw new OpError(`${name} needs the server`, 'needs-server');
+    const input = parseArgs(op.input, args);
+    const { value, asOf } = await withDoc(dir, cfg.project, write && op.access === 'write', (doc) => {
+      const r = op.run(input, { ctx: new SharedContext(doc), actor });
+      if (r instanceof Promise) throw new OpError(`${name} needs the server`, 'needs-server');
       return r as T;
     });
     return { result: value, offline: asOf };
-  } catch (e) {
-    if (e instanceof ApiError) throw new ApiFailure(e.status, e.message, e.code);
-    if (e instanceof ContextError) throw new ApiFailure(e.code === 'not-found' ? 404 : 400, e.message, e.code);
-    throw e;
+  } catch (err) {
+    if (err instanceof OpError || err instanceof ContextError || err instanceof PatternError) {
+      const e = toOpError(err);
+      throw new ApiFailure(e.status, e.message, e.code);
+    }
+    throw err;
   }
 }

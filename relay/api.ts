@@ -5,53 +5,43 @@
  *
  *   GET  /api/p/:project/state[?session=ID&role=R]   the snapshot (peek)
  *   GET  /api/p/:project/events                      server-sent events (watch)
- *   POST /api/p/:project/op/:op  {session, ...args}  an operation (see OPS)
+ *   POST /api/p/:project/op/:op  {session, ...args}  an operation (src/ops/table.ts)
  */
 import os from 'node:os';
-import { ContextError, SharedContext, wellFormed, type Actor } from '../src/model/context.js';
-import { PatternError, normalizePattern } from '../src/model/paths.js';
+import { SharedContext, wellFormed, type Actor } from '../src/model/context.js';
+import { OPS, findOp, type OpEnv } from '../src/ops/table.js';
+import { OpError, toOpError } from '../src/ops/errors.js';
+import { parseArgs } from '../src/ops/input.js';
 import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
 import type { SessionInfo } from '../src/model/session.js';
-import { forcedReleaseNotice } from '../src/model/enums.js';
-import { BodyError, readJsonBody } from './body.js';
+import { readJsonBody } from './body.js';
 import type { HuddleServer, HttpContext } from './server.js';
 import type { Room } from './room.js';
-import { HostedSessions, type HostedSession } from './hosted.js';
+import type { HostedSessions } from './hosted.js';
 
-export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly code = 'error') {
-    super(message);
-  }
-}
+/** Kept for callers of the old name: every operation error is an OpError (src/ops/errors.ts). */
+export { OpError as ApiError };
 
 const MAX_BODY = 1024 * 1024;
 
-const str = (v: unknown, name: string, required = false): string | undefined => {
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new ApiError(400, `missing "${name}"`);
-    return undefined;
-  }
-  if (typeof v !== 'string') throw new ApiError(400, `"${name}" must be a string`);
+const str = (v: unknown, name: string): string | undefined => {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new OpError(`"${name}" must be a string`);
   return wellFormed(v);
 };
 const num = (v: unknown, name: string): number | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ApiError(400, `"${name}" must be a non-negative number`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OpError(`"${name}" must be a non-negative number`);
   return v;
-};
-const strs = (v: unknown, name: string): string[] | undefined => {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ApiError(400, `"${name}" must be an array of strings`);
-  return v as string[];
 };
 
 /** Who acts: the session named in the request, or the person at the server's keyboard. */
 export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
   const s = (body.session ?? {}) as Record<string, unknown>;
-  if (typeof s !== 'object' || Array.isArray(s)) throw new ApiError(400, '"session" must be an object');
+  if (typeof s !== 'object' || Array.isArray(s)) throw new OpError('"session" must be an object');
   const id = str(s.id, 'session.id') ?? `human@${os.hostname()}`;
-  if (id.length > 200) throw new ApiError(400, 'session id is longer than 200 characters');
+  if (id.length > 200) throw new OpError('session id is longer than 200 characters');
   return {
     id,
     // Left undefined when not given, so that a call does not rename a known session.
@@ -67,165 +57,15 @@ export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
   };
 }
 
-interface OpContext {
-  room: Room;
-  ctx: SharedContext;
-  session: HostedSession;
-  actor: Actor;
-  body: Record<string, unknown>;
-}
-
-type Op = { write: boolean; run: (c: OpContext) => unknown | Promise<unknown> };
-
-const TTL_MAX = 24 * 3600_000;
-
-/** Every operation of the API. `write` ones need a read-write token and wait for durability. */
-export const OPS: Record<string, Op> = {
-  touch: { write: true, run: ({ session }) => session.presence.current },
-  end: { write: true, run: () => ({ ended: true }) }, // handled by the route (needs the registry)
-  update: {
-    write: true,
-    run: ({ session, body }) => {
-      session.presence.touch({ task: str(body.task, 'task'), intent: str(body.intent, 'intent'), role: str(body.role, 'role'), name: str(body.name, 'name') });
-      return session.presence.current;
-    },
-  },
-  editing: {
-    write: true,
-    run: ({ session, body }) => {
-      const ranges = body.ranges as Array<[number, number]> | undefined;
-      if (ranges !== undefined && (!Array.isArray(ranges) || ranges.some((r) => !Array.isArray(r) || r.length !== 2 || !r.every((n) => Number.isInteger(n) && n > 0)))) {
-        throw new ApiError(400, '"ranges" must be an array of [from, to] line numbers');
-      }
-      session.presence.editing(str(body.path, 'path', true)!, ranges);
-      return { ok: true };
-    },
-  },
-  lock: {
-    write: true,
-    run: async ({ session, body }) => {
-      const paths = strs(body.paths, 'paths');
-      if (!paths?.length) throw new ApiError(400, 'no path to lock');
-      const mode = str(body.mode, 'mode') ?? 'exclusive';
-      if (mode !== 'exclusive' && mode !== 'shared') throw new ApiError(400, 'mode must be exclusive or shared');
-      const ttlMs = num(body.ttlMs, 'ttlMs');
-      if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > TTL_MAX)) throw new ApiError(400, 'ttl must be between 1 s and 24 h');
-      const waitMs = Math.min(num(body.waitMs, 'waitMs') ?? 0, 10 * 60_000);
-      return session.presence.acquire(paths, { mode, reason: str(body.reason, 'reason'), ttlMs, waitMs });
-    },
-  },
-  unlock: {
-    write: true,
-    run: ({ session, ctx, actor, body }) => {
-      const paths = strs(body.paths, 'paths');
-      const force = body.force === true;
-      if (!force) return { released: session.presence.release(paths && paths.length ? paths : undefined) };
-      if (!paths?.length) throw new ApiError(400, 'a forced release needs the paths');
-      const wanted = paths.map(normalizePattern);
-      const view = session.presence.view();
-      const own = session.presence.release(wanted);
-      const forced: string[] = [];
-      for (const l of view.locks) {
-        if (l.session === actor.id || !wanted.includes(l.path)) continue;
-        ctx.forceRelease(actor, l, str(body.reason, 'reason'));
-        ctx.send(actor, { to: l.session, kind: 'fyi', text: forcedReleaseNotice(l.path, actor.name, str(body.reason, 'reason')) });
-        forced.push(`${l.path} (${l.sessionName})`);
-      }
-      if (own.length === 0 && forced.length === 0) throw new ApiError(404, `no lock on ${wanted.join(', ')}`, 'not-found');
-      return { released: own, forced };
-    },
-  },
-  renew: { write: true, run: ({ session, body }) => ({ renewed: session.presence.renew(strs(body.paths, 'paths'), num(body.ttlMs, 'ttlMs')) }) },
-  decide: {
-    write: true,
-    run: ({ ctx, actor, body }) => ctx.decide(actor, { text: str(body.text, 'text', true)!, rationale: str(body.rationale, 'rationale'), supersedes: str(body.supersedes, 'supersedes') }),
-  },
-  decisions: { write: false, run: ({ ctx, body }) => ctx.decisions({ includeSuperseded: body.all === true }) },
-  declare: {
-    write: true,
-    run: ({ ctx, actor, body }) => ctx.declare(actor, { name: str(body.name, 'name', true)!, file: str(body.file, 'file', true)!, description: str(body.description, 'description'), status: str(body.status, 'status') as never }),
-  },
-  interfaces: { write: false, run: ({ ctx }) => ctx.interfaces() },
-  send: {
-    write: true,
-    run: ({ ctx, actor, body }) => ctx.send(actor, { to: str(body.to, 'to', true)!, text: str(body.text, 'text', true)!, kind: str(body.kind, 'kind') as never, replyTo: str(body.replyTo, 'replyTo'), needsReply: typeof body.needsReply === 'boolean' ? body.needsReply : undefined }),
-  },
-  inbox: {
-    write: true,
-    run: ({ ctx, session, body }) => {
-      const me = session.presence.current;
-      const msgs = ctx.inbox({ id: me.id, role: me.role, name: me.name }, { all: body.all === true });
-      if (body.markRead !== false) ctx.markRead(me.id, msgs.filter((m) => !m.read).map((m) => m.id));
-      return msgs;
-    },
-  },
-  'task.add': {
-    write: true,
-    run: ({ ctx, actor, body }) => ctx.addTask(actor, { title: str(body.title, 'title', true)!, detail: str(body.detail, 'detail'), role: str(body.role, 'role'), deps: strs(body.deps, 'deps') }),
-  },
-  'task.claim': {
-    write: true,
-    run: ({ ctx, actor, session, body }) => {
-      const t = ctx.claimTask(actor, str(body.id, 'id', true)!);
-      session.presence.touch({ task: t.title });
-      return t;
-    },
-  },
-  'task.done': { write: true, run: ({ ctx, actor, body }) => ctx.completeTask(actor, str(body.id, 'id', true)!, str(body.note, 'note')) },
-  'task.block': { write: true, run: ({ ctx, actor, body }) => ctx.blockTask(actor, str(body.id, 'id', true)!, str(body.reason, 'reason', true)!) },
-  'task.reopen': { write: true, run: ({ ctx, actor, body }) => ctx.reopenTask(actor, str(body.id, 'id', true)!) },
-  'task.note': { write: true, run: ({ ctx, actor, body }) => ctx.noteTask(actor, str(body.id, 'id', true)!, str(body.note, 'note', true)!) },
-  'task.list': {
-    write: false,
-    run: ({ ctx, body }) => ctx.tasks({ status: str(body.status, 'status') as never, role: str(body.role, 'role'), assignee: str(body.assignee, 'assignee') }),
-  },
-  handoff: {
-    write: true,
-    run: ({ ctx, actor, body }) => ctx.handoff(actor, str(body.id, 'id', true)!, { to: str(body.to, 'to', true)!, summary: str(body.summary, 'summary', true)!, files: strs(body.files, 'files') }),
-  },
-  'note.set': { write: true, run: ({ ctx, actor, body }) => ctx.setNote(actor, str(body.key, 'key', true)!, str(body.value, 'value') ?? '') },
-  'note.get': {
-    write: false,
-    run: ({ ctx, body }) => {
-      const key = str(body.key, 'key', true)!;
-      const n = ctx.getNote(key);
-      if (!n) throw new ApiError(404, `no note ${key}`, 'not-found');
-      return n;
-    },
-  },
-  'note.list': { write: false, run: ({ ctx }) => ctx.notes() },
-  'note.delete': {
-    write: true,
-    run: ({ ctx, actor, body }) => {
-      const key = str(body.key, 'key', true)!;
-      if (!ctx.deleteNote(actor, key)) throw new ApiError(404, `no note ${key}`, 'not-found');
-      return { deleted: key };
-    },
-  },
-  snapshot: { write: true, run: ({ ctx, actor, body }) => { const { content: _c, ...v } = ctx.snapshot(actor, { name: str(body.name, 'name'), summary: str(body.summary, 'summary') }); return v; } },
-  history: { write: false, run: ({ ctx }) => ctx.versions() },
-  diff: { write: false, run: ({ ctx, body }) => ctx.diff(str(body.from, 'from', true)!, str(body.to, 'to') ?? 'current') },
-  rollback: { write: true, run: ({ ctx, actor, body }) => ctx.rollback(actor, str(body.version, 'version', true)!) },
-  timeline: { write: false, run: ({ ctx, body }) => ctx.timeline({ since: num(body.since, 'since'), limit: num(body.limit, 'limit') }) },
-};
-
-function statusOfError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof BodyError) return new ApiError(err.status, err.message, 'invalid');
-  if (err instanceof ContextError) {
-    const status = err.code === 'not-found' ? 404 : err.code === 'conflict' ? 409 : 400;
-    return new ApiError(status, err.message, err.code);
-  }
-  if (err instanceof PatternError) return new ApiError(400, err.message, 'invalid');
-  return new ApiError(500, (err as Error).message);
-}
+/** The operations, re-exported for callers that knew them here. */
+export { OPS };
 
 export function registerApi(server: HuddleServer, hosted: HostedSessions): void {
   const roomOf = async (c: HttpContext): Promise<Room> => {
     try {
       return await server.room(c.params.project);
     } catch (err) {
-      throw new ApiError(400, (err as Error).message, 'invalid');
+      throw new OpError((err as Error).message, 'invalid');
     }
   };
 
@@ -288,31 +128,33 @@ export function registerApi(server: HuddleServer, hosted: HostedSessions): void 
   });
 
   server.route('POST', '/api/p/:project/op/:op', async (c) => {
-    const op = OPS[c.params.op];
-    if (!op) throw new ApiError(404, `unknown operation ${c.params.op}; known: ${Object.keys(OPS).join(', ')}`, 'not-found');
-    if (op.write && c.access !== 'write') throw new ApiError(403, 'this token may only read');
-    const body = await readJsonBody(c.req, MAX_BODY);
-    const room = await roomOf(c);
-    const info = sessionInfoOf(body);
     try {
-      if (c.params.op === 'end') {
-        const ended = hosted.end(room, info.id);
-        await room.whenDurable();
-        server.json(c.res, 200, { ok: true, result: { ended } });
-        return;
+      const op = findOp(c.params.op);
+      if (!op) throw new OpError(`unknown operation ${c.params.op}; known: ${Object.keys(OPS).join(', ')}`, 'not-found');
+      if (op.access === 'write' && c.access !== 'write') throw new OpError('this token may only read', 'forbidden');
+      const body = await readJsonBody(c.req, MAX_BODY);
+      const room = await roomOf(c);
+      const info = sessionInfoOf(body);
+      const args = parseArgs(op.input, body);
+      const asGiven: Actor = { id: info.id, name: info.name ?? info.id, role: info.role ?? 'agent' };
+      let env: OpEnv;
+      if (op.needs === 'session') {
+        env = { ctx: new SharedContext(room.doc), actor: asGiven, end: () => hosted.end(room, info.id) };
+      } else if (op.access === 'write') {
+        // Writes are signs of life of the acting session (hosted from now on); reads host nobody.
+        const session = hosted.touch(room, info);
+        const me = session.presence.current;
+        env = { ctx: session.ctx, actor: { id: session.id, name: me.name, role: me.role }, presence: session.presence };
+      } else {
+        env = { ctx: new SharedContext(room.doc), actor: asGiven };
       }
-      // Writes are signs of life of the acting session (hosted from now on); reads host nobody.
-      const session = op.write ? hosted.touch(room, info) : (null as unknown as HostedSession);
-      const actor: Actor = session
-        ? { id: session.id, name: session.presence.current.name, role: session.presence.current.role }
-        : { id: info.id, name: info.name ?? info.id, role: info.role ?? 'agent' };
-      const ctx = session ? session.ctx : new SharedContext(room.doc);
-      const result = await op.run({ room, ctx, session, actor, body });
-      if (op.write) await room.whenDurable();
-      server.json(c.res, 200, { ok: true, result, stored: op.write });
+      const result = await op.run(args, env);
+      if (op.access === 'write') await room.whenDurable();
+      server.json(c.res, 200, { ok: true, result, stored: op.access === 'write' });
     } catch (err) {
-      const e = statusOfError(err);
-      server.json(c.res, e.status, { ok: false, error: e.message, code: e.code });
+      const e = toOpError(err);
+      if (e.code === 'error') server.log.error('operation failed', { op: c.params.op, error: e.message });
+      server.json(c.res, e.status, e.body());
     }
   }, 'read');
 }
