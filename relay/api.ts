@@ -16,7 +16,7 @@ import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
 import type { SessionInfo } from '../src/model/session.js';
 import { readJsonBody } from './body.js';
-import type { HuddleServer, HttpContext } from './server.js';
+import type { HttpContext, ServerServices } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
 
@@ -60,7 +60,7 @@ export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
 /** The operations, re-exported for callers that knew them here. */
 export { OPS };
 
-export function registerApi(server: HuddleServer, hosted: HostedSessions): void {
+export function registerApi(server: ServerServices, hosted: HostedSessions): void {
   const roomOf = async (c: HttpContext): Promise<Room> => {
     try {
       return await server.room(c.params.project);

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
-import type { HuddleServer } from './server.js';
+import type { ServerServices } from './http.js';
 import { sessionOf } from '../src/model/session.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -51,7 +51,7 @@ interface Asset {
   size: number;
 }
 
-export function registerDashboard(server: HuddleServer): void {
+export function registerDashboard(server: ServerServices): void {
   const dir = dashboardAssetsDir();
   const cache = new Map<string, Asset>();
 

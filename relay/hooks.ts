@@ -28,7 +28,7 @@ import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
 import { normalizePattern } from '../src/model/paths.js';
 import { BodyError, readJsonBody } from './body.js';
-import type { HuddleServer } from './server.js';
+import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
 

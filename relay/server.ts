@@ -16,36 +16,18 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Room } from './room.js';
 import { Connection, type ConnectionEnv } from './connection.js';
-import { Janitor } from './janitor.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
 import { registerHooks } from './hooks.js';
 import { HostedSessions } from './hosted.js';
-import { UpstreamLink } from './upstream.js';
+import type { UpstreamLink } from './upstream.js';
+import { Router, json, type Access, type HttpHandler, type ServerServices } from './http.js';
+import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
 import { timingSafeEqual } from 'node:crypto';
 
-export type Access = 'write' | 'read' | 'none';
+export type { Access, HttpContext, HttpHandler } from './http.js';
 
-export interface HttpContext {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  url: URL;
-  access: Access;
-  params: Record<string, string>;
-}
-
-export type HttpHandler = (ctx: HttpContext) => void | Promise<void>;
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  keys: string[];
-  handler: HttpHandler;
-  /** Minimum access needed; 'none' routes are public (health). */
-  needs: Access;
-}
-
-export class HuddleServer {
+export class HuddleServer implements ServerServices {
   readonly config: ServerConfig;
   readonly log: Logger;
   readonly metrics = new Metrics();
@@ -56,12 +38,13 @@ export class HuddleServer {
   private readonly rooms = new Map<string, Room>();
   private readonly connections = new Set<Connection>();
   private readonly connEnv: ConnectionEnv;
-  private readonly routes: Route[] = [];
+  private readonly router: Router;
   private pingTimer: NodeJS.Timeout | null = null;
   private persistenceHealthy = true;
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
-  private readonly roomHooks: Array<(room: Room) => void> = [];
+  /** Attached to every room once it has loaded (janitor, upstream link, ...). */
+  private readonly extensions: RoomExtension[];
   /** Links to the team relay, per loaded project. */
   readonly upstreams = new Map<string, UpstreamLink>();
   /** Sessions hosted for thin clients (hooks, CLI, MCP). */
@@ -73,8 +56,10 @@ export class HuddleServer {
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.log = logger ?? createLogger(this.config.logLevel);
     this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
+    this.router = new Router({ accessOf: (req, url) => this.accessOf(req, url), onRefused: () => this.metrics.rejectedAuth++, log: this.log });
+    this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams)];
     this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.router.handle(req, res);
     // With a certificate: https and wss, everything else identical.
     this.http = this.config.tls ? https.createServer({ cert: this.config.tls.cert, key: this.config.tls.key }, handler) : http.createServer(handler);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxMessage, perMessageDeflate: false });
@@ -177,19 +162,12 @@ export class HuddleServer {
 
   /** Register an HTTP route. `pattern` may contain `:name` segments. */
   route(method: string, pattern: string, handler: HttpHandler, needs: Access = 'read'): void {
-    const keys: string[] = [];
-    const re = new RegExp(
-      '^' + pattern.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_m, k: string) => {
-        keys.push(k);
-        return '([^/]+)';
-      }) + '$',
-    );
-    this.routes.push({ method, pattern: re, keys, handler, needs });
+    this.router.route(method, pattern, handler, needs);
   }
 
-  /** Run `fn` for every room once it is loaded (extensions: hosted sessions, upstream links). */
-  onRoom(fn: (room: Room) => void): void {
-    this.roomHooks.push(fn);
+  /** Attach `ext` to every room loaded from now on. */
+  extend(ext: RoomExtension): void {
+    this.extensions.push(ext);
   }
 
   /** Run `fn` during shutdown, before rooms are flushed. */
@@ -234,18 +212,7 @@ export class HuddleServer {
       r.ready.then(
         () => {
           if (this.config.upstream) r.ensureApplied();
-          // With an upstream, the team relay arbitrates task claims; this server only mirrors.
-          const janitor = new Janitor(r, { orphanAfterMs: this.config.orphanAfterMs, arbitrate: () => !this.config.upstream });
-          r.onDestroy(() => janitor.destroy());
-          if (this.config.upstream) {
-            const link = new UpstreamLink(r, { url: this.config.upstream, token: this.config.upstreamToken ?? undefined, ca: this.config.upstreamCa ?? undefined }, this.log);
-            this.upstreams.set(r.name, link);
-            r.onDestroy(() => {
-              link.close();
-              if (this.upstreams.get(r.name) === link) this.upstreams.delete(r.name);
-            });
-          }
-          for (const fn of this.roomHooks) fn(r);
+          attachAll(this.extensions, r, this.log);
         },
         // A room whose load failed is dropped so that a later attempt retries.
         () => {
@@ -334,42 +301,8 @@ export class HuddleServer {
     }
   }
 
-  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = req.method ?? 'GET';
-    for (const r of this.routes) {
-      const m = r.pattern.exec(url.pathname);
-      if (!m) continue;
-      if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
-      const params: Record<string, string> = {};
-      try {
-        r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
-      } catch {
-        this.json(res, 400, { error: 'malformed URL encoding' });
-        return;
-      }
-      const access = this.accessOf(req, url);
-      if (r.needs !== 'none' && (access === 'none' || (r.needs === 'write' && access !== 'write'))) {
-        this.metrics.rejectedAuth++;
-        this.json(res, access === 'none' ? 401 : 403, { error: access === 'none' ? 'missing or wrong token' : 'this token may only read' });
-        return;
-      }
-      try {
-        await r.handler({ req, res, url, access, params });
-      } catch (err) {
-        const e = err as Error & { status?: number };
-        if (!res.headersSent) this.json(res, e.status ?? 500, { error: e.message });
-        if ((e.status ?? 500) >= 500) this.log.error('request failed', { path: url.pathname, error: e.message });
-      }
-      return;
-    }
-    this.json(res, 404, { error: `no route for ${method} ${url.pathname}` });
-  }
-
   json(res: http.ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    json(res, status, body);
   }
 
   /** Stop accepting, close clients, flush every room, close LevelDB. Idempotent. */

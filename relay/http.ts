@@ -1,0 +1,119 @@
+/**
+ * HTTP routing for the server: the route table, JSON replies and the access
+ * check, plus the small view of the server that feature modules (the API, the
+ * hooks, the dashboard) are given, so that they never import the server.
+ */
+import type http from 'node:http';
+import type { ServerConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { Room } from './room.js';
+import type { HostedSessions } from './hosted.js';
+import type { UpstreamLink } from './upstream.js';
+
+export type Access = 'write' | 'read' | 'none';
+
+export interface HttpContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  access: Access;
+  params: Record<string, string>;
+}
+
+export type HttpHandler = (ctx: HttpContext) => void | Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: HttpHandler;
+  /** Minimum access needed; 'none' routes are public (health). */
+  needs: Access;
+}
+
+export function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Every error reply has this shape (`error` is what clients show). */
+export function errorBody(error: string, code: string): { ok: false; error: string; code: string } {
+  return { ok: false, error, code };
+}
+
+export interface RouterOptions {
+  /** Which access a request's credentials grant. */
+  accessOf(req: http.IncomingMessage, url: URL): Access;
+  /** Counted when a request is refused for its credentials. */
+  onRefused(): void;
+  log: Logger;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  constructor(private readonly opts: RouterOptions) {}
+
+  /** Register an HTTP route. `pattern` may contain `:name` segments. */
+  route(method: string, pattern: string, handler: HttpHandler, needs: Access = 'read'): void {
+    const keys: string[] = [];
+    const re = new RegExp(
+      '^' + pattern.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_m, k: string) => {
+        keys.push(k);
+        return '([^/]+)';
+      }) + '$',
+    );
+    this.routes.push({ method, pattern: re, keys, handler, needs });
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    for (const r of this.routes) {
+      const m = r.pattern.exec(url.pathname);
+      if (!m) continue;
+      if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
+      const params: Record<string, string> = {};
+      try {
+        r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      } catch {
+        json(res, 400, errorBody('malformed URL encoding', 'invalid'));
+        return;
+      }
+      const access = this.opts.accessOf(req, url);
+      if (r.needs !== 'none' && (access === 'none' || (r.needs === 'write' && access !== 'write'))) {
+        this.opts.onRefused();
+        if (access === 'none') json(res, 401, errorBody('missing or wrong token', 'unauthorized'));
+        else json(res, 403, errorBody('this token may only read', 'forbidden'));
+        return;
+      }
+      try {
+        await r.handler({ req, res, url, access, params });
+      } catch (err) {
+        const e = err as Error & { status?: number };
+        const status = e.status ?? 500;
+        if (!res.headersSent) json(res, status, errorBody(e.message, status >= 500 ? 'error' : 'invalid'));
+        if (status >= 500) this.opts.log.error('request failed', { path: url.pathname, error: e.message });
+      }
+      return;
+    }
+    json(res, 404, errorBody(`no route for ${method} ${url.pathname}`, 'not-found'));
+  }
+}
+
+/** What feature modules may use of the server (HuddleServer provides it). */
+export interface ServerServices {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly hosted: HostedSessions;
+  readonly store: { listDocs(): Promise<string[]> };
+  readonly upstreams: ReadonlyMap<string, Pick<UpstreamLink, 'room' | 'status'>>;
+  route(method: string, pattern: string, handler: HttpHandler, needs?: Access): void;
+  json(res: http.ServerResponse, status: number, body: unknown): void;
+  /** The loaded room of a project, loading it if needed. Throws for bad names. */
+  room(name: string): Promise<Room>;
+  loadedRooms(): string[];
+  /** Run `fn` during shutdown, before rooms are flushed; returns its removal. */
+  onShutdown(fn: () => Promise<void> | void): () => void;
+}
