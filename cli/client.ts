@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import type { ResolvedConfig } from './config.js';
 import type { Snapshot, WatchEvent } from '../src/model/snapshot.js';
+import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
 let caCache: string[] | undefined | null = null;
 
@@ -94,11 +95,11 @@ export class ApiClient {
     return `/api/p/${encodeURIComponent(this.cfg.project)}`;
   }
 
-  /** Run an operation of the API as the configured session; resolves with its result once stored. */
-  async op<T = unknown>(name: string, args: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<T> {
+  /** Run an operation of the table (src/ops/table.ts) as the configured session; resolves with its result once stored. */
+  async op<N extends OpName>(name: N, args: OpArgs<N> = {}, opts: RequestOptions = {}): Promise<OpResult<N>> {
     const { status, json } = await this.request('POST', `${this.base()}/op/${name}`, { session: this.cfg.session, ...args }, opts);
-    const j = (json ?? {}) as { ok?: boolean; result?: T; error?: string; code?: string };
-    if (status === 200 && j.ok) return j.result as T;
+    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string };
+    if (status === 200 && j.ok) return j.result as OpResult<N>;
     throw new ApiFailure(status, j.error ?? `HTTP ${status}`, j.code ?? 'error');
   }
 

@@ -11,6 +11,7 @@ import { ApiClient, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
 import type { Snapshot } from '../src/model/snapshot.js';
+import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
 export interface Ctx {
   cfg: ResolvedConfig;
@@ -63,16 +64,16 @@ export async function readState(ctx: Ctx): Promise<Snapshot> {
 }
 
 /** A read operation of the API, with the same offline fallback as readState. */
-export async function readOp<T>(ctx: Ctx, name: string, args: Record<string, unknown> = {}): Promise<{ result: T; offline: number | null }> {
+export async function readOp<N extends OpName>(ctx: Ctx, name: N, args: OpArgs<N> = {}): Promise<{ result: OpResult<N>; offline: number | null }> {
   try {
-    return { result: await ctx.api.op<T>(name, args), offline: null };
+    return { result: await ctx.api.op(name, args), offline: null };
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     const dir = replicaDir(ctx.cfg);
     if (!dir) throw unreachable(err);
     const { offlineOp } = await import('./offline.js');
     try {
-      return await offlineOp<T>(ctx.cfg, dir, name, args);
+      return await offlineOp<OpResult<N>>(ctx.cfg, dir, name, args);
     } catch (e) {
       if ((e as { status?: number }).status) throw e;
       throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
@@ -85,9 +86,9 @@ export async function readOp<T>(ctx: Ctx, name: string, args: Record<string, unk
  * and a local replica (a context write, not presence), it is stored in the
  * replica and reported as stored locally only.
  */
-export async function writeOp<T>(ctx: Ctx, name: string, args: Record<string, unknown> = {}, timeoutMs?: number): Promise<{ result: T; local: boolean }> {
+export async function writeOp<N extends OpName>(ctx: Ctx, name: N, args: OpArgs<N> = {}, timeoutMs?: number): Promise<{ result: OpResult<N>; local: boolean }> {
   try {
-    return { result: await ctx.api.op<T>(name, args, { timeoutMs }), local: false };
+    return { result: await ctx.api.op(name, args, { timeoutMs }), local: false };
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     const dir = replicaDir(ctx.cfg);
@@ -96,7 +97,7 @@ export async function writeOp<T>(ctx: Ctx, name: string, args: Record<string, un
     const { offlineOp, runsOffline } = await import('./offline.js');
     if (!runsOffline(name)) throw unreachable(err);
     try {
-      const { result } = await offlineOp<T>(ctx.cfg, dir, name, args, true);
+      const { result } = await offlineOp<OpResult<N>>(ctx.cfg, dir, name, args, true);
       return { result, local: true };
     } catch (e) {
       if ((e as { status?: number }).status) throw e;

@@ -110,7 +110,7 @@ describe('lock authority with several machines', () => {
       const file = `src/race-${round}.ts`;
       const results = await Promise.all([
         ...peers.map((p) => p.lock([file])),
-        ...hosted.map((h) => h.op<{ status: string }>('lock', { paths: [file] })),
+        ...hosted.map((h) => h.op('lock', { paths: [file] })),
       ]);
       const confirmed = results.map((r, i) => (r.status === 'confirmed' ? names[i] : null)).filter(Boolean);
       expect(confirmed, `round ${round}: ${results.map((r) => r.status).join(' ')}`).toHaveLength(1);
@@ -157,7 +157,7 @@ describe('lock authority with several machines', () => {
     await sleep(5);
     expect((await b.lock(['src/x.ts'])).status).toBe('unconfirmed');
     // A hosted session on machine A: unconfirmed as well, and it does not block alice (a pending claim of alice does).
-    expect((await api.op<{ status: string }>('lock', { paths: ['src/y.ts'] })).status).toBe('unconfirmed');
+    expect((await api.op('lock', { paths: ['src/y.ts'] })).status).toBe('unconfirmed');
     // The lock held from before is still held on A, and still confirmed.
     expect(a.presence.claims().find((c) => c.path === 'docs/before.md')?.confirmed).toBe(true);
 

@@ -4,7 +4,7 @@ import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, heading, json, out, short, statusColor, table } from '../format.js';
 import type { Decision, InterfaceDecl, Message, Note } from '../../src/model/context.js';
-import { INTERFACE_STATUSES, MESSAGE_KINDS } from '../../src/model/enums.js';
+import { INTERFACE_STATUSES, MESSAGE_KINDS, type InterfaceStatus, type MessageKind } from '../../src/model/enums.js';
 
 const KINDS: readonly string[] = MESSAGE_KINDS;
 const IFACE_STATUSES: readonly string[] = INTERFACE_STATUSES;
@@ -28,7 +28,7 @@ Examples:
     .action(async (text: string, opts: { why?: string; supersedes?: string; json?: boolean }, cmd: Command) => {
       if (!text.trim()) throw usageError('a decision needs text');
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<Decision>(ctx, 'decide', { text, rationale: opts.why, supersedes: opts.supersedes });
+      const { result, local } = await writeOp(ctx, 'decide', { text, rationale: opts.why, supersedes: opts.supersedes });
       if (opts.json) return json(result);
       out(`decision ${short(result.id)} ${storedNote(local)}`);
     });
@@ -44,7 +44,7 @@ Examples:
   $ huddle decisions --all --json`)
     .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, offline } = await readOp<Decision[]>(ctx, 'decisions', { all: Boolean(opts.all) });
+      const { result, offline } = await readOp(ctx, 'decisions', { all: Boolean(opts.all) });
       if (opts.json) return json(result);
       if (!result.length) return out(offlineNote(offline) + 'no decisions yet');
       out(offlineNote(offline) + table(result.map((d) => [
@@ -69,7 +69,7 @@ Examples:
     .action(async (name: string, opts: { file: string; desc?: string; status?: string; json?: boolean }, cmd: Command) => {
       if (opts.status && !IFACE_STATUSES.includes(opts.status)) throw usageError(`--status must be one of ${IFACE_STATUSES.join(', ')}`);
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<InterfaceDecl>(ctx, 'declare', { name, file: opts.file, description: opts.desc, status: opts.status });
+      const { result, local } = await writeOp(ctx, 'declare', { name, file: opts.file, description: opts.desc, status: opts.status as InterfaceStatus | undefined });
       if (opts.json) return json(result);
       out(`interface ${result.name} (${result.status}) in ${result.file} ${storedNote(local)}`);
     });
@@ -83,7 +83,7 @@ Examples:
   $ huddle interfaces`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, offline } = await readOp<InterfaceDecl[]>(ctx, 'interfaces');
+      const { result, offline } = await readOp(ctx, 'interfaces');
       if (opts.json) return json(result);
       if (!result.length) return out(offlineNote(offline) + 'no interfaces declared');
       out(offlineNote(offline) + table(result.map((i) => [i.name, i.file, statusColor(i.status), i.ownerName, ago(i.at), clip(i.description, 50)]), ''));
@@ -107,7 +107,7 @@ Examples:
       if (opts.kind && !KINDS.includes(opts.kind)) throw usageError(`--kind must be one of ${KINDS.join(', ')}`);
       if (!text.trim()) throw usageError('empty message');
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<Message>(ctx, 'send', { to, text, kind: opts.kind, replyTo: opts.replyTo, needsReply: opts.needsReply });
+      const { result, local } = await writeOp(ctx, 'send', { to, text, kind: opts.kind as MessageKind | undefined, replyTo: opts.replyTo, needsReply: opts.needsReply });
       if (opts.json) return json(result);
       out(`message ${short(result.id)} to ${result.to} ${storedNote(local)}`);
     });
@@ -124,7 +124,7 @@ Examples:
   $ huddle inbox --all --session backend-1`)
     .action(async (opts: { all?: boolean; peek?: boolean; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await writeOp<Array<Message & { read: boolean; answered: boolean }>>(ctx, 'inbox', { all: Boolean(opts.all), markRead: !opts.peek });
+      const { result } = await writeOp(ctx, 'inbox', { all: Boolean(opts.all), markRead: !opts.peek });
       if (opts.json) return json(result);
       if (!result.length) return out(opts.all ? 'no messages' : 'nothing unread');
       out(table(result.map((m) => [
@@ -155,7 +155,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle note set db-schema "v7, migrated on staging"`)
     .action(async (key: string, value: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<Note>(ctx, 'note.set', { key, value });
+      const { result, local } = await writeOp(ctx, 'note.set', { key, value });
       if (opts.json) return json(result);
       out(`note ${result.key} ${storedNote(local)}`);
     });
@@ -168,7 +168,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle note get db-schema`)
     .action(async (key: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await readOp<Note>(ctx, 'note.get', { key });
+      const { result } = await readOp(ctx, 'note.get', { key });
       if (opts.json) return json(result);
       out(result.value);
     });
@@ -180,7 +180,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle note list`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, offline } = await readOp<Note[]>(ctx, 'note.list');
+      const { result, offline } = await readOp(ctx, 'note.list');
       if (opts.json) return json(result);
       if (!result.length) return out(offlineNote(offline) + 'no notes');
       out(offlineNote(offline) + heading('Notes', result.length) + table(result.map((n) => [n.key, clip(n.value, 60), c.dim(`${n.byName}, ${ago(n.at)}`)])));
@@ -194,7 +194,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle note delete db-schema`)
     .action(async (key: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<{ deleted: string }>(ctx, 'note.delete', { key });
+      const { result, local } = await writeOp(ctx, 'note.delete', { key });
       if (opts.json) return json(result);
       out(`note ${key} deleted; ${storedNote(local)}`);
     });

@@ -18,7 +18,7 @@ Examples:
   $ huddle snapshot --name before-refactor && huddle history --json`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await readOp<VersionInfo[]>(ctx, 'history');
+      const { result } = await readOp(ctx, 'history');
       if (opts.json) return json(result);
       if (!result.length) return out('no versions yet (huddle snapshot saves one)');
       out(table(result.map((v) => [short(v.id), v.name ?? '', clock(v.at), ago(v.at), v.byName, (v.auto ? c.dim('auto ') : '') + clip(v.summary, 60)]), ''));
@@ -33,7 +33,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle snapshot --name before-refactor`)
     .action(async (opts: { name?: string; summary?: string; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<VersionInfo>(ctx, 'snapshot', { name: opts.name, summary: opts.summary });
+      const { result, local } = await writeOp(ctx, 'snapshot', { name: opts.name, summary: opts.summary });
       if (opts.json) return json(result);
       out(`version ${short(result.id)}${result.name ? ` (${result.name})` : ''} ${storedNote(local)}`);
     });
@@ -47,7 +47,7 @@ Examples:
     .addHelpText('after', `\nExamples:\n  $ huddle diff before-refactor\n  $ huddle diff v-1a2b3c v-4d5e6f --json`)
     .action(async (from: string, to: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await readOp<VersionDiff>(ctx, 'diff', { from, to });
+      const { result } = await readOp(ctx, 'diff', { from, to });
       if (opts.json) return json(result);
       if (!result.changes.length) return out(`no changes from ${from} to ${to}`);
       const mark = { added: c.green('+'), removed: c.red('-'), changed: c.yellow('~') };
@@ -63,7 +63,7 @@ Examples:
     .action(async (version: string, opts: { json?: boolean }, cmd: Command) => {
       if (!version.trim()) throw usageError('which version?');
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<{ version: VersionInfo; changes: number }>(ctx, 'rollback', { version });
+      const { result, local } = await writeOp(ctx, 'rollback', { version });
       if (opts.json) return json(result);
       out(`rolled back to ${short(result.version.id)}${result.version.name ? ` (${result.version.name})` : ''}: ${result.changes} changes; ${storedNote(local)}`);
     });
@@ -77,7 +77,7 @@ Examples:
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {
       if (!/^\d+$/.test(opts.limit)) throw usageError('--limit must be a whole number');
       const ctx = contextOf(cmd);
-      const { result } = await readOp<TimelineEvent[]>(ctx, 'timeline', { limit: Number(opts.limit) });
+      const { result } = await readOp(ctx, 'timeline', { limit: Number(opts.limit) });
       if (opts.json) return json(result);
       if (!result.length) return out('nothing yet');
       out(table(result.map((e) => [c.dim(clock(e.at)), e.type, e.actorName, clip(e.summary, 80)]), ''));

@@ -32,7 +32,7 @@ async function acquire(ctx: Ctx, paths: string[], opts: LockOpts): Promise<{ r: 
   const waitMs = opts.wait !== undefined ? parseDuration(opts.wait, '--wait') : 0;
   if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > 24 * 3600_000)) throw usageError('--ttl must be between 1s and 24h');
   if (waitMs > 10 * 60_000) throw usageError('--wait must be at most 10m');
-  const { result } = await writeOp<AcquireResult>(ctx, 'lock', { paths, mode: opts.shared ? 'shared' : 'exclusive', reason: opts.reason, ttlMs, waitMs }, waitMs + 15_000);
+  const { result } = await writeOp(ctx, 'lock', { paths, mode: opts.shared ? 'shared' : 'exclusive', reason: opts.reason, ttlMs, waitMs }, waitMs + 15_000);
   if (result.status === 'held') {
     if (opts.json) json(result);
     throw new ExitError(EXIT_LOCKED, heldMessage(result.holder));
@@ -158,7 +158,7 @@ Examples:
       if (opts.all && opts.force) throw usageError('--force needs the paths');
       const ctx = contextOf(cmd);
       const paths = rawPaths.map((p) => repoPath(ctx.cfg, p));
-      const { result, local } = await writeOp<{ released: string[]; forced?: string[] }>(ctx, 'unlock', { paths: opts.all ? undefined : paths, force: Boolean(opts.force), reason: opts.reason });
+      const { result, local } = await writeOp(ctx, 'unlock', { paths: opts.all ? undefined : paths, force: Boolean(opts.force), reason: opts.reason });
       if (!opts.force && result.released.length === 0 && paths.length) {
         // Nothing of ours: say whose it is, if anyone's.
         const s = await readState(ctx);

@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import { HOOK_PATH } from '../../src/protocol/constants.js';
-import { INTERFACE_STATUSES, MESSAGE_KINDS } from '../../src/model/enums.js';
 
 export interface McpFlags {
   url?: string;
@@ -21,10 +20,11 @@ export interface McpFlags {
 const TOUCH_MS = 60_000;
 
 export async function runMcp(flags: McpFlags): Promise<void> {
-  const [{ McpServer }, { StdioServerTransport }, { z }, { resolveConfig }, { ApiClient, ApiFailure, UnreachableError }, inject] = await Promise.all([
+  const [{ McpServer }, { StdioServerTransport }, { z }, { OPS }, { resolveConfig }, { ApiClient, ApiFailure, UnreachableError }, inject] = await Promise.all([
     import('@modelcontextprotocol/sdk/server/mcp.js'),
     import('@modelcontextprotocol/sdk/server/stdio.js'),
     import('zod'),
+    import('../../src/ops/table.js'),
     import('../config.js'),
     import('../client.js'),
     import('../../src/model/inject.js'),
@@ -72,6 +72,8 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     }
   };
   const sid = (id: string) => inject.shortId(id);
+  // Tool arguments are the operations' own fields (src/ops/table.ts); only MCP-specific ones are declared here.
+  const field = <N extends keyof typeof OPS>(name: N) => OPS[name].input.shape as (typeof OPS)[N]['input']['shape'];
 
   const server = new McpServer({ name: 'huddle', version: '0.1.0' }, { instructions: 'huddle: shared live context of the agents working on this project (who is here, locks, decisions, tasks, messages).' });
 
@@ -86,59 +88,59 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   server.registerTool('lock', {
     description: 'Take an advisory lock on files or globs (repository-relative) so other sessions do not edit them; exclusive by default. Released by unlock or when this session ends.',
     inputSchema: {
-      paths: z.array(z.string()).min(1).describe('files or globs, e.g. src/api/*.ts'),
-      mode: z.enum(['exclusive', 'shared']).optional(),
-      reason: z.string().optional(),
+      paths: field('lock').paths,
+      mode: field('lock').mode,
+      reason: field('lock').reason,
       wait_seconds: z.number().min(0).max(600).optional().describe('wait this long for a holder to release'),
     },
   }, (a) => run(async () => {
-    const r = await api.op<{ status: string; paths: string[]; holder?: { path: string; sessionName: string; role: string; claimedAt: number; reason?: string } }>('lock', { paths: a.paths, mode: a.mode, reason: a.reason, waitMs: a.wait_seconds ? a.wait_seconds * 1000 : undefined });
+    const r = await api.op('lock', { paths: a.paths, mode: a.mode, reason: a.reason, waitMs: a.wait_seconds ? a.wait_seconds * 1000 : undefined });
     if (r.status === 'held' && r.holder) return `Not locked: ${r.holder.path} is held by ${r.holder.sessionName} (role ${r.holder.role}, since ${inject.since(r.holder.claimedAt)}${r.holder.reason ? `: ${r.holder.reason}` : ''}).`;
     return `Locked ${r.paths.join(', ')} (${a.mode ?? 'exclusive'}${r.status === 'unconfirmed' ? ', not yet confirmed by the relay' : ''}).`;
   }));
 
   server.registerTool('unlock', {
     description: 'Release this session\'s locks on the given paths, or all of them when no path is given.',
-    inputSchema: { paths: z.array(z.string()).optional() },
+    inputSchema: { paths: field('unlock').paths },
   }, (a) => run(async () => {
-    const r = await api.op<{ released: string[] }>('unlock', { paths: a.paths });
+    const r = await api.op('unlock', { paths: a.paths });
     return r.released.length ? `Released ${r.released.join(', ')}.` : 'No lock of this session matched.';
   }));
 
   server.registerTool('decide', {
     description: 'Record a decision (with its rationale) in the shared context so other agents do not re-decide it.',
-    inputSchema: { text: z.string().min(1), rationale: z.string().optional(), supersedes: z.string().optional().describe('id of a decision this one replaces') },
+    inputSchema: field('decide'),
   }, (a) => run(async () => {
-    const d = await api.op<{ id: string }>('decide', a);
+    const d = await api.op('decide', a);
     return `Decision recorded (${sid(d.id)}).`;
   }));
 
   server.registerTool('declare', {
     description: 'Declare an interface other agents depend on (name, file, description, status draft|ready|changed).',
-    inputSchema: { name: z.string().min(1), file: z.string().min(1), description: z.string().optional(), status: z.enum(INTERFACE_STATUSES).optional() },
+    inputSchema: field('declare'),
   }, (a) => run(async () => {
-    const d = await api.op<{ name: string; status: string }>('declare', a);
+    const d = await api.op('declare', a);
     return `Interface ${d.name} declared (${d.status}).`;
   }));
 
   server.registerTool('send', {
     description: 'Send a message to a session (name or id), a role (role:NAME) or everyone (all).',
     inputSchema: {
-      to: z.string().min(1),
-      text: z.string().min(1),
-      kind: z.enum(MESSAGE_KINDS).optional(),
-      reply_to: z.string().optional(),
+      to: field('send').to,
+      text: field('send').text,
+      kind: field('send').kind,
+      reply_to: field('send').replyTo,
     },
   }, (a) => run(async () => {
-    const m = await api.op<{ id: string; to: string }>('send', { to: a.to, text: a.text, kind: a.kind, replyTo: a.reply_to });
+    const m = await api.op('send', { to: a.to, text: a.text, kind: a.kind, replyTo: a.reply_to });
     return `Sent to ${m.to} (${sid(m.id)}).`;
   }));
 
   server.registerTool('inbox', {
     description: 'Messages addressed to this session or its role that it has not read yet (all: include read ones).',
-    inputSchema: { all: z.boolean().optional() },
+    inputSchema: { all: field('inbox').all },
   }, (a) => run(async () => {
-    const msgs = await api.op<Array<{ id: string; byName: string; kind: string; text: string; needsReply: boolean; to: string }>>('inbox', { all: a.all === true });
+    const msgs = await api.op('inbox', { all: a.all === true });
     if (msgs.length === 0) return 'No unread messages.';
     return msgs.slice(-20).map((m) => `- ${sid(m.id)} from ${m.byName}${m.to.startsWith('role:') || m.to === 'all' ? ` to ${m.to}` : ''} (${m.kind}${m.needsReply ? ', needs reply' : ''}): ${m.text}`).join('\n');
   }));
@@ -147,31 +149,31 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     description: 'Shared tasks: list, add (title, role), claim (id), done (id, note), or handoff (id, to, summary).',
     inputSchema: {
       action: z.enum(['list', 'add', 'claim', 'done', 'handoff']),
-      id: z.string().optional(),
-      title: z.string().optional(),
-      detail: z.string().optional(),
-      role: z.string().optional(),
-      note: z.string().optional(),
-      to: z.string().optional().describe('handoff: a session or role:NAME'),
-      summary: z.string().optional(),
+      id: field('task.claim').id.optional(),
+      title: field('task.add').title.optional(),
+      detail: field('task.add').detail,
+      role: field('task.add').role,
+      note: field('task.done').note,
+      to: field('handoff').to.optional().describe('handoff: a session or role:NAME'),
+      summary: field('handoff').summary.optional(),
     },
   }, (a) => run(async () => {
     type T = { id: string; title: string; status: string; role?: string; assignee: { name: string } | null };
     const line = (t: T) => `${sid(t.id)} ${t.title} [${t.status}${t.role ? `, role ${t.role}` : ''}${t.assignee ? `, ${t.assignee.name}` : ''}]`;
     switch (a.action) {
       case 'list': {
-        const ts = await api.op<T[]>('task.list', { role: a.role });
+        const ts = await api.op('task.list', { role: a.role });
         const live = ts.filter((t) => t.status !== 'done');
         return live.length ? live.slice(0, 30).map(line).join('\n') : 'No open tasks.';
       }
       case 'add':
-        return `Added ${line(await api.op<T>('task.add', { title: a.title, detail: a.detail, role: a.role }))}.`;
+        return `Added ${line(await api.op('task.add', { title: a.title, detail: a.detail, role: a.role }))}.`;
       case 'claim':
-        return `Claimed ${line(await api.op<T>('task.claim', { id: a.id }))}.`;
+        return `Claimed ${line(await api.op('task.claim', { id: a.id }))}.`;
       case 'done':
-        return `Done: ${line(await api.op<T>('task.done', { id: a.id, note: a.note }))}.`;
+        return `Done: ${line(await api.op('task.done', { id: a.id, note: a.note }))}.`;
       case 'handoff': {
-        const r = await api.op<{ task: T }>('handoff', { id: a.id, to: a.to, summary: a.summary });
+        const r = await api.op('handoff', { id: a.id, to: a.to, summary: a.summary });
         return `Handed off ${line(r.task)} to ${a.to}.`;
       }
     }

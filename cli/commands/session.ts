@@ -28,7 +28,7 @@ Examples:
   $ HUDDLE_SESSION=backend-1 huddle --role backend update --task "users API"`)
     .action(async (opts: { task?: string; intent?: string; name?: string; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await writeOp<Record<string, unknown>>(ctx, 'update', { task: opts.task, intent: opts.intent, name: opts.name, role: ctx.api.cfg.session.role });
+      const { result } = await writeOp(ctx, 'update', { task: opts.task, intent: opts.intent, name: opts.name, role: ctx.api.cfg.session.role });
       if (opts.json) return json(result);
       out(`session ${ctx.cfg.session.id} (${String(result.role)}) is here${result.task ? `, on ${String(result.task)}` : ''}; ${storedNote(false)}`);
     });
@@ -55,7 +55,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle leave --session backend-1`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result } = await writeOp<{ ended: boolean }>(ctx, 'end');
+      const { result } = await writeOp(ctx, 'end');
       if (opts.json) return json(result);
       out(result.ended ? `session ${ctx.cfg.session.id} ended` : `session ${ctx.cfg.session.id} was not here`);
     });

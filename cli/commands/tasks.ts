@@ -4,7 +4,7 @@ import { collect, contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, json, out, short, statusColor, table } from '../format.js';
 import type { Message, Task } from '../../src/model/context.js';
-import { TASK_STATUSES } from '../../src/model/enums.js';
+import { TASK_STATUSES, type TaskStatus } from '../../src/model/enums.js';
 
 const STATUSES: readonly string[] = TASK_STATUSES;
 
@@ -31,12 +31,12 @@ Examples:
   $ huddle task done t-9c1e --note "merged in #42"
   $ huddle task list --for frontend --json`);
 
-  const simple = (name: string, desc: string, op: string, extra: (c: Command) => Command, args: (o: Record<string, string | undefined>) => Record<string, unknown>, verb: string, example: string) =>
+  const simple = (name: string, desc: string, op: 'task.claim' | 'task.done' | 'task.block' | 'task.reopen', extra: (c: Command) => Command, args: (o: Record<string, string | undefined>) => Record<string, unknown>, verb: string, example: string) =>
     extra(task.command(name).description(desc).argument('<id>', 'task id or a unique prefix').option('--json', 'print the task as JSON'))
       .addHelpText('after', `\nExample:\n  $ ${example}`)
       .action(async (id: string, opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
         const ctx = contextOf(cmd);
-        const { result, local } = await writeOp<Task>(ctx, op, { id, ...args(opts) });
+        const { result, local } = await writeOp(ctx, op, { id, ...args(opts) });
         if (opts.json) return json(result);
         out(`task ${short(result.id)} ${verb} (${result.title}); ${storedNote(local)}`);
       });
@@ -53,7 +53,7 @@ Examples:
     .action(async (title: string, opts: { detail?: string; for?: string; dep?: string[]; json?: boolean }, cmd: Command) => {
       if (!title.trim()) throw usageError('a task needs a title');
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<Task>(ctx, 'task.add', { title, detail: opts.detail, role: opts.for, deps: opts.dep });
+      const { result, local } = await writeOp(ctx, 'task.add', { title, detail: opts.detail, role: opts.for, deps: opts.dep });
       if (opts.json) return json(result);
       out(`task ${short(result.id)} added; ${storedNote(local)}`);
     });
@@ -72,7 +72,7 @@ Examples:
     .addHelpText('after', `\nExample:\n  $ huddle task note t-9c1e "half of the endpoints done"`)
     .action(async (id: string, text: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<Task>(ctx, 'task.note', { id, note: text });
+      const { result, local } = await writeOp(ctx, 'task.note', { id, note: text });
       if (opts.json) return json(result);
       out(`task ${short(result.id)} noted; ${storedNote(local)}`);
     });
@@ -89,7 +89,7 @@ Examples:
     .action(async (opts: { status?: string; for?: string; mine?: boolean; all?: boolean; json?: boolean }, cmd: Command) => {
       if (opts.status && !STATUSES.includes(opts.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
       const ctx = contextOf(cmd);
-      const { result, offline } = await readOp<Task[]>(ctx, 'task.list', { status: opts.status, role: opts.for, assignee: opts.mine ? ctx.cfg.session.id : undefined });
+      const { result, offline } = await readOp(ctx, 'task.list', { status: opts.status as TaskStatus | undefined, role: opts.for, assignee: opts.mine ? ctx.cfg.session.id : undefined });
       const list = opts.all || opts.status ? result : result.filter((t) => t.status !== 'done');
       if (opts.json) return json(list);
       const head = offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)})\n`) : '';
@@ -109,7 +109,7 @@ Example:
   $ huddle handoff t-9c1e role:tests --summary "endpoints done; needs integration tests" --file src/api/users.ts`)
     .action(async (id: string, to: string, opts: { summary: string; file?: string[]; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { result, local } = await writeOp<{ task: Task; message: Message }>(ctx, 'handoff', { id, to, summary: opts.summary, files: opts.file });
+      const { result, local } = await writeOp(ctx, 'handoff', { id, to, summary: opts.summary, files: opts.file });
       if (opts.json) return json(result);
       out(`task ${short(result.task.id)} handed to ${to}; ${storedNote(local)}`);
     });

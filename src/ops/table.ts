@@ -223,8 +223,11 @@ export const OPS = {
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
-/** What a caller sends for an operation (before parsing). */
-export type OpArgs<N extends OpName> = z.input<Ops[N]['input']>;
+/**
+ * What a caller sends for an operation: the schema's fields, each optional (absent, null or ''
+ * means not given, and the server names a missing required one).
+ */
+export type OpArgs<N extends OpName> = { [K in keyof z.input<Ops[N]['input']>]?: z.input<Ops[N]['input']>[K] | null };
 /** What an operation answers. */
 export type OpResult<N extends OpName> = Awaited<ReturnType<Ops[N]['run']>>;
 
