@@ -19,6 +19,7 @@
  */
 import * as Y from 'yjs';
 import { newId } from './ids.js';
+import { VERSIONED_KINDS, readTask, stable } from './kinds/index.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus } from './enums.js';
 
 export { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus };
@@ -329,11 +330,7 @@ export class SharedContext {
   // ---- tasks --------------------------------------------------------------
 
   private readTask(id: string, m: Y.Map<unknown>): Task {
-    const o = m.toJSON() as Omit<Task, 'id'>;
-    // A completion is final: claims never write doneAt, and only reopen/handoff clear it. So a
-    // completion concurrent with a claim wins on every peer, whatever Yjs picks for `status`.
-    const status = o.doneAt !== undefined ? 'done' : o.status;
-    return clean({ ...o, id, status, deps: (o.deps as string[]) ?? [], assignee: (o.assignee as Task['assignee']) ?? null }) as Task;
+    return readTask(id, m);
   }
 
   addTask(actor: Actor, input: { title: string; detail?: string; role?: string; deps?: string[] }): Task {
@@ -520,21 +517,16 @@ export class SharedContext {
 
   // ---- versions -----------------------------------------------------------
 
+  /** The versioned content: every versioned kind's records (src/model/kinds). */
   private content(): VersionedContent {
-    const tasks: Record<string, Task> = {};
-    for (const [id, m] of this.tasksMap.entries()) tasks[id] = this.readTask(id, m);
-    return {
-      decisions: this.decisionsMap.toJSON() as Record<string, Decision>,
-      interfaces: this.interfacesMap.toJSON() as Record<string, InterfaceDecl>,
-      tasks,
-      notes: this.notesMap.toJSON() as Record<string, Note>,
-    };
+    return Object.fromEntries(VERSIONED_KINDS.map((k) => [k.section, k.read(this.doc)])) as VersionedContent;
   }
 
   /** Save the current content as a version. Keeps at most `versionsMax`, dropping the oldest. */
   snapshot(actor: Actor, input: { name?: string; summary?: string; auto?: boolean } = {}): Version {
     const content = this.content();
-    const counts = `${Object.keys(content.decisions).length} decisions, ${Object.keys(content.interfaces).length} interfaces, ${Object.keys(content.tasks).length} tasks, ${Object.keys(content.notes).length} notes`;
+    const sections = content as unknown as Record<string, Record<string, unknown>>;
+    const counts = VERSIONED_KINDS.map((k) => `${Object.keys(sections[k.section] ?? {}).length} ${k.plural}`).join(', ');
     const v: Version = clean({ id: newId('v'), name: input.name?.trim() || undefined, summary: input.summary?.trim() || counts, auto: input.auto ?? false, content: JSON.stringify(content), ...this.authored(actor) });
     this.doc.transact(() => {
       this.versionsArr.push([v]);
@@ -568,13 +560,14 @@ export class SharedContext {
     const a = this.contentOf(from);
     const b = this.contentOf(to);
     const changes: VersionDiff['changes'] = [];
-    for (const section of ['decisions', 'interfaces', 'tasks', 'notes'] as const) {
-      const A = a[section] as Record<string, unknown>;
-      const B = b[section] as Record<string, unknown>;
+    for (const kind of VERSIONED_KINDS) {
+      const section = kind.section as keyof VersionedContent;
+      const A = (a[section] ?? {}) as Record<string, unknown>;
+      const B = (b[section] ?? {}) as Record<string, unknown>;
       for (const k of new Set([...Object.keys(A), ...Object.keys(B)])) {
         if (!(k in A)) changes.push({ section, key: k, change: 'added', after: B[k] });
         else if (!(k in B)) changes.push({ section, key: k, change: 'removed', before: A[k] });
-        else if (JSON.stringify(stripVolatile(A[k])) !== JSON.stringify(stripVolatile(B[k]))) changes.push({ section, key: k, change: 'changed', before: A[k], after: B[k] });
+        else if (JSON.stringify(stable(kind, A[k])) !== JSON.stringify(stable(kind, B[k]))) changes.push({ section, key: k, change: 'changed', before: A[k], after: B[k] });
       }
     }
     return { from, to, changes };
@@ -590,17 +583,9 @@ export class SharedContext {
     const d = this.diff(target.id, 'current');
     this.doc.transact(() => {
       this.snapshot(actor, { summary: `before rollback to ${target.name ?? target.id}`, auto: true });
-      syncMap(this.decisionsMap, want.decisions);
-      syncMap(this.interfacesMap, want.interfaces);
-      syncMap(this.notesMap, want.notes);
-      for (const id of Array.from(this.tasksMap.keys())) if (!(id in want.tasks)) this.tasksMap.delete(id);
-      for (const [id, t] of Object.entries(want.tasks)) {
-        const cur = this.tasksMap.get(id);
-        if (cur && JSON.stringify(this.readTask(id, cur)) === JSON.stringify(t)) continue;
-        const m = new Y.Map<unknown>();
-        for (const [k, v] of Object.entries(t)) if (k !== 'id') m.set(k, v);
-        this.tasksMap.set(id, m);
-      }
+      // A version saved before a kind existed leaves that kind as it is.
+      const sections = want as unknown as Record<string, Record<string, unknown>>;
+      for (const k of VERSIONED_KINDS) if (sections[k.section]) k.restore(this.doc, sections[k.section]);
       this.record(actor, 'rollback', `to ${target.name ?? target.id} (${d.changes.length} changes)`, target.id);
     });
     const { content: _c, ...meta } = target;
@@ -624,19 +609,6 @@ export class SharedContext {
     if (hits.length > 1) throw new ContextError(`${what} ${r} is ambiguous (${hits.length} match)`, 'ambiguous');
     return hits[0];
   }
-}
-
-function stripVolatile(v: unknown): unknown {
-  if (v && typeof v === 'object' && 'updatedAt' in (v as object)) {
-    const { updatedAt: _u, ...rest } = v as Record<string, unknown>;
-    return rest;
-  }
-  return v;
-}
-
-function syncMap<T>(map: Y.Map<T>, want: Record<string, T>): void {
-  for (const k of Array.from(map.keys())) if (!(k in want)) map.delete(k);
-  for (const [k, v] of Object.entries(want)) if (JSON.stringify(map.get(k)) !== JSON.stringify(v)) map.set(k, v);
 }
 
 function byTimeThenId<T extends { at: number; id: string }>(a: T, b: T): number {

@@ -4,6 +4,7 @@
  * Pure: built from a SharedContext and a PresenceView.
  */
 import type { SharedContext, Decision, InterfaceDecl, Message, Task, Note, TimelineEvent } from './context.js';
+import { KINDS, ownsTimeline } from './kinds/index.js';
 import { editOverlaps, type EditOverlap, type LockView, type PresenceView, type SessionView } from './view.js';
 
 export interface Snapshot {
@@ -117,16 +118,8 @@ export function presenceEvents(prev: PresenceView, next: PresenceView, now = Dat
 /** A timeline entry of the document as a watch event. */
 export function timelineEvent(e: TimelineEvent): WatchEvent {
   const t = e.type;
-  const type: WatchEvent['type'] =
-    t === 'decision' ? 'decision'
-    : t === 'message' ? 'message'
-    : t.startsWith('task') ? 'task'
-    : t === 'interface' ? 'interface'
-    : t.startsWith('note') ? 'note'
-    : t === 'lock.forced' ? 'lock.forced'
-    : t === 'version' ? 'version'
-    : t === 'rollback' ? 'rollback'
-    : 'other';
-  const what = t.startsWith('task.') ? `task ${t.slice(5)}: ` : type === 'other' ? `${t}: ` : '';
+  const kind = KINDS.find((k) => ownsTimeline(k, t));
+  const type = (kind ? kind.watch : t === 'lock.forced' || t === 'version' || t === 'rollback' ? t : 'other') as WatchEvent['type'];
+  const what = kind?.namesSubtype && t.startsWith(kind.timeline + '.') ? `${kind.timeline} ${t.slice(kind.timeline.length + 1)}: ` : type === 'other' ? `${t}: ` : '';
   return { at: e.at, type, session: e.actor, sessionName: e.actorName, summary: `${e.actorName}: ${what}${e.summary}`, ref: e.ref };
 }

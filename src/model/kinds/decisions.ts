@@ -1,0 +1,12 @@
+/** Decisions: Y.Map<id, Decision>, versioned. */
+import type { Decision } from '../context.js';
+import { plainMap, type RecordKind } from './kind.js';
+
+export const decisions: RecordKind<Decision> = {
+  section: 'decisions',
+  plural: 'decisions',
+  versioned: true,
+  timeline: 'decision',
+  watch: 'decision',
+  ...plainMap<Decision>('decisions'),
+};

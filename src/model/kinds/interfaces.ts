@@ -1,0 +1,12 @@
+/** Declared interfaces: Y.Map<name, InterfaceDecl>, versioned. */
+import type { InterfaceDecl } from '../context.js';
+import { plainMap, type RecordKind } from './kind.js';
+
+export const interfaces: RecordKind<InterfaceDecl> = {
+  section: 'interfaces',
+  plural: 'interfaces',
+  versioned: true,
+  timeline: 'interface',
+  watch: 'interface',
+  ...plainMap<InterfaceDecl>('interfaces'),
+};

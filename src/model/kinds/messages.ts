@@ -1,0 +1,12 @@
+/** Messages: Y.Map<id, Message>; not versioned (a rollback never unsends). */
+import type { Message } from '../context.js';
+import { plainMap, type RecordKind } from './kind.js';
+
+export const messages: RecordKind<Message> = {
+  section: 'messages',
+  plural: 'messages',
+  versioned: false,
+  timeline: 'message',
+  watch: 'message',
+  ...plainMap<Message>('messages'),
+};

@@ -1,0 +1,12 @@
+/** Shared notes: Y.Map<key, Note>, versioned. */
+import type { Note } from '../context.js';
+import { plainMap, type RecordKind } from './kind.js';
+
+export const notes: RecordKind<Note> = {
+  section: 'notes',
+  plural: 'notes',
+  versioned: true,
+  timeline: 'note',
+  watch: 'note',
+  ...plainMap<Note>('notes'),
+};

@@ -1,0 +1,47 @@
+/**
+ * Tasks: Y.Map<id, Y.Map<field, value>> so that concurrent edits of different
+ * fields merge; versioned as plain records.
+ */
+import * as Y from 'yjs';
+import type { Task } from '../context.js';
+import type { RecordKind } from './kind.js';
+
+const clean = <T extends object>(o: T): T => {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+};
+
+/** A task's fields as a record. */
+export function readTask(id: string, m: Y.Map<unknown>): Task {
+  const o = m.toJSON() as Omit<Task, 'id'>;
+  // A completion is final: claims never write doneAt, and only reopen/handoff clear it. So a
+  // completion concurrent with a claim wins on every peer, whatever Yjs picks for `status`.
+  const status = o.doneAt !== undefined ? 'done' : o.status;
+  return clean({ ...o, id, status, deps: (o.deps as string[]) ?? [], assignee: (o.assignee as Task['assignee']) ?? null }) as Task;
+}
+
+export const tasks: RecordKind<Task> = {
+  section: 'tasks',
+  plural: 'tasks',
+  versioned: true,
+  timeline: 'task',
+  watch: 'task',
+  namesSubtype: true,
+  volatile: ['updatedAt'],
+  read(doc) {
+    const out: Record<string, Task> = {};
+    for (const [id, m] of doc.getMap<Y.Map<unknown>>('tasks').entries()) out[id] = readTask(id, m);
+    return out;
+  },
+  restore(doc, want) {
+    const map = doc.getMap<Y.Map<unknown>>('tasks');
+    for (const id of Array.from(map.keys())) if (!(id in want)) map.delete(id);
+    for (const [id, t] of Object.entries(want)) {
+      const cur = map.get(id);
+      if (cur && JSON.stringify(readTask(id, cur)) === JSON.stringify(t)) continue;
+      const m = new Y.Map<unknown>();
+      for (const [k, v] of Object.entries(t)) if (k !== 'id') m.set(k, v);
+      map.set(id, m);
+    }
+  },
+};
