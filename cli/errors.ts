@@ -1,7 +1,6 @@
 /** Exit codes of the huddle command, and errors that carry them. */
 import { CommanderError } from 'commander';
 
-export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_UNREACHABLE = 2;
 export const EXIT_LOCKED = 3;

@@ -1,6 +1,7 @@
 /**
- * The `huddle` command. Each subcommand's module is imported only when it
- * runs, so that quick commands do not pay for Yjs, LevelDB or the server.
+ * The `huddle` command. Every subcommand registers its options here; what is
+ * heavy (Yjs, LevelDB, the server, the MCP SDK) each one imports only in its
+ * action, so that quick commands such as `huddle hook` do not pay for it.
  *
  * Exit codes: 0 ok, 1 usage (bad arguments, bad configuration, an operation
  * the server refused), 2 no server reachable, 3 a lock held by another session.

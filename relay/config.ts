@@ -1,6 +1,6 @@
 /**
- * Typed configuration of the huddle server, with documented defaults.
- * Every field can come from a flag, a HUDDLE_* variable, or the default here.
+ * Typed configuration of the huddle server, with documented defaults. The
+ * flags and HUDDLE_* variables that set them are declared in relay/options.ts.
  */
 
 export interface ServerConfig {
@@ -18,7 +18,7 @@ export interface ServerConfig {
   maxMessage: number;
   /** Allow listening beyond loopback without a token. Default false. */
   insecure: boolean;
-  /** fsync every LevelDB commit (survives power loss, costs latency). Default false: a process crash loses nothing either way. */
+  /** fdatasync every write-ahead log write (survives power loss, costs latency). Default false: a process crash loses nothing either way. */
   fsync: boolean;
   /** Compact a loaded document's log once it holds this many records. Default 500. */
   compactRecords: number;
