@@ -23,13 +23,14 @@ import { registerInit } from './commands/init.js';
 import { registerGuard } from './commands/guard.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE } from './errors.js';
 import { ApiFailure, UnreachableError } from './client.js';
+import { DEFAULT_URL } from '../src/protocol/constants.js';
 
 const program = new Command();
 program
   .name('huddle')
   .description('Shared live context for teams of AI coding agents.')
   .version('0.1.0', '-V, --version')
-  .option('--url <url>', 'server URL (env HUDDLE_URL; default ws://127.0.0.1:4321)')
+  .option('--url <url>', `server URL (env HUDDLE_URL; default ${DEFAULT_URL})`)
   .option('--project <name>', 'project (env HUDDLE_PROJECT; default: the git root folder name)')
   .option('--token <token>', 'token for the server (env HUDDLE_TOKEN)')
   .option('--session <id>', 'act as this session (env HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID; default human@HOST)')

@@ -20,9 +20,6 @@ import type { HttpContext, ServerServices } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
 
-/** Kept for callers of the old name: every operation error is an OpError (src/ops/errors.ts). */
-export { OpError as ApiError };
-
 const MAX_BODY = 1024 * 1024;
 
 const str = (v: unknown, name: string): string | undefined => {
@@ -56,9 +53,6 @@ export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
     intent: str(s.intent, 'session.intent'),
   };
 }
-
-/** The operations, re-exported for callers that knew them here. */
-export { OPS };
 
 export function registerApi(server: ServerServices, hosted: HostedSessions): void {
   const roomOf = async (c: HttpContext): Promise<Room> => {

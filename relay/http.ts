@@ -4,6 +4,7 @@
  * hooks, the dashboard) are given, so that they never import the server.
  */
 import type http from 'node:http';
+import { toOpError, type OpErrorCode } from '../src/ops/errors.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Room } from './room.js';
@@ -38,7 +39,7 @@ export function json(res: http.ServerResponse, status: number, body: unknown): v
 }
 
 /** Every error reply has this shape (`error` is what clients show). */
-export function errorBody(error: string, code: string): { ok: false; error: string; code: string } {
+export function errorBody(error: string, code: OpErrorCode): { ok: false; error: string; code: OpErrorCode } {
   return { ok: false, error, code };
 }
 
@@ -91,10 +92,10 @@ export class Router {
       try {
         await r.handler({ req, res, url, access, params });
       } catch (err) {
-        const e = err as Error & { status?: number };
-        const status = e.status ?? 500;
-        if (!res.headersSent) json(res, status, errorBody(e.message, status >= 500 ? 'error' : 'invalid'));
-        if (status >= 500) this.opts.log.error('request failed', { path: url.pathname, error: e.message });
+        // The one mapping of errors to statuses (src/ops/errors.ts).
+        const e = toOpError(err);
+        if (!res.headersSent) json(res, e.status, e.body());
+        if (e.status >= 500) this.opts.log.error('request failed', { path: url.pathname, error: e.message });
       }
       return;
     }

@@ -90,8 +90,8 @@ Examples:
 Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
     .action(async (_opts: unknown, cmd: Command) => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const opts = serveValues(cmd) as any;
+      // The values are those SERVE_OPTIONS parse to (strings unless an option has a parser).
+      const opts = serveValues(cmd) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
       // The team relay may also come from .huddle/config.json (`upstream`, `upstreamToken`), below flags and env.
       if (opts.upstream === undefined) {
         const { findConfigFile, readConfigFile, ConfigError } = await import('../config.js');
