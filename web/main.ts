@@ -13,12 +13,15 @@ import { buildPresence, editOverlaps, type LockView, type PresenceView } from '.
 import { newSessionState } from '../src/model/session.js';
 import { newId } from '../src/model/ids.js';
 import { forcedReleaseNotice } from '../src/model/enums.js';
+import { KINDS } from '../src/model/kinds/index.js';
 import { $, patchList, setHtml } from './dom.js';
 import { clock, esc, plural } from './format.js';
 import * as R from './render.js';
 
 type Access = 'none' | 'read' | 'write';
 type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
+/** Sections that show one kind of record each. */
+const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces']);
 const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'messages', 'decisions', 'interfaces', 'timeline'];
 
 interface ProjectInfo {
@@ -76,10 +79,11 @@ class Live {
       huddle: newSessionState({ id: this.actor.id, name: 'dashboard', role: 'watcher', agent: 'human', kind: 'watcher' }, { host: 'browser', pid: 0, cwd: '' }, Date.now(), false),
     });
     this.ctx = new SharedContext(this.doc);
-    this.ctx.tasksMap.observeDeep(() => mark('tasks'));
-    this.ctx.decisionsMap.observe(() => mark('decisions'));
-    this.ctx.interfacesMap.observe(() => mark('interfaces'));
-    this.ctx.messagesMap.observe(() => mark('messages'));
+    // Each kind of record with a section on the page re-renders it when it changes (src/model/kinds).
+    for (const k of KINDS) {
+      const section = k.section as Section;
+      if (KIND_SECTIONS.has(section)) this.doc.getMap(k.section).observeDeep(() => mark(section));
+    }
     this.ctx.timelineArr.observe(() => mark('timeline'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
