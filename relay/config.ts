@@ -3,6 +3,8 @@
  * flags and HUDDLE_* variables that set them are declared in relay/options.ts.
  */
 
+import type { ProjectTokens } from './project-tokens.js';
+
 export interface ServerConfig {
   /** Interface to bind. Default 127.0.0.1 (loopback only). */
   host: string;
@@ -46,6 +48,10 @@ export interface ServerConfig {
   tls: { cert: string; key: string } | null;
   /** Log level: error, warn, info, debug. Default info. */
   logLevel: LogLevel;
+  /** Host names served besides loopback (`name` or `name:port`; `*` turns the Host check off). Default none. */
+  allowHosts: string[];
+  /** Project-scoped tokens (a parsed --tokens-file, see project-tokens.ts). Default none. */
+  projectTokens: ProjectTokens | null;
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -72,6 +78,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   upstreamCa: null,
   tls: null,
   logLevel: 'info',
+  allowHosts: [],
+  projectTokens: null,
 };
 
 export function isLoopback(host: string): boolean {
@@ -84,7 +92,7 @@ export function configProblems(c: ServerConfig): string[] {
   const problems: string[] = [];
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) problems.push(`port must be an integer from 0 to 65535 (got ${c.port})`);
   if (!Number.isInteger(c.maxMessage) || c.maxMessage < 1024) problems.push(`max message must be at least 1024 bytes (got ${c.maxMessage})`);
-  if (!isLoopback(c.host) && !c.token && !c.insecure) {
+  if (!isLoopback(c.host) && !c.token && !c.projectTokens && !c.insecure) {
     problems.push(`refusing to listen on ${c.host} (beyond loopback) without a token: pass --token/--token-file, or --insecure to accept the risk`);
   }
   if (c.readToken && !c.token) problems.push('a read-only token needs a read-write token as well (--token)');

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import type { ServerServices } from './http.js';
 import { sessionOf } from '../src/model/session.js';
+import { isProjectToken } from './project-tokens.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -114,9 +115,11 @@ export function registerDashboard(server: ServerServices): void {
     'GET',
     '/api/access',
     (c) => {
+      // ?project=P: the access on P (a project-scoped token grants nothing server-wide).
+      const project = c.url.searchParams.get('project');
       server.json(c.res, 200, {
-        access: c.access,
-        tokenRequired: !!server.config.token,
+        access: project ? server.accessOf(c.req, c.url, project) : c.access,
+        tokenRequired: server.tokenRequired,
         // The page marks a session whose presence was not renewed for most of this as unresponsive.
         presenceTimeoutMs: server.config.awarenessTimeoutMs,
       });
@@ -128,10 +131,18 @@ export function registerDashboard(server: ServerServices): void {
     'GET',
     '/api/projects',
     async (c) => {
+      // A project-scoped token sees only its projects; a server-wide one (or none needed) sees all.
+      const all = c.access !== 'none';
+      const presented = server.presentedToken(c.req, c.url);
+      if (!all && !(presented && server.config.projectTokens && isProjectToken(server.config.projectTokens, presented))) {
+        server.json(c.res, 401, { error: 'missing or wrong token' });
+        return;
+      }
       const loaded = new Set(server.loadedRooms());
       const names = new Set<string>([...(await server.store.listDocs()), ...loaded]);
       const projects: Array<{ name: string; loaded: boolean; sessions: number }> = [];
       for (const name of Array.from(names).sort((a, b) => a.localeCompare(b))) {
+        if (!all && server.accessOf(c.req, c.url, name) === 'none') continue;
         let sessions = 0;
         if (loaded.has(name)) {
           try {
@@ -150,6 +161,7 @@ export function registerDashboard(server: ServerServices): void {
       }
       server.json(c.res, 200, { projects });
     },
-    'read',
+    'none', // checked above, per project
+
   );
 }

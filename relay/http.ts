@@ -44,8 +44,10 @@ export function errorBody(error: string, code: OpErrorCode): { ok: false; error:
 }
 
 export interface RouterOptions {
-  /** Which access a request's credentials grant. */
-  accessOf(req: http.IncomingMessage, url: URL): Access;
+  /** Which access a request's credentials grant (on `project` when the route names one). */
+  accessOf(req: http.IncomingMessage, url: URL, project?: string): Access;
+  /** Checked before routing (request-guard.ts): true when the request was refused and answered. */
+  refuse?(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): boolean;
   /** Counted when a request is refused for its credentials. */
   onRefused(): void;
   log: Logger;
@@ -71,6 +73,7 @@ export class Router {
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    if (this.opts.refuse?.(req, res, url, method)) return;
     for (const r of this.routes) {
       const m = r.pattern.exec(url.pathname);
       if (!m) continue;
@@ -82,7 +85,7 @@ export class Router {
         json(res, 400, errorBody('malformed URL encoding', 'invalid'));
         return;
       }
-      const access = this.opts.accessOf(req, url);
+      const access = this.opts.accessOf(req, url, params.project);
       if (r.needs !== 'none' && (access === 'none' || (r.needs === 'write' && access !== 'write'))) {
         this.opts.onRefused();
         if (access === 'none') json(res, 401, errorBody('missing or wrong token', 'unauthorized'));
@@ -117,4 +120,10 @@ export interface ServerServices {
   loadedRooms(): string[];
   /** Run `fn` during shutdown, before rooms are flushed; returns its removal. */
   onShutdown(fn: () => Promise<void> | void): () => void;
+  /** Whether clients must present a token (server-wide or project-scoped). */
+  readonly tokenRequired: boolean;
+  /** The token a request presents, or null. */
+  presentedToken(req: http.IncomingMessage, url: URL): string | null;
+  /** The access a request's token grants, on `project` when given. */
+  accessOf(req: http.IncomingMessage, url: URL, project?: string): Access;
 }

@@ -48,5 +48,7 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'upstreamCa', flag: '--upstream-ca <file>', env: 'HUDDLE_UPSTREAM_CA', doc: 'PEM certificate(s) to trust for a wss:// upstream with a private CA (HUDDLE_CA also works)' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'HUDDLE_TLS_CERT', doc: 'serve https/wss with this PEM certificate (chain); needs --tls-key' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'HUDDLE_TLS_KEY', doc: 'PEM private key of --tls-cert' },
+  { key: 'allowHost', flag: '--allow-host <names>', env: 'HUDDLE_ALLOW_HOST', doc: 'host names served besides loopback, comma list (name or name:port; * for any)' },
+  { key: 'tokensFile', flag: '--tokens-file <file>', env: 'HUDDLE_TOKENS_FILE', doc: 'project-scoped tokens: JSON {"projects": {"<pattern>": {"write": [..], "read": [..]}}}' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'HUDDLE_LOG_LEVEL', default: DEFAULT_CONFIG.logLevel, doc: 'error, warn, info or debug' },
 ];

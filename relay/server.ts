@@ -24,6 +24,8 @@ import type { UpstreamLink } from './upstream.js';
 import { Router, json, type Access, type HttpHandler, type ServerServices } from './http.js';
 import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
 import { timingSafeEqual } from 'node:crypto';
+import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
+import { projectAccess } from './project-tokens.js';
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
@@ -49,14 +51,30 @@ export class HuddleServer implements ServerServices {
   readonly upstreams = new Map<string, UpstreamLink>();
   /** Sessions hosted for thin clients (hooks, CLI, MCP). */
   readonly hosted: HostedSessions;
+  /** Host names served besides loopback (request-guard.ts). */
+  private readonly allowHosts: string[];
+  private refusedRequests = 0;
 
   constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     const problems = configProblems(this.config);
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.log = logger ?? createLogger(this.config.logLevel);
+    this.allowHosts = allowedHostsFor(this.config.host, this.tokenRequired, this.config.allowHosts);
     this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
-    this.router = new Router({ accessOf: (req, url) => this.accessOf(req, url), onRefused: () => this.metrics.rejectedAuth++, log: this.log });
+    this.router = new Router({
+      accessOf: (req, url, project) => this.accessOf(req, url, project),
+      onRefused: () => this.metrics.rejectedAuth++,
+      log: this.log,
+      // Host, Origin, Sec-Fetch-Site and Content-Type, before anything else (request-guard.ts).
+      refuse: (req, res, url, method) => {
+        const refusal = guardHttp({ method, path: url.pathname, headers: req.headers }, this.guardPolicy());
+        if (!refusal) return false;
+        this.noteRefused(refusal, 'request', req);
+        this.json(res, refusal.status, { error: refusal.reason });
+        return true;
+      },
+    });
     this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams)];
     this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.router.handle(req, res);
@@ -230,14 +248,41 @@ export class HuddleServer implements ServerServices {
     else this.log.error('persistence failing: updates are held in memory and retried');
   }
 
-  /** Which access a request's token grants. */
-  accessOf(req: http.IncomingMessage, url: URL): Access {
-    if (!this.config.token) return 'write';
+  /** Whether clients must present a token (server-wide or project-scoped). */
+  get tokenRequired(): boolean {
+    return !!this.config.token || !!this.config.projectTokens;
+  }
+
+  /** The token a request presents (Authorization: Bearer, else ?token=), or null. */
+  presentedToken(req: http.IncomingMessage, url: URL): string | null {
     const auth = req.headers.authorization;
-    const presented = auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('token');
-    if (presented && safeEqual(presented, this.config.token)) return 'write';
-    if (presented && this.config.readToken && safeEqual(presented, this.config.readToken)) return 'read';
+    return auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('token');
+  }
+
+  /**
+   * Which access a request's token grants: on `project` when given (project-scoped
+   * tokens count there), else server-wide (only --token / --read-token count).
+   */
+  accessOf(req: http.IncomingMessage, url: URL, project?: string): Access {
+    if (!this.tokenRequired) return 'write';
+    const presented = this.presentedToken(req, url);
+    if (!presented) return 'none';
+    if (this.config.token && safeEqual(presented, this.config.token)) return 'write';
+    if (this.config.readToken && safeEqual(presented, this.config.readToken)) return 'read';
+    if (project !== undefined && this.config.projectTokens) return projectAccess(this.config.projectTokens, presented, project);
     return 'none';
+  }
+
+  /** What the request guard needs to know of this server. */
+  private guardPolicy(): GuardPolicy {
+    return { port: this.port, tls: !!this.config.tls, allowHosts: this.allowHosts };
+  }
+
+  /** Log a refused browser-borne request (warn for the first ones, then debug: a page can send many). */
+  private noteRefused(refusal: Refusal, what: string, req: http.IncomingMessage): void {
+    this.metrics.rejectedAuth++;
+    const level = this.refusedRequests++ < 20 ? 'warn' : 'debug';
+    this.log[level](`${what} refused: ${refusal.reason}`, { remote: req.socket.remoteAddress, path: (req.url ?? '').split('?')[0].slice(0, 200) });
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
@@ -245,7 +290,21 @@ export class HuddleServer implements ServerServices {
     // Keep only what we need of the request: closures that held `req` kept every
     // connection's request object and headers alive as long as the socket.
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const access = this.accessOf(req, url);
+    // Browser pages of other origins (and rebound host names) never reach the WebSocket.
+    const refusal = guardUpgrade({ path: url.pathname, headers: req.headers }, this.guardPolicy());
+    if (refusal) {
+      this.noteRefused(refusal, 'WebSocket upgrade', req);
+      const text = JSON.stringify({ error: refusal.reason });
+      socket.end(`HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      return;
+    }
+    let project: string | undefined;
+    try {
+      project = decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      project = undefined;
+    }
+    const access = this.accessOf(req, url, project);
     const remote = req.socket.remoteAddress;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // ws handles socket errors from here on.

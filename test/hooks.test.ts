@@ -183,7 +183,10 @@ describe('Claude Code hooks', () => {
 
   it('refuses bad input with a clear error (a non-2xx answer, which Claude Code treats as non-blocking)', async () => {
     const server = await startServer();
-    const bad = await fetch(`${server.url}/hooks/claude-code`, { method: 'POST', body: 'not json' });
+    // Issue 13: a body that is not declared application/json is refused before it is read.
+    const plain = await fetch(`${server.url}/hooks/claude-code`, { method: 'POST', body: '{}' });
+    expect(plain.status).toBe(415);
+    const bad = await fetch(`${server.url}/hooks/claude-code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/not a JSON object/);
     const missing = await hook(server, { hook_event_name: 'PreToolUse', cwd: '/tmp' });

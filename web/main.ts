@@ -517,7 +517,8 @@ async function start(): Promise<void> {
   if (wanted) switchTo(wanted);
   let info: { access: Access; tokenRequired: boolean; presenceTimeoutMs?: number };
   try {
-    info = await api('/api/access');
+    // With a project named, the access on it (a project-scoped token grants nothing server-wide).
+    info = await api(wanted ? `/api/access?project=${encodeURIComponent(wanted)}` : '/api/access');
   } catch (err) {
     notice(`<p><strong>The huddle server did not answer:</strong> ${esc((err as Error).message)}. Reload the page once it runs.</p>`);
     return;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SERVE_OPTIONS, parseBool, type ServeOption } from '../../relay/options.js';
 import { usageError } from '../errors.js';
+import type { ProjectTokens } from '../../relay/project-tokens.js';
 
 const env = process.env;
 
@@ -72,6 +73,23 @@ export function serveValues(cmd: Command, env: NodeJS.ProcessEnv = process.env):
   return opts;
 }
 
+/** A --tokens-file's rules, or a usage error naming the file. */
+async function readProjectTokens(file: string): Promise<ProjectTokens> {
+  // Loaded here, not at start-up: every huddle command (hooks included) registers serve.
+  const { parseProjectTokens } = await import('../../relay/project-tokens.js');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read tokens file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseProjectTokens(text);
+  } catch (err) {
+    throw usageError(`${file}: ${(err as Error).message}`);
+  }
+}
+
 export function registerServe(program: Command): void {
   const serve = program
     .command('serve')
@@ -86,6 +104,7 @@ Examples:
   $ huddle serve --host 0.0.0.0 --token-file tok --tls-cert cert.pem --tls-key key.pem   # ... on wss://
   $ huddle serve --upstream wss://relay.example:4321 --upstream-token-file ~/.huddle-token   # a machine of the team
   $ huddle serve --upstream wss://10.0.0.5:4321 --upstream-token T --upstream-ca relay-ca.pem
+  $ huddle serve --host 0.0.0.0 --tokens-file tokens.json --allow-host relay.example   # per-team tokens
 
 Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
@@ -136,6 +155,8 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           upstreamCa,
           tls,
           logLevel: opts.logLevel,
+          allowHosts: String(opts.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+          projectTokens: opts.tokensFile ? await readProjectTokens(opts.tokensFile) : null,
         });
         await server.listen();
       } catch (err) {
@@ -144,7 +165,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       }
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
-          (token ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
+          (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
       );
       let stopping = false;
       const stop = (signal: string) => {
