@@ -33,6 +33,7 @@ import {
   CLOSE_UNSUPPORTED,
 } from '../src/protocol/messages.js';
 import type { ServerConfig } from './config.js';
+import { screenPresence, sessionOwners, takeoverAllowed } from './presence-screen.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -221,7 +222,8 @@ export class Room {
 
   removePeer(peer: RoomPeer): void {
     if (!this.peers.delete(peer)) return;
-    const ids = Array.from(peer.awarenessIds).filter((id) => this.awareness.getStates().has(id));
+    // Not the IDs another connection has taken over since (a reconnect whose old socket lingered).
+    const ids = Array.from(peer.awarenessIds).filter((id) => this.awareness.getStates().has(id) && this.owners.get(id) === peer);
     // Broadcast the removal at once, with clock + 1 so that it beats the last state every
     // peer holds, instead of letting peers time out after 30 s.
     if (ids.length > 0) removeWithNextClock(this.awareness, ids, 'disconnect');
@@ -326,16 +328,22 @@ export class Room {
   private screenAwareness(peer: RoomPeer, update: Uint8Array): { update: Uint8Array | null; revived: boolean } {
     const entries = readAwarenessEntries(update);
     if (entries.length > MAX_AWARENESS_PER_FRAME) throw new ProtocolError(`awareness frame with ${entries.length} client IDs (at most ${MAX_AWARENESS_PER_FRAME})`, CLOSE_MALFORMED);
+    const ownerOfSession = sessionOwners(this.awareness, this.owners);
     const keep = entries.filter((e) => {
       const owner = this.owners.get(e.clientID);
       if (owner !== undefined && owner !== peer) {
         if (peer.readOnly) return false;
         if (e.clock <= (this.awareness.meta.get(e.clientID)?.clock ?? 0)) return false;
+        // Only the reconnect case: the same session from a new connection; never a removal, never a
+        // hosted session's or upstream link's ID (issue 13 §4).
+        if (!this.peers.has(owner as RoomPeer) || !takeoverAllowed(e.json, this.awareness.states.get(e.clientID))) return false;
       }
       if (e.json === 'null') return this.awareness.meta.has(e.clientID);
       if (owner !== peer && peer.awarenessIds.size >= MAX_AWARENESS_PER_PEER) return false;
-      if (peer.readOnly && /"locks":\[\{/.test(e.json)) return false;
-      return true;
+      // Parsed, not pattern-matched: read-only locks and session ids owned elsewhere (presence-screen.ts).
+      const verdict = screenPresence({ json: e.json, readOnly: peer.readOnly, publisher: peer, ownerOfSession: (sid) => ownerOfSession(sid, e.clientID) });
+      if (verdict === 'unparsable') throw new ProtocolError('awareness state is not JSON', CLOSE_MALFORMED);
+      return verdict === null;
     });
     if (keep.length === 0) return { update: null, revived: false };
     const revived = reviveClocks(this.awareness, keep);

@@ -33,9 +33,12 @@ export interface ViewOptions {
 }
 
 /**
- * Build the presence view. A session id seen under several client IDs (a
- * restarted process whose old state has not timed out yet) is listed once,
- * with its most recent state; its older claims are ignored.
+ * Build the presence view. A session id belongs to its first live owner: seen
+ * under several client IDs, it is listed once, with the state that came first
+ * in the awareness' order (which the relay fixes for everyone), and the others
+ * are ignored. Not "the newest": anyone could publish a newer state under
+ * another session's id to hide its locks (issue 13 §4); the relay refuses such
+ * states, and this keeps a view safe from any that got through.
  */
 export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = {}): PresenceView {
   const now = opts.now ?? Date.now();
@@ -45,7 +48,7 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
     const s = sessionOf(raw);
     if (!s) continue;
     const prev = latest.get(s.id);
-    if (!prev || s.lastActive > prev.s.lastActive || (s.lastActive === prev.s.lastActive && clientId > prev.clientId)) latest.set(s.id, { clientId, s });
+    if (!prev) latest.set(s.id, { clientId, s });
   }
   const sessions: SessionView[] = [];
   const watchers: SessionView[] = [];
