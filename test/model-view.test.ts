@@ -15,10 +15,11 @@ describe('presence view', () => {
     expect(v.watchers.map((s) => s.id)).toEqual(['dash']);
   });
 
-  it('one session under two client ids is listed once, with its newest state', () => {
-    const v = buildPresence(new Map<number, unknown>([[1, state('a', { lastActive: NOW - 5000, task: 'old' })], [2, state('a', { lastActive: NOW - 10, task: 'new' })]]), { now: NOW });
+  it('one session under two client ids is listed once, with its first owner\'s state: a newer one cannot hide its locks (issue 13 §4)', () => {
+    const v = buildPresence(new Map<number, unknown>([[1, state('a', { lastActive: NOW - 5000, task: 'old', locks: [lock('l1', 'src/a.ts')] })], [2, state('a', { lastActive: NOW - 10, task: 'new' })]]), { now: NOW });
     expect(v.sessions).toHaveLength(1);
-    expect(v.sessions[0]).toMatchObject({ clientId: 2, task: 'new' });
+    expect(v.sessions[0]).toMatchObject({ clientId: 1, task: 'old' });
+    expect(blockingLock(v, 'b', 'src/a.ts')?.id).toBe('l1');
   });
 
   it('expired, forced and stale holders\' claims are not in force; the rest block others', () => {
