@@ -105,4 +105,26 @@ describe.skipIf(missing)('owner leases', () => {
     expect(keysOf((await fresh.load('fenced')).update)).toEqual({ before: 1, after: 1 });
     await Promise.all([stale.close(), fresh.close()]);
   });
+
+  test('a database outage ends the leases and marks the node unhealthy; it recovers by itself', async () => {
+    const a = await node('outage');
+    expect(await a.tryAcquire('outage')).not.toBeNull();
+    const lost = new Promise<string[]>((resolve) => a.once('lost', resolve));
+    await pg.stop('immediate');
+    try {
+      expect(await lost).toEqual(['outage']);
+      expect(a.stats().healthy).toBe(false);
+      expect(a.fence('outage')).toBeNull();
+    } finally {
+      await pg.start();
+    }
+    let lease = null;
+    for (let i = 0; i < 100 && !lease; i++) {
+      lease = await a.tryAcquire('outage').catch(() => null);
+      if (!lease) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(lease).not.toBeNull();
+    expect(a.stats().healthy).toBe(true);
+    expect(a.stats().owned.map((l) => l.project)).toEqual(['outage']);
+  });
 });

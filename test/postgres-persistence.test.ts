@@ -51,6 +51,29 @@ describe.skipIf(missing)('PostgreSQL persistence', () => {
     for (let i = 0; i < acked; i++) expect(keys[`k${i}`], `k${i} acknowledged but missing`).toBe(true);
   });
 
+  test('the database stopped and restarted: writes are refused meanwhile, then succeed again by themselves', async () => {
+    const url = await pg.createSchema();
+    const p = new PostgresPersistence({ connectionString: url, max: 2 });
+    await p.open();
+    await p.load('outage');
+    await p.appendDurable('outage', [setKey('before', 1)]);
+    await pg.stop('immediate');
+    try {
+      await expect(p.appendDurable('outage', [setKey('during', 1)])).rejects.toThrow();
+      await expect(p.ping()).rejects.toThrow();
+    } finally {
+      await pg.start();
+    }
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      ok = await p.appendDurable('outage', [setKey('after', 1)]).then(() => true, () => false);
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ok).toBe(true);
+    expect(keysOf((await p.load('outage')).update)).toEqual({ before: 1, after: 1 });
+    await p.close();
+  });
+
   test('a fenced store writes only with the current lease token', async () => {
     const url = await pg.createDb();
     let token: string | null = '1';
