@@ -185,6 +185,9 @@ export class OwnerLeases extends EventEmitter {
     if (held) return held;
     const key = projectKey(project);
     return this.run(async (c) => {
+      // Advisory locks are reentrant: a second acquire in the queue must not lock (and bump) again.
+      const already = this.leases.get(project);
+      if (already) return already;
       const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ADVISORY_NS, key]);
       if (!got.rows[0]?.ok) return null;
       try {

@@ -49,6 +49,9 @@ describe.skipIf(missing)('owner leases', () => {
       // The loser keeps losing while the owner lives; release hands it over.
       const loser = la ? b : a;
       expect(await loser.tryAcquire(project)).toBeNull();
+      // Acquiring twice at once on the owner locks once: one release hands the project over.
+      const again = await Promise.all([(la ? a : b).tryAcquire(project), (la ? a : b).tryAcquire(project)]);
+      expect(again.map((l) => l?.token)).toEqual([(la ?? lb)!.token, (la ?? lb)!.token]);
       await (la ? a : b).release(project);
       expect(await loser.tryAcquire(project)).not.toBeNull();
     }
