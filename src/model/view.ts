@@ -38,7 +38,16 @@ export interface ViewOptions {
  * with its most recent state; its older claims are ignored.
  */
 export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = {}): PresenceView {
+  return buildTimed(states, opts).view;
+}
+
+/** The view, and the first time after `now` at which it would differ for time alone (a status or expiry). */
+function buildTimed(states: Map<number, unknown>, opts: ViewOptions): { view: PresenceView; until: number } {
   const now = opts.now ?? Date.now();
+  let until = Infinity;
+  const after = (t: number) => {
+    if (t > now && t < until) until = t;
+  };
   const thresholds = opts.thresholds ?? STATUS_THRESHOLDS;
   const latest = new Map<string, { clientId: number; s: SessionState }>();
   for (const [clientId, raw] of states) {
@@ -54,6 +63,8 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
   for (const { clientId, s } of latest.values()) {
     const status = statusOf(s, now, thresholds);
     statusById.set(s.id, status);
+    after(s.lastActive + thresholds.idleAfterMs);
+    after(s.lastActive + thresholds.staleAfterMs);
     const { locks, ...rest } = s;
     const view: SessionView = { ...rest, clientId, status, locks: [] };
     if (s.kind === 'watcher') {
@@ -65,6 +76,8 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
     if (status === 'stale') continue;
     for (const c of locks ?? []) {
       if (!claimLive(c, now) || opts.isForced?.(c.id)) continue;
+      after(c.expiresAt);
+      after(c.capAt);
       claims.push({ ...c, clientId, session: s.id, sessionName: s.name, role: s.role });
     }
   }
@@ -76,7 +89,45 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
   const bySession = new Map(sessions.map((s) => [s.id, s]));
   for (const l of locks) if (l.state !== 'blocked') bySession.get(l.session)?.locks.push(l.path);
   sessions.sort((a, b) => a.startedAt - b.startedAt || a.name.localeCompare(b.name));
-  return { sessions, watchers, locks };
+  return { view: { sessions, watchers, locks }, until };
+}
+
+/**
+ * buildPresence, reused while nothing it depends on has changed: the same state objects
+ * (awareness replaces a state on every update), the same `generation` (bumped by the caller
+ * when forced releases may have changed) and no status threshold or expiry passed. Exact,
+ * not a time-based guess, so lock decisions may rely on it. The view is shared: read only.
+ */
+export class PresenceCache {
+  private states: unknown[] = [];
+  private ids: number[] = [];
+  private generation = NaN;
+  private from = 0;
+  private until = 0;
+  private cached: PresenceView | null = null;
+
+  get(states: Map<number, unknown>, generation: number, opts: ViewOptions = {}): PresenceView {
+    const now = opts.now ?? Date.now();
+    if (this.cached && generation === this.generation && now >= this.from && now < this.until && this.same(states)) return this.cached;
+    const { view, until } = buildTimed(states, { ...opts, now });
+    this.cached = view;
+    this.generation = generation;
+    this.from = now;
+    this.until = until;
+    this.ids = Array.from(states.keys());
+    this.states = Array.from(states.values());
+    return view;
+  }
+
+  private same(states: Map<number, unknown>): boolean {
+    if (states.size !== this.states.length) return false;
+    let i = 0;
+    for (const [id, s] of states) {
+      if (this.ids[i] !== id || this.states[i] !== s) return false;
+      i++;
+    }
+    return true;
+  }
 }
 
 /**
