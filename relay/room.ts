@@ -37,7 +37,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { AwarenessBatcher } from './awareness-batch.js';
 import { guarded } from './guard.js';
-import { dropPending, pendingProblem } from '../src/protocol/pending.js';
+import { beforeApply, dropPending, pendingProblem } from '../src/protocol/pending.js';
 import { CLOSE_POLICY } from '../src/protocol/messages.js';
 
 /** What a room needs of a connection. Implemented over `ws` in connection.ts. */
@@ -266,11 +266,12 @@ export class Room {
           return;
         }
         try {
+          beforeApply(this.doc, peer);
           if (!isEmptyUpdate(msg.update)) Y.applyUpdate(this.doc, msg.update, peer);
         } catch (err) {
           throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
         }
-        const pendingIssue = pendingProblem(this.doc);
+        const pendingIssue = pendingProblem(this.doc, peer);
         if (pendingIssue) {
           dropPending(this.doc);
           this.ctx.metrics.pendingOverflows++;
