@@ -26,6 +26,9 @@ export interface PresenceView {
   locks: LockView[];
 }
 
+/** The order of String.prototype.localeCompare, without building a collator per call (1,000 locks: 10 ms). */
+const collate = new Intl.Collator().compare;
+
 export interface ViewOptions {
   now?: number;
   isForced?: (claimId: string) => boolean;
@@ -65,8 +68,13 @@ function buildTimed(states: Map<number, unknown>, opts: ViewOptions): { view: Pr
     statusById.set(s.id, status);
     after(s.lastActive + thresholds.idleAfterMs);
     after(s.lastActive + thresholds.staleAfterMs);
-    const { locks, ...rest } = s;
-    const view: SessionView = { ...rest, clientId, status, locks: [] };
+    const locks = s.locks;
+    // Spelled out, as below: object rest and spread are slow paths in V8 here.
+    const view: SessionView = {
+      v: s.v, kind: s.kind, id: s.id, name: s.name, role: s.role, agent: s.agent, host: s.host, pid: s.pid, cwd: s.cwd,
+      branch: s.branch, task: s.task, intent: s.intent, startedAt: s.startedAt, lastActive: s.lastActive, hosted: s.hosted,
+      editing: s.editing, clientId, status, locks: [],
+    };
     if (s.kind === 'watcher') {
       watchers.push(view);
       continue;
@@ -78,18 +86,34 @@ function buildTimed(states: Map<number, unknown>, opts: ViewOptions): { view: Pr
       if (!claimLive(c, now) || opts.isForced?.(c.id)) continue;
       after(c.expiresAt);
       after(c.capAt);
-      claims.push({ ...c, clientId, session: s.id, sessionName: s.name, role: s.role });
+      // Fields spelled out: an object spread here cost 8 µs a claim (10 ms a view at 1,000 claims).
+      const seen: SeenClaim = { id: c.id, path: c.path, mode: c.mode, claimedAt: c.claimedAt, expiresAt: c.expiresAt, capAt: c.capAt, confirmed: c.confirmed, clientId, session: s.id, sessionName: s.name, role: s.role };
+      if (c.reason !== undefined) seen.reason = c.reason;
+      claims.push(seen);
     }
   }
   const { held, blocked } = resolve(claims);
   const locks: LockView[] = [];
-  for (const c of held) locks.push({ ...c, state: c.confirmed ? 'held' : 'pending', holderStatus: statusById.get(c.session)! });
-  for (const b of blocked) locks.push({ ...b.claim, state: 'blocked', blockedBy: b.by.session, holderStatus: statusById.get(b.claim.session)! });
-  locks.sort((a, b) => a.path.localeCompare(b.path) || a.claimedAt - b.claimedAt);
+  for (const c of held) locks.push(lockView(c, c.confirmed ? 'held' : 'pending', statusById.get(c.session)!));
+  for (const b of blocked) {
+    const l = lockView(b.claim, 'blocked', statusById.get(b.claim.session)!);
+    l.blockedBy = b.by.session;
+    locks.push(l);
+  }
+  locks.sort((a, b) => collate(a.path, b.path) || a.claimedAt - b.claimedAt);
   const bySession = new Map(sessions.map((s) => [s.id, s]));
   for (const l of locks) if (l.state !== 'blocked') bySession.get(l.session)?.locks.push(l.path);
-  sessions.sort((a, b) => a.startedAt - b.startedAt || a.name.localeCompare(b.name));
+  sessions.sort((a, b) => a.startedAt - b.startedAt || collate(a.name, b.name));
   return { view: { sessions, watchers, locks }, until };
+}
+
+function lockView(c: SeenClaim, state: LockView['state'], holderStatus: SessionStatus): LockView {
+  const l: LockView = {
+    id: c.id, path: c.path, mode: c.mode, claimedAt: c.claimedAt, expiresAt: c.expiresAt, capAt: c.capAt, confirmed: c.confirmed,
+    clientId: c.clientId, session: c.session, sessionName: c.sessionName, role: c.role, state, holderStatus,
+  };
+  if (c.reason !== undefined) l.reason = c.reason;
+  return l;
 }
 
 /**

@@ -24,7 +24,7 @@
 import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
 import { LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
-import { normalizePattern } from '../model/paths.js';
+import { normalizePattern, patternsOverlap } from '../model/paths.js';
 import { newId } from '../model/ids.js';
 import {
   newSessionState,
@@ -549,9 +549,11 @@ export class Presence extends ObservableV2<Events> {
       if (!s || s.id === this.state.id || s.kind === 'watcher' || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
       for (const c of s.locks ?? []) {
         if (!c.confirmed || !claimLive(c, now) || this.opts.isForced?.(c.id)) continue;
-        const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
         for (const m of mine) {
-          if (!lost.includes(m) && conflicts(theirs, { ...m, session: me.session }) && precedes(theirs, { ...m, ...me })) lost.push(m);
+          // Cheap tests first: this runs in every hosted session on every presence change.
+          if ((c.mode === 'shared' && m.mode === 'shared') || lost.includes(m) || !patternsOverlap(c.path, m.path)) continue;
+          const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
+          if (precedes(theirs, { ...m, ...me })) lost.push(m);
         }
       }
     }
