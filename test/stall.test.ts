@@ -28,7 +28,12 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${ready.port}`;
   wsUrl = `ws://127.0.0.1:${ready.port}`;
 });
-afterAll(cleanup);
+const measured: Record<string, number> = {};
+afterAll(async () => {
+  // The numbers, for the record (the assertion is only the generous bound).
+  console.log(`event-loop delay, max ms: ${JSON.stringify(measured)}`);
+  await cleanup();
+});
 
 async function ask(cmd: 'reset' | 'read'): Promise<Record<string, number>> {
   const n = child.lines.length;
@@ -41,6 +46,7 @@ async function stall(attack: () => Promise<void>): Promise<number> {
   await ask('reset');
   await attack();
   const r = await ask('read');
+  measured[expect.getState().currentTestName?.split(' > ').at(-1) ?? '?'] = Math.round(r.maxMs);
   return r.maxMs;
 }
 
@@ -91,10 +97,12 @@ describe('event-loop stalls', () => {
     fs.mkdirSync(path.join(root, '.huddle'));
     fs.writeFileSync(path.join(root, '.huddle', 'config.json'), JSON.stringify({ project: 'many' }));
     const SESSIONS = 100;
-    for (let i = 0; i < SESSIONS; i++) {
-      const paths = Array.from({ length: 10 }, (_, j) => `src/s${i}/f${j}.ts`);
-      const r = await post('/api/p/many/op/lock', { session: { id: `s-${i}`, name: `s${i}` }, paths });
-      expect(r.result?.status).toBe('confirmed');
+    for (let i = 0; i < SESSIONS; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, async (_, d) => {
+        const paths = Array.from({ length: 10 }, (_, j) => `src/s${i + d}/f${j}.ts`);
+        const r = await post('/api/p/many/op/lock', { session: { id: `s-${i + d}`, name: `s${i + d}` }, paths });
+        expect(r.result?.status).toBe('confirmed');
+      }));
     }
     const hook = (i: number, file: string) => post('/hooks/claude-code', {
       session_id: `s-${i}`, transcript_path: '/tmp/t', cwd: root, permission_mode: 'default', hook_event_name: 'PreToolUse',
@@ -156,9 +164,9 @@ describe('event-loop stalls', () => {
     expect(max).toBeLessThan(BOUND_MS);
   }, 60_000);
 
-  it('an awareness frame announcing 5.4 million entries', async () => {
+  it('an awareness frame announcing 2 million entries', async () => {
     const u = encoding.createEncoder();
-    const N = 5_400_000;
+    const N = 2_000_000;
     encoding.writeVarUint(u, N);
     for (let i = 0; i < N; i++) {
       encoding.writeVarUint(u, 1);
