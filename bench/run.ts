@@ -21,8 +21,9 @@ import { cliSection } from './cli.js';
 import { presenceSection } from './presence.js';
 import { hooksSection } from './hooks.js';
 import { upstreamSection } from './upstream.js';
+import { scaleSection } from './scale.js';
 
-const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, upstreamSection];
+const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, scaleSection, upstreamSection];
 
 interface Options {
   only: string[] | null;

@@ -23,7 +23,7 @@
  */
 import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
-import { LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
+import { ClaimIndex, LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
 import { normalizePattern, patternsOverlap } from '../model/paths.js';
 import { newId } from '../model/ids.js';
 import {
@@ -507,6 +507,8 @@ export class Presence extends ObservableV2<Events> {
   }
 
   private viewCheckQueued = false;
+  private mineFor: LockClaim[] | null = null;
+  private mineIndex: ClaimIndex<LockClaim> | null = null;
   /** Client IDs whose states changed since the last check. */
   private readonly changedIds = new Set<number>();
 
@@ -537,8 +539,15 @@ export class Presence extends ObservableV2<Events> {
    * one a look at one state, not at all of them.
    */
   private yieldToEarlierConfirmed(ids: number[]): void {
-    const mine = this.state.locks.filter((c) => c.confirmed);
-    if (mine.length === 0 || ids.length === 0) return;
+    if (ids.length === 0) return;
+    // Our confirmed claims, indexed by literal head (rebuilt only when our locks change).
+    if (this.mineFor !== this.state.locks) {
+      this.mineFor = this.state.locks;
+      this.mineIndex = new ClaimIndex<LockClaim>();
+      for (const c of this.state.locks) if (c.confirmed) this.mineIndex.add(c);
+    }
+    const index = this.mineIndex!;
+    if (!this.state.locks.some((c) => c.confirmed)) return;
     const now = Date.now();
     const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
     const lost: LockClaim[] = [];
@@ -549,7 +558,7 @@ export class Presence extends ObservableV2<Events> {
       if (!s || s.id === this.state.id || s.kind === 'watcher' || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
       for (const c of s.locks ?? []) {
         if (!c.confirmed || !claimLive(c, now) || this.opts.isForced?.(c.id)) continue;
-        for (const m of mine) {
+        for (const m of index.candidates(c.path)) {
           // Cheap tests first: this runs in every hosted session on every presence change.
           if ((c.mode === 'shared' && m.mode === 'shared') || lost.includes(m) || !patternsOverlap(c.path, m.path)) continue;
           const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
