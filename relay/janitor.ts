@@ -47,7 +47,8 @@ export class Janitor {
       if (!(ev.target instanceof Y.Map) || ev.target.parent !== this.ctx.tasksMap) continue;
       const change = ev.changes.keys.get('assignee');
       if (!change || change.action !== 'update') continue;
-      const before = assigneeOf(change.oldValue);
+      const rawBefore = change.oldValue as unknown;
+      const before = assigneeOf(rawBefore);
       const after = assigneeOf(ev.target.get('assignee'));
       const statusChange = ev.changes.keys.get('status');
       const statusBefore = statusChange ? statusChange.oldValue : ev.target.get('status');
@@ -56,7 +57,7 @@ export class Janitor {
         // Restore after this transaction; the restoring write joins the same commit.
         queueMicrotask(() =>
           this.room.doc.transact(() => {
-            task.set('assignee', before);
+            task.set('assignee', rawBefore);
             task.set('status', 'claimed');
             const title = String(task.get('title'));
             this.ctx.record(SERVER_ACTOR, 'task.claim-rejected', `${title}: ${after.name ?? after.id} lost to ${before.name ?? before.id}`);

@@ -222,7 +222,6 @@ describe('poisoned records and presence states', () => {
     expect(await metric(s, 'huddle_uncaught_errors_total')).toBe(0);
     expect(await metric(s, 'huddle_internal_errors_total')).toBe(0);
     events.close();
-    await writer.provider.whenSynced;
 
     // Restart on the poisoned data, past the janitor again.
     s.proc.kill('SIGTERM');

@@ -24,7 +24,7 @@ let wsUrl = '';
 
 beforeAll(async () => {
   child = spawnJsonLines(FIXTURE, [path.join(tempDir(), 'data')]);
-  const ready = await waitFor(() => child.lines.find((l) => l.ready), 'stall server', 15_000);
+  const ready = (await waitFor(() => child.lines.find((l) => l.ready), 'stall server', 15_000))!;
   url = `http://127.0.0.1:${ready.port}`;
   wsUrl = `ws://127.0.0.1:${ready.port}`;
 });
