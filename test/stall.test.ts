@@ -1,8 +1,9 @@
 /**
  * No single client or frame blocks the server's event loop for long (issue 13 §5). The server
  * runs in its own process (test/fixtures/stall-server.ts) and measures its own event-loop delay
- * around each attack. The bound asserted (500 ms) is generous, for a shared 2-core machine;
- * the old code took seconds on every case. The 50 ms goal and the latency targets are in the
+ * around each attack. The bound asserted (2 s) is generous: on a shared 2-core machine under
+ * heavy load the measured delay includes time the process is not scheduled at all (up to 1.5 s
+ * seen at a load average of 30); the old code took 5-22 s on these cases (issue 13). The 50 ms goal and the latency targets are in the
  * bench (`npm run bench`, bench/stall.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import WebSocket from 'ws';
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from '../src/protocol/messages.js';
 import { cleanup, rawSocket, ROOT, spawnJsonLines, tempDir, waitFor } from './helpers.js';
 
-const BOUND_MS = 500;
+const BOUND_MS = 2000;
 const FIXTURE = path.join(ROOT, 'dist/test/fixtures/stall-server.js');
 
 let child: ReturnType<typeof spawnJsonLines>;
