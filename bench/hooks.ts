@@ -23,7 +23,7 @@ import { HUDDLE_CLI, makeTempDir, removeTempDir, startServer, type ServerProc } 
 type Json = Record<string, any>;
 
 /** A repository as `huddle init` leaves it: .git, .huddle/config.json naming the project. */
-function makeRepo(parent: string, name: string, config: Json): string {
+export function makeRepo(parent: string, name: string, config: Json): string {
   const root = path.join(parent, name);
   fs.mkdirSync(path.join(root, '.git'), { recursive: true });
   fs.writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/main\n');
@@ -33,7 +33,7 @@ function makeRepo(parent: string, name: string, config: Json): string {
   return root;
 }
 
-class HttpClient {
+export class HttpClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   constructor(private readonly base: string) {}
 

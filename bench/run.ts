@@ -22,8 +22,9 @@ import { presenceSection } from './presence.js';
 import { hooksSection } from './hooks.js';
 import { upstreamSection } from './upstream.js';
 import { pgSection } from './pg.js';
+import { scaleSection } from './scale.js';
 
-const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, upstreamSection, pgSection];
+const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, scaleSection, upstreamSection, pgSection];
 
 interface Options {
   only: string[] | null;

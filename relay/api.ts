@@ -19,8 +19,12 @@ import { readJsonBody } from './body.js';
 import type { HttpContext, ServerServices } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
+import { guarded } from './guard.js';
+import { validDoc } from '../src/model/schemas.js';
 
 const MAX_BODY = 1024 * 1024;
+/** Bytes an event stream may have waiting for its reader before it is dropped. */
+const MAX_EVENT_BUFFER = 4 * 1024 * 1024;
 
 const str = (v: unknown, name: string): string | undefined => {
   if (v === undefined || v === null || v === '') return undefined;
@@ -84,32 +88,58 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
     const room = await roomOf(c);
     const release = room.hold();
     const ctx = new SharedContext(room.doc);
+    let stopped = false;
     const view = () => buildPresence(room.awareness.getStates(), { isForced: (id) => ctx.isForced(id) });
     c.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     c.res.write(': huddle events\n\n');
-    const emit = (ev: WatchEvent) => c.res.write(`data: ${JSON.stringify(ev)}\n\n`);
+    // A reader that does not read would grow the server without bound: past the bound, it is dropped.
+    const write = (text: string) => {
+      if (stopped) return;
+      if (c.res.writableLength > MAX_EVENT_BUFFER) {
+        server.metrics.slowEventReadersDropped++;
+        server.log.warn('dropping an event stream that does not read', { project: room.name, buffered: c.res.writableLength });
+        stop();
+        c.res.destroy();
+        return;
+      }
+      c.res.write(text);
+    };
+    const emit = (ev: WatchEvent) => write(`data: ${JSON.stringify(ev)}\n\n`);
     let prev = view();
-    const onPresence = () => {
+    // Presence changes of one moment are looked at together (a burst of frames costs one view).
+    let queued = false;
+    const onPresence = guarded(server.log, server.metrics, 'events', () => {
+      queued = false;
+      if (stopped) return;
       const next = view();
       for (const ev of presenceEvents(prev, next)) emit(ev);
       prev = next;
+    });
+    const onChange = () => {
+      if (queued) return;
+      queued = true;
+      setImmediate(onPresence);
     };
-    const onTimeline = (e: { changes: { added: Set<{ content: { getContent(): unknown[] } }> } }) => {
-      for (const item of e.changes.added) for (const ev of item.content.getContent()) emit(timelineEvent(ev as never));
-    };
-    room.awareness.on('change', onPresence);
+    const onTimeline = guarded(server.log, server.metrics, 'events', (e: { changes: { added: Set<{ content: { getContent(): unknown[] } }> } }) => {
+      for (const item of e.changes.added) {
+        for (const raw of item.content.getContent()) {
+          const ev = validDoc('timeline', raw);
+          if (ev) emit(timelineEvent(ev));
+        }
+      }
+    });
+    room.awareness.on('change', onChange);
     ctx.timelineArr.observe(onTimeline as never);
     // Staleness comes with time, not with a change: look again now and then. Also keeps proxies open.
     const tick = setInterval(() => {
       onPresence();
-      c.res.write(': tick\n\n');
+      write(': tick\n\n');
     }, 5000);
-    let stopped = false;
     const stop = () => {
       if (stopped) return;
       stopped = true;
       clearInterval(tick);
-      room.awareness.off('change', onPresence);
+      room.awareness.off('change', onChange);
       ctx.timelineArr.unobserve(onTimeline as never);
       unregister();
       release();

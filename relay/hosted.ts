@@ -15,6 +15,8 @@ import type { SessionInfo } from '../src/model/session.js';
 import { SharedContext } from '../src/model/context.js';
 import type { Room } from './room.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { guarded } from './guard.js';
 
 export interface HostedOptions {
   /** Remove a hosted session after this long without a sign of life. Default 30 min. */
@@ -76,8 +78,8 @@ export class HostedSessions {
   private readonly byRoom = new Map<Room, Map<string, HostedSession>>();
   private timer: NodeJS.Timeout;
 
-  constructor(private readonly opts: HostedOptions, private readonly log: Logger) {
-    this.timer = setInterval(() => this.sweep(), Math.min(10_000, Math.max(250, opts.removeAfterMs / 10)));
+  constructor(private readonly opts: HostedOptions, private readonly log: Logger, metrics?: Metrics) {
+    this.timer = setInterval(guarded(log, metrics, 'hosted sessions', () => this.sweep()), Math.min(10_000, Math.max(250, opts.removeAfterMs / 10)));
     this.timer.unref();
   }
 

@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import { toOpError, type OpErrorCode } from '../src/ops/errors.js';
 import type { ServerConfig } from './config.js';
+import type { Metrics } from './metrics.js';
 import type { Logger } from './log.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
@@ -110,6 +111,7 @@ export class Router {
 export interface ServerServices {
   readonly config: ServerConfig;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly hosted: HostedSessions;
   readonly store: { listDocs(): Promise<string[]> };
   readonly upstreams: ReadonlyMap<string, Pick<UpstreamLink, 'room' | 'status'>>;

@@ -10,6 +10,9 @@ import * as Y from 'yjs';
 import { SharedContext, type Actor } from '../src/model/context.js';
 import { sessionOf } from '../src/model/session.js';
 import type { Room } from './room.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { guarded } from './guard.js';
 
 export const SERVER_ACTOR: Actor = { id: 'huddle-server', name: 'huddle', role: 'server' };
 const ARBITER = Symbol('arbiter');
@@ -19,6 +22,8 @@ export interface JanitorOptions {
   orphanAfterMs: number;
   /** Whether this server is the one that arbitrates (false when it syncs to an upstream relay). */
   arbitrate: () => boolean;
+  log?: Logger;
+  metrics?: Metrics;
 }
 
 export class Janitor {
@@ -31,7 +36,8 @@ export class Janitor {
     this.ctx = new SharedContext(room.doc);
     this.ctx.tasksMap.observeDeep(this.onTasks);
     room.awareness.on('change', this.onAwareness);
-    this.timer = setInterval(() => this.sweep(), Math.max(200, Math.min(5000, opts.orphanAfterMs / 4)));
+    const log = opts.log ?? { error() {}, warn() {}, info() {}, debug() {} };
+    this.timer = setInterval(guarded(log, opts.metrics, 'janitor', () => this.sweep()), Math.max(200, Math.min(5000, opts.orphanAfterMs / 4)));
     this.timer.unref();
   }
 
@@ -41,8 +47,9 @@ export class Janitor {
       if (!(ev.target instanceof Y.Map) || ev.target.parent !== this.ctx.tasksMap) continue;
       const change = ev.changes.keys.get('assignee');
       if (!change || change.action !== 'update') continue;
-      const before = change.oldValue as { id: string } | null;
-      const after = ev.target.get('assignee') as { id: string } | null;
+      const rawBefore = change.oldValue as unknown;
+      const before = assigneeOf(rawBefore);
+      const after = assigneeOf(ev.target.get('assignee'));
       const statusChange = ev.changes.keys.get('status');
       const statusBefore = statusChange ? statusChange.oldValue : ev.target.get('status');
       if (before && after && before.id !== after.id && statusBefore === 'claimed' && ev.target.get('status') === 'claimed') {
@@ -50,10 +57,10 @@ export class Janitor {
         // Restore after this transaction; the restoring write joins the same commit.
         queueMicrotask(() =>
           this.room.doc.transact(() => {
-            task.set('assignee', before);
+            task.set('assignee', rawBefore);
             task.set('status', 'claimed');
             const title = String(task.get('title'));
-            this.ctx.record(SERVER_ACTOR, 'task.claim-rejected', `${title}: ${(after as { name?: string }).name ?? after.id} lost to ${(before as { name?: string }).name ?? before.id}`);
+            this.ctx.record(SERVER_ACTOR, 'task.claim-rejected', `${title}: ${after.name ?? after.id} lost to ${before.name ?? before.id}`);
           }, ARBITER),
         );
       }
@@ -95,4 +102,11 @@ export class Janitor {
     this.ctx.tasksMap.unobserveDeep(this.onTasks);
     this.room.awareness.off('change', this.onAwareness);
   }
+}
+
+/** An assignee as stored, or null when the value is not one (anyone can write the document). */
+function assigneeOf(v: unknown): { id: string; name?: string } | null {
+  if (!v || typeof v !== 'object') return null;
+  const a = v as { id?: unknown; name?: unknown };
+  return typeof a.id === 'string' ? { id: a.id, name: typeof a.name === 'string' ? a.name : undefined } : null;
 }

@@ -1,4 +1,6 @@
 /** Counters and gauges of one server, rendered as Prometheus text. */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { invalidRecordCounts } from '../src/model/schemas.js';
 
 export class Metrics {
   connectionsTotal = 0;
@@ -16,6 +18,29 @@ export class Metrics {
   docsUnloaded = 0;
   leveldbCommits = 0;
   leveldbSeconds = 0;
+  /** Exceptions caught in timers and listeners (guard.ts). */
+  internalErrors = 0;
+  /** Exceptions and rejections caught at process level (serve entry). */
+  uncaughtErrors = 0;
+  /** Connections closed for too many Yjs updates with missing dependencies. */
+  pendingOverflows = 0;
+  /** Awareness frames merged into a later broadcast instead of sent alone. */
+  awarenessCoalesced = 0;
+  /** Server-sent event readers dropped for not reading. */
+  slowEventReadersDropped = 0;
+  /** Event-loop delay, sampled every 10 ms (a stalled loop shows here). */
+  private loopDelay: IntervalHistogram | null = null;
+
+  /** Start sampling event-loop delay (servers only; tests of pure parts never start it). */
+  monitorLoop(): void {
+    if (this.loopDelay) return;
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+  }
+
+  stopMonitoring(): void {
+    this.loopDelay?.disable();
+  }
   /** Sum and count of LevelDB commit latencies, plus a small histogram. */
   commitSeconds = { sum: 0, count: 0, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], counts: new Array(9).fill(0) as number[] };
 
@@ -51,6 +76,17 @@ export class Metrics {
     counter('huddle_documents_unloaded_total', 'Documents unloaded after going idle.', this.docsUnloaded);
     counter('huddle_leveldb_commits_total', 'Background LevelDB group commits.', this.leveldbCommits);
     counter('huddle_leveldb_commit_seconds_total', 'Time spent in LevelDB group commits.', this.leveldbSeconds);
+    counter('huddle_internal_errors_total', 'Exceptions caught in timers and listeners (the server kept serving).', this.internalErrors);
+    counter('huddle_uncaught_errors_total', 'Uncaught exceptions and rejections caught at process level (the server kept serving).', this.uncaughtErrors);
+    counter('huddle_pending_overflows_total', 'Connections closed for too many updates with missing dependencies.', this.pendingOverflows);
+    counter('huddle_awareness_coalesced_total', 'Awareness changes merged into a later broadcast.', this.awarenessCoalesced);
+    counter('huddle_slow_event_readers_dropped_total', 'Server-sent event streams closed for not reading.', this.slowEventReadersDropped);
+    lines.push('# HELP huddle_invalid_records_total Wrongly typed records and presence states ignored, by kind.', '# TYPE huddle_invalid_records_total counter');
+    for (const [kind, n] of invalidRecordCounts()) lines.push(`huddle_invalid_records_total{kind="${kind}"} ${n}`);
+    if (this.loopDelay) {
+      gauge('huddle_event_loop_delay_max_seconds', 'Longest event-loop delay seen since start.', this.loopDelay.max / 1e9);
+      gauge('huddle_event_loop_delay_p99_seconds', '99th percentile of event-loop delay since start.', this.loopDelay.percentile(99) / 1e9);
+    }
     const h = this.commitSeconds;
     lines.push('# HELP huddle_persistence_commit_seconds Write-ahead log write latency (what makes an update durable).', '# TYPE huddle_persistence_commit_seconds histogram');
     let cum = 0;

@@ -36,6 +36,10 @@ import type { ServerConfig } from './config.js';
 import { screenPresence, sessionOwners, takeoverAllowed } from './presence-screen.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { AwarenessBatcher } from './awareness-batch.js';
+import { guarded } from './guard.js';
+import { beforeApply, dropPending, pendingProblem } from '../src/protocol/pending.js';
+import { CLOSE_POLICY } from '../src/protocol/messages.js';
 
 /** What a room needs of a connection. Implemented over `ws` in connection.ts. */
 export interface RoomPeer {
@@ -68,6 +72,8 @@ export interface RoomContext {
 /** Bounds on awareness client IDs: per frame, and per connection. */
 const MAX_AWARENESS_PER_FRAME = 1000;
 const MAX_AWARENESS_PER_PEER = 1000;
+/** A peer gets at most one full awareness answer per this interval. */
+const QUERY_INTERVAL_MS = 1000;
 
 
 /** How long after loading the stored state is applied to the doc, unless needed earlier. */
@@ -154,9 +160,10 @@ export class Room {
     this.awareness = new awarenessProtocol.Awareness(this.doc);
     // The server itself is not a participant.
     this.awareness.setLocalState(null);
+    this.awarenessOut = new AwarenessBatcher(this.awareness, this.peers, ctx.metrics);
     this.awareness.on('update', this.onAwarenessUpdate);
     const timeout = ctx.config.awarenessTimeoutMs;
-    this.reaper = setInterval(() => this.reapAwareness(timeout), Math.max(100, Math.min(3000, Math.floor(timeout / 10))));
+    this.reaper = setInterval(guarded(ctx.log, ctx.metrics, 'awareness reaper', () => this.reapAwareness(timeout)), Math.max(100, Math.min(3000, Math.floor(timeout / 10))));
     this.reaper.unref();
     this.ready = this.load();
     // A load failure is handled in load(); keep an unobserved rejection from crashing the process.
@@ -261,9 +268,16 @@ export class Room {
           return;
         }
         try {
+          beforeApply(this.doc, peer);
           if (!isEmptyUpdate(msg.update)) Y.applyUpdate(this.doc, msg.update, peer);
         } catch (err) {
           throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
+        }
+        const pendingIssue = pendingProblem(this.doc, peer);
+        if (pendingIssue) {
+          dropPending(this.doc);
+          this.ctx.metrics.pendingOverflows++;
+          throw new ProtocolError(pendingIssue, CLOSE_POLICY);
         }
         if (peer.storedSubscribed) this.scheduleAck(peer);
         return;
@@ -283,7 +297,7 @@ export class Room {
         return;
       }
       case 'query-awareness':
-        peer.send(encodeAwarenessOf(this.awareness, Array.from(this.awareness.getStates().keys())));
+        this.answerQuery(peer);
         return;
       case 'stored-subscribe':
         peer.storedSubscribed = true;
@@ -326,8 +340,7 @@ export class Room {
    * apply (null when nothing is left) and whether a clock was lifted (reviveClocks).
    */
   private screenAwareness(peer: RoomPeer, update: Uint8Array): { update: Uint8Array | null; revived: boolean } {
-    const entries = readAwarenessEntries(update);
-    if (entries.length > MAX_AWARENESS_PER_FRAME) throw new ProtocolError(`awareness frame with ${entries.length} client IDs (at most ${MAX_AWARENESS_PER_FRAME})`, CLOSE_MALFORMED);
+    const entries = readAwarenessEntries(update, MAX_AWARENESS_PER_FRAME);
     const ownerOfSession = sessionOwners(this.awareness, this.owners);
     const keep = entries.filter((e) => {
       const owner = this.owners.get(e.clientID);
@@ -368,13 +381,40 @@ export class Room {
       for (const id of updated) peer.awarenessIds.add(id);
       for (const id of removed) peer.awarenessIds.delete(id);
     }
-    const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
     // Echo to the sender too: the echo tells it where the relay ordered its update (locks rely
     // on this), and carries a revived clock back after a reconnect. While a team relay's order
     // is authoritative, the upstream link echoes it instead, once the team relay has ordered it.
     const skip = this.upstream?.authoritative && !this.revived ? origin : null;
-    for (const p of this.peers) if (p !== skip) p.send(frame);
+    // Coalesced per turn of the event loop (awareness-batch.ts), unless a peer is skipped.
+    this.awarenessOut.changed(changed, (skip as RoomPeer | null) ?? null);
   };
+
+  private readonly awarenessOut: AwarenessBatcher;
+  /** When each peer last got a full awareness answer (query-awareness is rate-limited). */
+  private readonly queried = new WeakMap<RoomPeer, { at: number; timer: NodeJS.Timeout | null }>();
+
+  /**
+   * Answer a query-awareness: every state, which may be large, for a 1-byte request. At most
+   * one answer a second per peer; queries meanwhile get one answer at the end of that second.
+   */
+  private answerQuery(peer: RoomPeer): void {
+    const q = this.queried.get(peer) ?? { at: 0, timer: null };
+    this.queried.set(peer, q);
+    if (q.timer) return;
+    const answer = () => {
+      q.timer = null;
+      q.at = Date.now();
+      if (this.destroyed || !this.peers.has(peer)) return;
+      this.awarenessOut.flush();
+      peer.send(encodeAwarenessOf(this.awareness, Array.from(this.awareness.getStates().keys())));
+    };
+    const wait = q.at + QUERY_INTERVAL_MS - Date.now();
+    if (wait <= 0) answer();
+    else {
+      q.timer = setTimeout(answer, wait);
+      q.timer.unref();
+    }
+  }
 
   private reapAwareness(timeout: number): void {
     const now = Date.now();
@@ -621,6 +661,7 @@ export class Room {
   }
 
   private runCleanups(): void {
+    this.awarenessOut.destroy();
     if (this.compactTimer) clearTimeout(this.compactTimer);
     if (this.dbTimer) clearTimeout(this.dbTimer);
     for (const fn of this.cleanups.splice(0)) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DocStore } from '../src/store/doc-store.js';
-import { replayWal } from '../src/store/wal.js';
+import { replayWal, walHooks } from '../src/store/wal.js';
 import { projectNameProblem } from '../src/protocol/names.js';
 import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
@@ -26,6 +26,7 @@ import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } fr
 import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
+import { guarded } from './guard.js';
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
@@ -102,7 +103,7 @@ export class HuddleServer implements ServerServices {
         const link = this.upstreams.get(room.name);
         return link && link.room === room ? link : undefined;
       },
-    }, this.log);
+    }, this.log, this.metrics);
     registerApi(this, this.hosted);
     registerHooks(this);
     registerDashboard(this);
@@ -111,6 +112,7 @@ export class HuddleServer implements ServerServices {
   /** Open LevelDB and listen. Resolves with the bound port. */
   async listen(): Promise<number> {
     fs.mkdirSync(this.config.dataDir, { recursive: true });
+    walHooks.onRemoveError = (file, err) => this.log.warn('cannot delete a write-ahead log file (its records are in LevelDB); retrying later', { file: path.basename(file), error: (err as Error & { code?: string }).code ?? err.message });
     try {
       await this.store.open();
     } catch (err) {
@@ -124,6 +126,8 @@ export class HuddleServer implements ServerServices {
     try {
       const replayed = await replayWal(this.config.dataDir, this.store);
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
+      // A damaged record in the middle of a log: skipped, everything after it recovered. Loudly.
+      for (const d of replayed.damaged) this.log.warn('write-ahead log damaged: skipped unreadable bytes and recovered the records after them', { file: d.file, stretches: d.stretches, bytes: d.bytes });
     } catch (err) {
       await this.store.close();
       throw new Error(`cannot replay the write-ahead log in ${path.resolve(this.config.dataDir)}: ${(err as Error).message}`);
@@ -145,8 +149,9 @@ export class HuddleServer implements ServerServices {
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
     });
-    this.pingTimer = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    this.pingTimer = setInterval(guarded(this.log, this.metrics, 'ping', () => this.pingAll()), this.config.pingIntervalMs);
     this.pingTimer.unref();
+    this.metrics.monitorLoop();
     return this.port;
   }
 
@@ -372,6 +377,7 @@ export class HuddleServer implements ServerServices {
 
   private async doClose(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
+    this.metrics.stopMonitoring();
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const fn of this.shutdownHooks) {
       try {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as Y from 'yjs';
-import { DocWal, readRecords, replayWal, walDir } from '../src/store/wal.js';
+import { DocWal, readLog, readRecords, replayWal, walDir } from '../src/store/wal.js';
 import { DocStore } from '../src/store/doc-store.js';
 import { cleanup, tempDir } from './helpers.js';
 
@@ -28,11 +28,30 @@ describe('write-ahead log', () => {
     fs.appendFileSync(file, Buffer.from([200, 0, 0, 0, 1, 2, 3]));
     const back = readRecords(file);
     expect(back.map((u) => Buffer.from(u).toString('hex'))).toEqual(us.map((u) => Buffer.from(u).toString('hex')));
-    // A corrupted record (bad checksum) ends the read there.
+    // A corrupted record in the middle (a flipped byte) is skipped; every record after it is recovered.
     const bytes = fs.readFileSync(file);
     bytes[8 + us[0].byteLength + 8] ^= 0xff;
     fs.writeFileSync(file, bytes);
-    expect(readRecords(file)).toHaveLength(1);
+    const hex = (l: Uint8Array[]) => l.map((u) => Buffer.from(u).toString('hex'));
+    expect(hex(readRecords(file))).toEqual(hex([us[0], ...us.slice(2)]));
+    const r = readLog(file);
+    expect(r).toMatchObject({ damaged: 1, damagedBytes: 8 + us[1].byteLength, tornBytes: 7 });
+  });
+
+  it('a flipped byte in a length field loses only that record', () => {
+    const dir = walDir(tempDir());
+    const wal = new DocWal(dir, 'p.y');
+    const us = updates(50);
+    wal.append(us);
+    const file = wal.closeCurrent()!;
+    const bytes = fs.readFileSync(file);
+    let o = 0;
+    for (let i = 0; i < 20; i++) o += 8 + us[i].byteLength;
+    bytes[o] ^= 0x40; // record 20's length
+    fs.writeFileSync(file, bytes);
+    const back = readLog(file);
+    expect(back.records).toHaveLength(49);
+    expect(back.damaged).toBe(1);
   });
 
   it('replays logs left by a crash into LevelDB and removes them', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { SERVE_OPTIONS, parseBool, type ServeOption } from '../../relay/options.js';
 import { usageError } from '../errors.js';
 import type { ProjectTokens } from '../../relay/project-tokens.js';
+import { installProcessGuards } from '../../relay/guard.js';
 
 const env = process.env;
 
@@ -185,5 +186,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      // A bug in one room's timer or listener must not take every project down: log, count, serve on.
+      installProcessGuards(server.log, server.metrics);
     });
 }

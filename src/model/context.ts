@@ -23,6 +23,7 @@ import { VERSIONED_KINDS, readTask, stable } from './kinds/index.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus } from './enums.js';
 
 export { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus };
+import { validEntries, validGet, validItems } from './schemas.js';
 
 export interface Actor {
   /** Session id. */
@@ -192,7 +193,7 @@ export class SharedContext {
   }
 
   timeline(opts: { since?: number; limit?: number; types?: string[] } = {}): TimelineEvent[] {
-    let ev = this.timelineArr.toArray();
+    let ev = validItems('timeline', this.timelineArr.toArray());
     if (opts.since !== undefined) ev = ev.filter((e) => e.at >= opts.since!);
     if (opts.types) ev = ev.filter((e) => opts.types!.some((t) => e.type === t || e.type.startsWith(t + '.')));
     ev.sort((a, b) => a.at - b.at);
@@ -216,7 +217,7 @@ export class SharedContext {
 
   decisions(opts: { includeSuperseded?: boolean } = {}): Decision[] {
     // Sorted before deriving supersededBy, so that every peer derives the same one.
-    const all = Array.from(this.decisionsMap.values()).map((d) => ({ ...d })).sort(byTimeThenId);
+    const all = validEntries('decision', this.decisionsMap.entries()).map((d) => ({ ...d })).sort(byTimeThenId);
     const byId = new Map(all.map((d) => [d.id, d]));
     for (const d of all) if (d.supersedes && byId.has(d.supersedes)) byId.get(d.supersedes)!.supersededBy = d.id;
     const list = opts.includeSuperseded === false ? all.filter((d) => !d.supersededBy) : all;
@@ -231,7 +232,7 @@ export class SharedContext {
     if (!input.file?.trim()) throw new ContextError('an interface needs a file');
     const status = input.status ?? 'draft';
     if (!INTERFACE_STATUSES.includes(status)) throw new ContextError(`status must be one of ${INTERFACE_STATUSES.join(', ')}`);
-    const prev = this.interfacesMap.get(name);
+    const prev = validGet('interface', this.interfacesMap.get(name), name);
     const decl: InterfaceDecl = clean({
       name,
       file: input.file.trim(),
@@ -250,7 +251,7 @@ export class SharedContext {
   }
 
   interfaces(): InterfaceDecl[] {
-    return Array.from(this.interfacesMap.values()).sort((a, b) => a.name.localeCompare(b.name));
+    return validEntries('interface', this.interfacesMap.entries()).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   // ---- messages -----------------------------------------------------------
@@ -279,7 +280,11 @@ export class SharedContext {
       this.messagesMap.set(m.id, m);
       this.record(actor, 'message', `${kind} to ${to}: ${text}`, m.id);
       if (this.messagesMap.size > this.opts.messagesMax * 1.1) {
-        const old = Array.from(this.messagesMap.values()).sort(byTimeThenId).slice(0, this.messagesMap.size - this.opts.messagesMax);
+        // Wrongly typed entries have no time: they go first.
+        const good = new Set<string>();
+        for (const [k, v] of this.messagesMap.entries()) if (validGet('message', v, k)) good.add(k);
+        for (const k of Array.from(this.messagesMap.keys())) if (!good.has(k)) this.messagesMap.delete(k);
+        const old = this.allMessages().sort(byTimeThenId).slice(0, Math.max(0, this.messagesMap.size - this.opts.messagesMax));
         for (const o of old) this.messagesMap.delete(o.id);
       }
     });
@@ -301,8 +306,9 @@ export class SharedContext {
   /** Messages for a reader, oldest first; unread only unless `all`. */
   inbox(reader: { id: string; role?: string; name?: string }, opts: { all?: boolean } = {}): Array<Message & { read: boolean; answered: boolean }> {
     const answered = new Set<string>();
-    for (const m of this.messagesMap.values()) if (m.replyTo) answered.add(m.replyTo);
-    return Array.from(this.messagesMap.values())
+    const all = this.allMessages();
+    for (const m of all) if (m.replyTo) answered.add(m.replyTo);
+    return all
       .filter((m) => SharedContext.addressedTo(m, reader))
       .map((m) => ({ ...m, read: this.isRead(reader.id, m.id), answered: answered.has(m.id) }))
       .filter((m) => opts.all || !m.read)
@@ -319,17 +325,24 @@ export class SharedContext {
   /** Requests that still wait for an answer (needsReply and no reply yet). */
   openRequests(): Message[] {
     const answered = new Set<string>();
-    for (const m of this.messagesMap.values()) if (m.replyTo) answered.add(m.replyTo);
-    return Array.from(this.messagesMap.values()).filter((m) => m.needsReply && !answered.has(m.id)).sort(byTimeThenId);
+    const all = this.allMessages();
+    for (const m of all) if (m.replyTo) answered.add(m.replyTo);
+    return all.filter((m) => m.needsReply && !answered.has(m.id)).sort(byTimeThenId);
   }
 
   messages(): Message[] {
-    return Array.from(this.messagesMap.values()).sort(byTimeThenId);
+    return this.allMessages().sort(byTimeThenId);
+  }
+
+  /** Well-formed messages, unsorted. */
+  private allMessages(): Message[] {
+    return validEntries('message', this.messagesMap.entries());
   }
 
   // ---- tasks --------------------------------------------------------------
 
-  private readTask(id: string, m: Y.Map<unknown>): Task {
+  /** A task, or null when its entry is wrongly typed (ignored and counted, see schemas.ts). */
+  private readTask(id: string, m: unknown): Task | null {
     return readTask(id, m);
   }
 
@@ -351,13 +364,20 @@ export class SharedContext {
 
   task(idOrPrefix: string): Task {
     const id = this.resolveId(this.tasksMap, idOrPrefix, 'task');
-    return this.readTask(id, this.tasksMap.get(id)!);
+    return this.mustReadTask(id);
+  }
+
+  private mustReadTask(id: string): Task {
+    const t = this.readTask(id, this.tasksMap.get(id));
+    if (!t) throw new ContextError(`task ${id} is malformed in the shared document and is ignored`, 'invalid');
+    return t;
   }
 
   tasks(filter: { status?: TaskStatus | TaskStatus[]; role?: string; assignee?: string } = {}): Task[] {
     const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     return Array.from(this.tasksMap.entries())
       .map(([id, m]) => this.readTask(id, m))
+      .filter((t): t is Task => t !== null)
       .filter((t) => !statuses || statuses.includes(t.status))
       .filter((t) => !filter.role || t.role === filter.role)
       .filter((t) => !filter.assignee || t.assignee?.id === filter.assignee)
@@ -367,15 +387,15 @@ export class SharedContext {
   /** Dependencies of a task that are not done yet. */
   pendingDeps(t: Task): string[] {
     return t.deps.filter((d) => {
-      const m = this.tasksMap.get(d);
-      return m && m.get('status') !== 'done';
+      const m = this.tasksMap.get(d) as unknown;
+      return m instanceof Y.Map && m.get('status') !== 'done';
     });
   }
 
   private updateTask(actor: Actor, idOrPrefix: string, type: string, summary: (t: Task) => string, fields: (t: Task) => Record<string, unknown>): Task {
     const id = this.resolveId(this.tasksMap, idOrPrefix, 'task');
+    const before = this.mustReadTask(id);
     const m = this.tasksMap.get(id)!;
-    const before = this.readTask(id, m);
     const set = fields(before);
     this.doc.transact(() => {
       for (const [k, v] of Object.entries(set)) {
@@ -385,7 +405,7 @@ export class SharedContext {
       m.set('updatedAt', Date.now());
       this.record(actor, type, summary(before), id);
     });
-    return this.readTask(id, m);
+    return this.mustReadTask(id);
   }
 
   /**
@@ -481,7 +501,7 @@ export class SharedContext {
   }
 
   getNote(key: string): Note | undefined {
-    return this.notesMap.get(key);
+    return validGet('note', this.notesMap.get(key), key);
   }
 
   deleteNote(actor: Actor, key: string): boolean {
@@ -494,7 +514,7 @@ export class SharedContext {
   }
 
   notes(): Note[] {
-    return Array.from(this.notesMap.values()).sort((a, b) => a.key.localeCompare(b.key));
+    return validEntries('note', this.notesMap.entries()).sort((a, b) => a.key.localeCompare(b.key));
   }
 
   // ---- forced lock releases ------------------------------------------------
@@ -506,13 +526,13 @@ export class SharedContext {
       this.record(actor, 'lock.forced', `${claim.path} from ${claim.sessionName}${f.reason ? `: ${f.reason}` : ''}`, claim.id);
       // Forced entries matter only while a claim can live; drop ones older than any lock's cap.
       const cutoff = Date.now() - 9 * 60 * 60_000;
-      for (const [k, v] of this.forcedMap.entries()) if (v.at < cutoff) this.forcedMap.delete(k);
+      for (const [k, v] of this.forcedMap.entries()) if ((validGet('forced', v, k)?.at ?? Infinity) < cutoff) this.forcedMap.delete(k);
     });
     return f;
   }
 
   isForced(claimId: string): boolean {
-    return this.forcedMap.has(claimId);
+    return validGet('forced', this.forcedMap.get(claimId), claimId) !== undefined;
   }
 
   // ---- versions -----------------------------------------------------------
@@ -538,11 +558,11 @@ export class SharedContext {
   }
 
   versions(): Array<Omit<Version, 'content'>> {
-    return this.versionsArr.toArray().map(({ content: _c, ...rest }) => rest).sort((a, b) => a.at - b.at);
+    return validItems('version', this.versionsArr.toArray()).map(({ content: _c, ...rest }) => rest).sort((a, b) => a.at - b.at);
   }
 
   private version(ref: string): Version {
-    const all = this.versionsArr.toArray();
+    const all = validItems('version', this.versionsArr.toArray());
     const byName = all.filter((v) => v.name === ref);
     if (byName.length > 0) return byName.sort((a, b) => b.at - a.at)[0];
     const hits = all.filter((v) => v.id === ref || v.id.startsWith(ref) || v.id.split('-')[2]?.startsWith(ref));
@@ -552,7 +572,7 @@ export class SharedContext {
   }
 
   private contentOf(ref: string): VersionedContent {
-    return ref === 'current' ? this.content() : (JSON.parse(this.version(ref).content) as VersionedContent);
+    return ref === 'current' ? this.content() : parseContent(this.version(ref));
   }
 
   /** Differences from version `from` to version `to` (`current` for the live content). */
@@ -579,7 +599,7 @@ export class SharedContext {
    */
   rollback(actor: Actor, ref: string): { version: Omit<Version, 'content'>; changes: number } {
     const target = this.version(ref);
-    const want = JSON.parse(target.content) as VersionedContent;
+    const want = parseContent(target);
     const d = this.diff(target.id, 'current');
     this.doc.transact(() => {
       this.snapshot(actor, { summary: `before rollback to ${target.name ?? target.id}`, auto: true });
@@ -609,6 +629,22 @@ export class SharedContext {
     if (hits.length > 1) throw new ContextError(`${what} ${r} is ambiguous (${hits.length} match)`, 'ambiguous');
     return hits[0];
   }
+}
+
+/** A version's content; a wrongly typed one is refused with a clear error (never a crash). */
+function parseContent(v: Version): VersionedContent {
+  let c: unknown;
+  try {
+    c = JSON.parse(v.content);
+  } catch {
+    c = null;
+  }
+  const isRec = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
+  const o = c as Record<string, unknown> | null;
+  if (!isRec(o) || !['decisions', 'interfaces', 'tasks', 'notes'].every((k) => isRec(o![k]))) {
+    throw new ContextError(`version ${v.name ?? v.id} has malformed content`, 'invalid');
+  }
+  return o as unknown as VersionedContent;
 }
 
 function byTimeThenId<T extends { at: number; id: string }>(a: T, b: T): number {

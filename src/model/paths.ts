@@ -21,10 +21,33 @@ export function normalizePattern(input: string): string {
   let p = input.trim().replace(/\\(?![*?[\]\\])/g, '/');
   if (p === '') throw new PatternError('empty path');
   p = p.replace(/^\.\/+/, '').replace(/^\/+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/');
-  const parts = p.split('/').filter((s) => s !== '.');
+  const parts = p.split('/').filter((s) => s !== '.' && s !== '');
   if (parts.some((s) => s === '..')) throw new PatternError(`path leaves the repository: ${input}`);
-  if (parts.length === 0) return '**';
-  return parts.join('/');
+  // `/`, `./`, `\` or `.` name the repository root: refused rather than read as "everything"
+  // (a slip of the keyboard would lock every file for every agent). Write `**` for that.
+  if (parts.length === 0) throw new PatternError(`${JSON.stringify(input)} names the repository root, not a path; to lock the whole repository, write **`);
+  const out = parts.join('/');
+  const problem = patternProblem(out);
+  if (problem) throw new PatternError(problem);
+  return out;
+}
+
+/** Longest path or glob accepted (comparing two globs costs up to the product of their lengths). */
+export const MAX_PATTERN = 1024;
+/** Most wildcards (`*`, `?`, `[`) in one pattern: each adds a dimension to the overlap search. */
+export const MAX_WILDCARDS = 32;
+
+/** Why a (normalized) pattern is refused, or null. Also applied to claims read from awareness. */
+export function patternProblem(p: string): string | null {
+  if (p.length > MAX_PATTERN) return `path or glob is ${p.length} characters long (at most ${MAX_PATTERN})`;
+  let w = 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 92 /* \\ */) i++;
+    else if (c === 42 || c === 63 || c === 91) w++;
+  }
+  if (w > MAX_WILDCARDS) return `glob has ${w} wildcards (at most ${MAX_WILDCARDS})`;
+  return null;
 }
 
 export function isGlob(pattern: string): boolean {
@@ -90,19 +113,22 @@ function charsMeet(a: CharToken, b: CharToken): boolean {
 
 /** Whether two segment globs (no '/') match at least one common string. */
 function segmentsMeet(a: SegToken[], b: SegToken[]): boolean {
-  const memo = new Map<number, boolean>();
+  // One slot per (x, y), in a flat array: exact for any length (a fixed stride collided past
+  // 4,096 tokens) and cheap (patterns are bounded, see patternProblem). 0 unknown, 1 false, 2 true.
+  const stride = b.length + 1;
+  const memo = new Uint8Array((a.length + 1) * stride);
   const go = (x: number, y: number): boolean => {
-    const key = x * 4096 + y;
-    const m = memo.get(key);
-    if (m !== undefined) return m;
-    memo.set(key, false);
+    const key = x * stride + y;
+    const m = memo[key];
+    if (m !== 0) return m === 2;
+    memo[key] = 1;
     let r: boolean;
     if (x === a.length && y === b.length) r = true;
     else if (x < a.length && a[x].kind === 'star') r = go(x + 1, y) || (y < b.length && go(x, y + 1));
     else if (y < b.length && b[y].kind === 'star') r = go(x, y + 1) || (x < a.length && go(x + 1, y));
     else if (x === a.length || y === b.length) r = false;
     else r = charsMeet(a[x] as CharToken, b[y] as CharToken) && go(x + 1, y + 1);
-    memo.set(key, r);
+    memo[key] = r ? 2 : 1;
     return r;
   };
   return go(0, 0);
@@ -111,7 +137,7 @@ function segmentsMeet(a: SegToken[], b: SegToken[]): boolean {
 const heads = new Map<string, string[]>();
 
 /** The leading segments of a pattern that hold no glob or escape characters. */
-function literalHead(pattern: string): string[] {
+export function literalHead(pattern: string): string[] {
   let h = heads.get(pattern);
   if (h) return h;
   h = [];
@@ -150,9 +176,10 @@ export function patternsOverlap(p: string, q: string): boolean {
   const b = parse(q);
   const aOpen = coversBelow(p);
   const bOpen = coversBelow(q);
+  const stride = b.length + 1;
   const memo = new Map<number, boolean>();
   const go = (i: number, j: number): boolean => {
-    const key = i * 4096 + j;
+    const key = i * stride + j;
     const m = memo.get(key);
     if (m !== undefined) return m;
     memo.set(key, false);

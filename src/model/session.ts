@@ -4,6 +4,7 @@
  * here and vanish with their owner.
  */
 import type { LockClaim } from './locks.js';
+import { validSession } from './schemas.js';
 
 export type AgentKind = 'claude-code' | 'cursor' | 'codex' | 'human' | 'script' | (string & {});
 export type SessionStatus = 'active' | 'idle' | 'stale';
@@ -96,9 +97,8 @@ export function newSessionState(info: SessionInfo, defaults: { host: string; pid
 
 /** Read a session out of an arbitrary awareness state, or null if it is not one of ours. */
 export function sessionOf(state: unknown): SessionState | null {
-  const s = (state as { huddle?: SessionState } | null)?.huddle;
-  if (!s || s.v !== 1 || typeof s.id !== 'string') return null;
-  return s;
+  // Checked field by field (schemas.ts): anyone, even a read-only client, can publish any JSON.
+  return validSession(state);
 }
 
 /** Merge a new editing entry in, newest last, bounded. */

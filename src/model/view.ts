@@ -26,6 +26,9 @@ export interface PresenceView {
   locks: LockView[];
 }
 
+/** The order of String.prototype.localeCompare, without building a collator per call (1,000 locks: 10 ms). */
+const collate = new Intl.Collator().compare;
+
 export interface ViewOptions {
   now?: number;
   isForced?: (claimId: string) => boolean;
@@ -41,7 +44,16 @@ export interface ViewOptions {
  * states, and this keeps a view safe from any that got through.
  */
 export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = {}): PresenceView {
+  return buildTimed(states, opts).view;
+}
+
+/** The view, and the first time after `now` at which it would differ for time alone (a status or expiry). */
+function buildTimed(states: Map<number, unknown>, opts: ViewOptions): { view: PresenceView; until: number } {
   const now = opts.now ?? Date.now();
+  let until = Infinity;
+  const after = (t: number) => {
+    if (t > now && t < until) until = t;
+  };
   const thresholds = opts.thresholds ?? STATUS_THRESHOLDS;
   const latest = new Map<string, { clientId: number; s: SessionState }>();
   for (const [clientId, raw] of states) {
@@ -57,8 +69,15 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
   for (const { clientId, s } of latest.values()) {
     const status = statusOf(s, now, thresholds);
     statusById.set(s.id, status);
-    const { locks, ...rest } = s;
-    const view: SessionView = { ...rest, clientId, status, locks: [] };
+    after(s.lastActive + thresholds.idleAfterMs);
+    after(s.lastActive + thresholds.staleAfterMs);
+    const locks = s.locks;
+    // Spelled out, as below: object rest and spread are slow paths in V8 here.
+    const view: SessionView = {
+      v: s.v, kind: s.kind, id: s.id, name: s.name, role: s.role, agent: s.agent, host: s.host, pid: s.pid, cwd: s.cwd,
+      branch: s.branch, task: s.task, intent: s.intent, startedAt: s.startedAt, lastActive: s.lastActive, hosted: s.hosted,
+      editing: s.editing, clientId, status, locks: [],
+    };
     if (s.kind === 'watcher') {
       watchers.push(view);
       continue;
@@ -68,18 +87,74 @@ export function buildPresence(states: Map<number, unknown>, opts: ViewOptions = 
     if (status === 'stale') continue;
     for (const c of locks ?? []) {
       if (!claimLive(c, now) || opts.isForced?.(c.id)) continue;
-      claims.push({ ...c, clientId, session: s.id, sessionName: s.name, role: s.role });
+      after(c.expiresAt);
+      after(c.capAt);
+      // Fields spelled out: an object spread here cost 8 µs a claim (10 ms a view at 1,000 claims).
+      const seen: SeenClaim = { id: c.id, path: c.path, mode: c.mode, claimedAt: c.claimedAt, expiresAt: c.expiresAt, capAt: c.capAt, confirmed: c.confirmed, clientId, session: s.id, sessionName: s.name, role: s.role };
+      if (c.reason !== undefined) seen.reason = c.reason;
+      claims.push(seen);
     }
   }
   const { held, blocked } = resolve(claims);
   const locks: LockView[] = [];
-  for (const c of held) locks.push({ ...c, state: c.confirmed ? 'held' : 'pending', holderStatus: statusById.get(c.session)! });
-  for (const b of blocked) locks.push({ ...b.claim, state: 'blocked', blockedBy: b.by.session, holderStatus: statusById.get(b.claim.session)! });
-  locks.sort((a, b) => a.path.localeCompare(b.path) || a.claimedAt - b.claimedAt);
+  for (const c of held) locks.push(lockView(c, c.confirmed ? 'held' : 'pending', statusById.get(c.session)!));
+  for (const b of blocked) {
+    const l = lockView(b.claim, 'blocked', statusById.get(b.claim.session)!);
+    l.blockedBy = b.by.session;
+    locks.push(l);
+  }
+  locks.sort((a, b) => collate(a.path, b.path) || a.claimedAt - b.claimedAt);
   const bySession = new Map(sessions.map((s) => [s.id, s]));
   for (const l of locks) if (l.state !== 'blocked') bySession.get(l.session)?.locks.push(l.path);
-  sessions.sort((a, b) => a.startedAt - b.startedAt || a.name.localeCompare(b.name));
-  return { sessions, watchers, locks };
+  sessions.sort((a, b) => a.startedAt - b.startedAt || collate(a.name, b.name));
+  return { view: { sessions, watchers, locks }, until };
+}
+
+function lockView(c: SeenClaim, state: LockView['state'], holderStatus: SessionStatus): LockView {
+  const l: LockView = {
+    id: c.id, path: c.path, mode: c.mode, claimedAt: c.claimedAt, expiresAt: c.expiresAt, capAt: c.capAt, confirmed: c.confirmed,
+    clientId: c.clientId, session: c.session, sessionName: c.sessionName, role: c.role, state, holderStatus,
+  };
+  if (c.reason !== undefined) l.reason = c.reason;
+  return l;
+}
+
+/**
+ * buildPresence, reused while nothing it depends on has changed: the same state objects
+ * (awareness replaces a state on every update), the same `generation` (bumped by the caller
+ * when forced releases may have changed) and no status threshold or expiry passed. Exact,
+ * not a time-based guess, so lock decisions may rely on it. The view is shared: read only.
+ */
+export class PresenceCache {
+  private states: unknown[] = [];
+  private ids: number[] = [];
+  private generation = NaN;
+  private from = 0;
+  private until = 0;
+  private cached: PresenceView | null = null;
+
+  get(states: Map<number, unknown>, generation: number, opts: ViewOptions = {}): PresenceView {
+    const now = opts.now ?? Date.now();
+    if (this.cached && generation === this.generation && now >= this.from && now < this.until && this.same(states)) return this.cached;
+    const { view, until } = buildTimed(states, { ...opts, now });
+    this.cached = view;
+    this.generation = generation;
+    this.from = now;
+    this.until = until;
+    this.ids = Array.from(states.keys());
+    this.states = Array.from(states.values());
+    return view;
+  }
+
+  private same(states: Map<number, unknown>): boolean {
+    if (states.size !== this.states.length) return false;
+    let i = 0;
+    for (const [id, s] of states) {
+      if (this.ids[i] !== id || this.states[i] !== s) return false;
+      i++;
+    }
+    return true;
+  }
 }
 
 /**

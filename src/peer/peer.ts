@@ -136,7 +136,8 @@ export class HuddlePeer {
   // ---- presence ------------------------------------------------------------
 
   presenceView(): PresenceView {
-    return this.presence.view();
+    // A copy: the view is cached and shared inside the presence (see PresenceCache).
+    return structuredClone(this.presence.view());
   }
 
   lock(paths: string[], opts?: AcquireOptions): Promise<AcquireResult> {

@@ -23,8 +23,8 @@
  */
 import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
-import { LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
-import { normalizePattern } from '../model/paths.js';
+import { ClaimIndex, LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
+import { normalizePattern, patternsOverlap } from '../model/paths.js';
 import { newId } from '../model/ids.js';
 import {
   newSessionState,
@@ -35,7 +35,7 @@ import {
   type SessionState,
   STATUS_THRESHOLDS,
 } from '../model/session.js';
-import { buildPresence, type LockView, type PresenceView } from '../model/view.js';
+import { PresenceCache, type LockView, type PresenceView } from '../model/view.js';
 
 export interface PresenceTransport {
   /** Awareness whose local state is this session's. */
@@ -158,8 +158,12 @@ export class Presence extends ObservableV2<Events> {
 
   /** Everyone's presence as this session sees it. */
   view(now = Date.now()): PresenceView {
-    return buildPresence(this.transport.view.getStates(), { now, isForced: this.opts.isForced, thresholds: this.opts.thresholds });
+    return this.viewCache.get(this.transport.view.getStates(), this.generation, { now, isForced: this.opts.isForced, thresholds: this.opts.thresholds });
   }
+
+  private readonly viewCache = new PresenceCache();
+  /** Bumped on every document change: forced releases live in the document. */
+  private generation = 0;
 
   /**
    * Locks of other sessions that stand in the way of claiming `paths` in `mode`.
@@ -488,46 +492,77 @@ export class Presence extends ObservableV2<Events> {
 
   /** Call when the shared document changed (forced releases live there). */
   documentChanged(): void {
+    this.generation++;
     this.sweep();
   }
 
   private tick(): void {
-    this.sweep();
-    // Renew the awareness clock so peers keep us (heartbeats never touch the document).
-    this.publish();
+    try {
+      this.sweep();
+      // Renew the awareness clock so peers keep us (heartbeats never touch the document).
+      this.publish();
+    } catch {
+      // A timer must never end the process; the next tick tries again.
+    }
   }
 
   private viewCheckQueued = false;
+  private mineFor: LockClaim[] | null = null;
+  private mineIndex: ClaimIndex<LockClaim> | null = null;
+  /** Client IDs whose states changed since the last check. */
+  private readonly changedIds = new Set<number>();
 
-  private onViewChange = (): void => {
+  private onViewChange = ({ added, updated }: { added: number[]; updated: number[]; removed: number[] }): void => {
+    if (this.closed) return;
+    for (const id of added) this.changedIds.add(id);
+    for (const id of updated) this.changedIds.add(id);
     // Coalesce the changes of one tick into one check.
-    if (this.viewCheckQueued || this.closed) return;
+    if (this.viewCheckQueued) return;
     this.viewCheckQueued = true;
     queueMicrotask(() => {
       this.viewCheckQueued = false;
-      if (!this.closed) this.yieldToEarlierConfirmed();
+      const ids = Array.from(this.changedIds);
+      this.changedIds.clear();
+      try {
+        if (!this.closed) this.yieldToEarlierConfirmed(ids);
+      } catch {
+        // Never let one bad state end the process (states are validated; this is the last resort).
+      }
     });
   };
 
   /**
    * Two confirmed claims can meet after a partition heals: the resolution rule decides, the
-   * loser yields. Only other sessions' confirmed claims can beat a confirmed claim, so this
-   * scans those against ours instead of rebuilding the whole view on every presence change.
+   * loser yields. Only other sessions' confirmed claims can beat a confirmed claim, and ours
+   * was checked against every claim in view when it was confirmed, so only the states that
+   * changed since (`ids`) are scanned: with 100 hosted sessions, a presence change costs each
+   * one a look at one state, not at all of them.
    */
-  private yieldToEarlierConfirmed(): void {
-    const mine = this.state.locks.filter((c) => c.confirmed);
-    if (mine.length === 0) return;
+  private yieldToEarlierConfirmed(ids: number[]): void {
+    if (ids.length === 0) return;
+    // Our confirmed claims, indexed by literal head (rebuilt only when our locks change).
+    if (this.mineFor !== this.state.locks) {
+      this.mineFor = this.state.locks;
+      this.mineIndex = new ClaimIndex<LockClaim>();
+      for (const c of this.state.locks) if (c.confirmed) this.mineIndex.add(c);
+    }
+    const index = this.mineIndex!;
+    if (!this.state.locks.some((c) => c.confirmed)) return;
     const now = Date.now();
     const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
     const lost: LockClaim[] = [];
-    for (const [clientId, raw] of this.transport.view.getStates()) {
+    const states = this.transport.view.getStates();
+    for (const clientId of ids) {
+      const raw = states.get(clientId);
       const s = sessionOf(raw);
       if (!s || s.id === this.state.id || s.kind === 'watcher' || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
       for (const c of s.locks ?? []) {
         if (!c.confirmed || !claimLive(c, now) || this.opts.isForced?.(c.id)) continue;
-        const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
-        for (const m of mine) {
-          if (!lost.includes(m) && conflicts(theirs, { ...m, session: me.session }) && precedes(theirs, { ...m, ...me })) lost.push(m);
+        for (const m of index.candidates(c.path)) {
+          // Cheap tests first: this runs in every hosted session on every presence change.
+          if ((c.mode === 'shared' && m.mode === 'shared') || lost.includes(m) || !patternsOverlap(c.path, m.path)) continue;
+          const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
+          if (precedes(theirs, { ...m, ...me })) lost.push(m);
         }
       }
     }

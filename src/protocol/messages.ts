@@ -128,10 +128,17 @@ export interface AwarenessEntryRaw {
   json: string;
 }
 
-/** Decode the entries of an awareness update without parsing the states. */
-export function readAwarenessEntries(update: Uint8Array): AwarenessEntryRaw[] {
+/**
+ * Decode the entries of an awareness update without parsing the states. With `max`, a
+ * frame announcing more entries is refused before any is decoded (a 1-byte entry count
+ * could otherwise make the server decode millions).
+ */
+export function readAwarenessEntries(update: Uint8Array, max = Infinity): AwarenessEntryRaw[] {
   const d = decoding.createDecoder(update);
   const n = decoding.readVarUint(d);
+  if (n > max) throw new ProtocolError(`awareness frame with ${n} client IDs (at most ${max})`, CLOSE_MALFORMED);
+  // Each entry takes at least 3 bytes: a count beyond that is a lie, refused before the loop.
+  if (n * 3 > update.length) throw new ProtocolError(`awareness frame announces ${n} entries in ${update.length} bytes`, CLOSE_MALFORMED);
   const out: AwarenessEntryRaw[] = [];
   for (let i = 0; i < n; i++) {
     const clientID = decoding.readVarUint(d);
@@ -181,6 +188,8 @@ export const CLOSE_MALFORMED = 1007;
 export const CLOSE_UNSUPPORTED = 1003;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_SLOW_READER = 4008;
+/** Policy violation: e.g. too many updates whose dependencies never arrive. */
+export const CLOSE_POLICY = 1008;
 export const CLOSE_BAD_NAME = 4400;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_SHUTDOWN = 1001;
@@ -198,7 +207,11 @@ export function decodeMessage(frame: Uint8Array): ClientMessage {
       case MSG_SYNC: {
         const sub = decoding.readVarUint(d);
         const payload = decoding.readVarUint8Array(d);
-        if (sub === SYNC_STEP1) msg = { type: 'sync-step1', stateVector: payload };
+        // A state vector is checked here, so that a garbage one is bad input (1007), not a server error.
+        if (sub === SYNC_STEP1) {
+          decodeStateVectorStrict(payload);
+          msg = { type: 'sync-step1', stateVector: payload };
+        }
         else if (sub === SYNC_STEP2) msg = { type: 'sync-step2', update: payload };
         else if (sub === SYNC_UPDATE) msg = { type: 'update', update: payload };
         else throw new ProtocolError(`unknown sync message type ${sub}`, CLOSE_UNSUPPORTED);

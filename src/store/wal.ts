@@ -7,7 +7,9 @@
  *
  * Files: <dataDir>/wal/<doc>.<n>.log. Records: u32 length, u32 crc32, update.
  * A torn last record (crash mid-write) fails its length or checksum and ends
- * the replay of that file.
+ * the replay of that file. A bad record in the middle (a flipped byte) is
+ * skipped: the reader resyncs at the next offset holding a valid header and
+ * checksum and recovers every record after it, and says so (readLog).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,19 +40,67 @@ function encodeRecords(updates: Uint8Array[]): Buffer {
 
 /** Read the intact records of one log file. */
 export function readRecords(file: string): Uint8Array[] {
+  return readLog(file).records;
+}
+
+export interface LogRead {
+  records: Uint8Array[];
+  /** Damaged stretches skipped between intact records (corruption, not a torn tail). */
+  damaged: number;
+  /** Bytes in those stretches. */
+  damagedBytes: number;
+  /** Bytes at the end that hold no intact record (a write cut short by a crash). */
+  tornBytes: number;
+}
+
+/** The record at offset `o`, or null when its header or checksum does not hold. */
+function recordAt(buf: Buffer, o: number): Buffer | null {
+  if (o + HEADER > buf.length) return null;
+  const len = buf.readUInt32LE(o);
+  if (o + HEADER + len > buf.length) return null;
+  const rec = buf.subarray(o + HEADER, o + HEADER + len);
+  return crc32(rec) === buf.readUInt32LE(o + 4) ? rec : null;
+}
+
+/** Read a log file, skipping damaged records and resyncing on the next intact one. */
+export function readLog(file: string): LogRead {
   const buf = fs.readFileSync(file);
-  const out: Uint8Array[] = [];
+  const out: LogRead = { records: [], damaged: 0, damagedBytes: 0, tornBytes: 0 };
   let o = 0;
-  while (o + HEADER <= buf.length) {
-    const len = buf.readUInt32LE(o);
-    const sum = buf.readUInt32LE(o + 4);
-    if (o + HEADER + len > buf.length) break;
-    const rec = buf.subarray(o + HEADER, o + HEADER + len);
-    if (crc32(rec) !== sum) break;
-    out.push(new Uint8Array(rec));
-    o += HEADER + len;
+  while (o < buf.length) {
+    const rec = recordAt(buf, o);
+    if (rec) {
+      out.records.push(new Uint8Array(rec));
+      o += HEADER + rec.length;
+      continue;
+    }
+    // Resync: the next offset that holds an intact record (a false match needs a crc32 collision).
+    let next = o + 1;
+    while (next < buf.length && !recordAt(buf, next)) next++;
+    if (next >= buf.length) {
+      out.tornBytes = buf.length - o;
+      break;
+    }
+    out.damaged++;
+    out.damagedBytes += next - o;
+    o = next;
   }
   return out;
+}
+
+/** Called when a log file cannot be deleted (it is retried later); the server logs it. */
+export const walHooks: { onRemoveError: (file: string, err: Error) => void } = { onRemoveError: () => {} };
+
+const failedRemovals = new Set<string>();
+let removalRetry: NodeJS.Timeout | null = null;
+let removalDelay = 1000;
+
+function retryRemovals(): void {
+  removalRetry = null;
+  for (const f of Array.from(failedRemovals)) {
+    failedRemovals.delete(f);
+    DocWal.remove(f);
+  }
 }
 
 /** The log of one document. Not safe for two processes (the LevelDB lock guards the folder). */
@@ -116,8 +166,26 @@ export class DocWal {
     return this.file;
   }
 
-  static remove(file: string): void {
-    fs.rmSync(file, { force: true });
+  /**
+   * Delete a log file whose records are all in LevelDB. Never throws: a file that cannot go
+   * (EACCES, EBUSY) is reported and retried later with backoff; if the server stops first, the
+   * next start replays it, which is harmless (Yjs applies updates idempotently).
+   */
+  static remove(file: string): boolean {
+    try {
+      fs.rmSync(file, { force: true });
+      if (failedRemovals.size === 0) removalDelay = 1000;
+      return true;
+    } catch (err) {
+      walHooks.onRemoveError(file, err as Error);
+      failedRemovals.add(file);
+      if (!removalRetry) {
+        removalRetry = setTimeout(retryRemovals, removalDelay);
+        removalRetry.unref();
+        removalDelay = Math.min(removalDelay * 2, 60_000);
+      }
+      return false;
+    }
   }
 }
 
@@ -125,9 +193,10 @@ export class DocWal {
  * Move every log left in `dataDir/wal` into LevelDB, then delete the logs.
  * Run before serving (the store must be open). Returns what was replayed.
  */
-export async function replayWal(dataDir: string, store: DocStore): Promise<{ files: number; records: number; docs: string[] }> {
+export async function replayWal(dataDir: string, store: DocStore): Promise<{ files: number; records: number; docs: string[]; damaged: Array<{ file: string; stretches: number; bytes: number }> }> {
   const dir = walDir(dataDir);
-  if (!fs.existsSync(dir)) return { files: 0, records: 0, docs: [] };
+  const damaged: Array<{ file: string; stretches: number; bytes: number }> = [];
+  if (!fs.existsSync(dir)) return { files: 0, records: 0, docs: [], damaged };
   const byDoc = new Map<string, string[]>();
   for (const name of fs.readdirSync(dir)) {
     const m = /^(.+)\.[0-9a-z]+-\d+\.log$/.exec(name);
@@ -140,7 +209,11 @@ export async function replayWal(dataDir: string, store: DocStore): Promise<{ fil
   let records = 0;
   for (const [doc, list] of byDoc) {
     const updates: Uint8Array[] = [];
-    for (const f of list.sort()) updates.push(...readRecords(f));
+    for (const f of list.sort()) {
+      const r = readLog(f);
+      for (const u of r.records) updates.push(u);
+      if (r.damaged > 0) damaged.push({ file: path.basename(f), stretches: r.damaged, bytes: r.damagedBytes });
+    }
     if (updates.length > 0) {
       await store.load(doc);
       // Updates already in LevelDB come again: Yjs applies them idempotently.
@@ -151,7 +224,7 @@ export async function replayWal(dataDir: string, store: DocStore): Promise<{ fil
     files += list.length;
     records += updates.length;
   }
-  return { files, records, docs: Array.from(byDoc.keys()) };
+  return { files, records, docs: Array.from(byDoc.keys()), damaged };
 }
 
 /** Open a data folder for reading or writing outside the server: LevelDB plus any log replayed. */

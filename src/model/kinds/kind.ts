@@ -5,6 +5,10 @@
  * kinds instead of naming each one, so a new kind is one module in this folder.
  */
 import type * as Y from 'yjs';
+import { validGet } from '../schemas.js';
+
+/** The schema of each plain-map section. */
+const SCHEMA_OF: Record<string, 'decision' | 'interface' | 'message' | 'note'> = { decisions: 'decision', interfaces: 'interface', messages: 'message', notes: 'note' };
 
 export interface RecordKind<T = unknown> {
   /** Top-level Y.Map of the document, and the section name in versions and diffs. */
@@ -30,7 +34,13 @@ export interface RecordKind<T = unknown> {
 /** read/restore of a kind stored as a Y.Map of plain JSON values. */
 export function plainMap<T>(section: string): Pick<RecordKind<T>, 'read' | 'restore'> {
   return {
-    read: (doc) => doc.getMap<T>(section).toJSON() as Record<string, T>,
+    // Only well-formed records (schemas.ts): anyone with write access can put anything here.
+    read: (doc) => {
+      const out: Record<string, T> = {};
+      const kind = SCHEMA_OF[section];
+      for (const [k, v] of doc.getMap<T>(section).entries()) if (!kind || validGet(kind, v, k)) out[k] = v;
+      return out;
+    },
     restore: (doc, want) => {
       const map = doc.getMap<T>(section);
       for (const k of Array.from(map.keys())) if (!(k in want)) map.delete(k);

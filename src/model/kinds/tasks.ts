@@ -5,15 +5,21 @@
 import * as Y from 'yjs';
 import type { Task } from '../context.js';
 import type { RecordKind } from './kind.js';
+import { invalidTaskEntry, validTaskFields } from '../schemas.js';
 
 const clean = <T extends object>(o: T): T => {
   for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
   return o;
 };
 
-/** A task's fields as a record. */
-export function readTask(id: string, m: Y.Map<unknown>): Task {
-  const o = m.toJSON() as Omit<Task, 'id'>;
+/** A task's fields as a record, or null when its entry is wrongly typed (ignored and counted, see schemas.ts). */
+export function readTask(id: string, m: unknown): Task | null {
+  if (!(m instanceof Y.Map)) {
+    invalidTaskEntry(id, m);
+    return null;
+  }
+  const o = validTaskFields(id, m.toJSON()) as Omit<Task, 'id'> | null;
+  if (!o) return null;
   // A completion is final: claims never write doneAt, and only reopen/handoff clear it. So a
   // completion concurrent with a claim wins on every peer, whatever Yjs picks for `status`.
   const status = o.doneAt !== undefined ? 'done' : o.status;
@@ -30,7 +36,10 @@ export const tasks: RecordKind<Task> = {
   volatile: ['updatedAt'],
   read(doc) {
     const out: Record<string, Task> = {};
-    for (const [id, m] of doc.getMap<Y.Map<unknown>>('tasks').entries()) out[id] = readTask(id, m);
+    for (const [id, m] of doc.getMap<Y.Map<unknown>>('tasks').entries()) {
+      const t = readTask(id, m);
+      if (t) out[id] = t;
+    }
     return out;
   },
   restore(doc, want) {
