@@ -259,8 +259,13 @@ export function registerApi(server: HuddleServer, hosted: HostedSessions): void 
       for (const ev of presenceEvents(prev, next)) emit(ev);
       prev = next;
     };
+    // Shown once durable: a watcher never reports what a kill -9 right after could lose.
     const onTimeline = (e: { changes: { added: Set<{ content: { getContent(): unknown[] } }> } }) => {
-      for (const item of e.changes.added) for (const ev of item.content.getContent()) emit(timelineEvent(ev as never));
+      const evs: WatchEvent[] = [];
+      for (const item of e.changes.added) for (const ev of item.content.getContent()) evs.push(timelineEvent(ev as never));
+      if (evs.length) room.afterObservedDurable(() => {
+        if (!stopped) for (const ev of evs) emit(ev);
+      });
     };
     room.awareness.on('change', onPresence);
     ctx.timelineArr.observe(onTimeline as never);

@@ -4,11 +4,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import path from 'node:path';
-import fs from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DocStore } from '../src/store/doc-store.js';
-import { replayWal } from '../src/store/wal.js';
+import type { Persistence } from '../src/store/persistence.js';
+import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { projectNameProblem } from '../src/protocol/names.js';
 import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
@@ -45,11 +43,18 @@ interface Route {
   needs: Access;
 }
 
+/** What the server is built from, beside its configuration. */
+export interface ServerDeps {
+  /** Where documents are kept. Default: the write-ahead log + LevelDB in `config.dataDir`. */
+  persistence?: Persistence;
+  logger?: Logger;
+}
+
 export class HuddleServer {
   readonly config: ServerConfig;
   readonly log: Logger;
   readonly metrics = new Metrics();
-  readonly store: DocStore;
+  readonly persistence: Persistence;
   readonly startedAt = Date.now();
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
@@ -61,18 +66,17 @@ export class HuddleServer {
   private persistenceHealthy = true;
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
-  private readonly roomHooks: Array<(room: Room) => void> = [];
   /** Links to the team relay, per loaded project. */
   readonly upstreams = new Map<string, UpstreamLink>();
   /** Sessions hosted for thin clients (hooks, CLI, MCP). */
   readonly hosted: HostedSessions;
 
-  constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
+  constructor(config: Partial<ServerConfig> = {}, d: ServerDeps = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     const problems = configProblems(this.config);
     if (problems.length > 0) throw new Error(problems.join('; '));
-    this.log = logger ?? createLogger(this.config.logLevel);
-    this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
+    this.log = d.logger ?? createLogger(this.config.logLevel);
+    this.persistence = d.persistence ?? new LeveldbPersistence(this.config.dataDir, { fsync: this.config.fsync });
     this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.onRequest(req, res);
     // With a certificate: https and wss, everything else identical.
@@ -105,25 +109,12 @@ export class HuddleServer {
     registerDashboard(this);
   }
 
-  /** Open LevelDB and listen. Resolves with the bound port. */
+  /** Open the persistence (replaying what a crash left) and listen. Resolves with the bound port. */
   async listen(): Promise<number> {
-    fs.mkdirSync(this.config.dataDir, { recursive: true });
-    try {
-      await this.store.open();
-    } catch (err) {
-      const e = err as Error & { code?: string; cause?: Error };
-      const detail = e.cause?.message ?? e.message;
-      if (/lock/i.test(detail)) {
-        throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by another huddle server (LevelDB allows one process per folder)`);
-      }
-      throw new Error(`cannot open LevelDB at ${path.resolve(this.config.dataDir)}: ${detail}`);
-    }
-    try {
-      const replayed = await replayWal(this.config.dataDir, this.store);
+    await this.persistence.open();
+    if (this.persistence instanceof LeveldbPersistence) {
+      const replayed = this.persistence.replayed;
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
-    } catch (err) {
-      await this.store.close();
-      throw new Error(`cannot replay the write-ahead log in ${path.resolve(this.config.dataDir)}: ${(err as Error).message}`);
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
@@ -138,7 +129,7 @@ export class HuddleServer {
       this.http.once('listening', onListening);
       this.http.listen(this.config.port, this.config.host);
     }).catch(async (err: Error & { code?: string }) => {
-      await this.store.close();
+      await this.persistence.close();
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
     });
@@ -187,11 +178,6 @@ export class HuddleServer {
     this.routes.push({ method, pattern: re, keys, handler, needs });
   }
 
-  /** Run `fn` for every room once it is loaded (extensions: hosted sessions, upstream links). */
-  onRoom(fn: (room: Room) => void): void {
-    this.roomHooks.push(fn);
-  }
-
   /** Run `fn` during shutdown, before rooms are flushed. */
   onShutdown(fn: () => Promise<void> | void): () => void {
     this.shutdownHooks.push(fn);
@@ -221,7 +207,7 @@ export class HuddleServer {
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(name, {
-        store: this.store,
+        persistence: this.persistence,
         config: this.config,
         log: this.log,
         metrics: this.metrics,
@@ -245,7 +231,6 @@ export class HuddleServer {
               if (this.upstreams.get(r.name) === link) this.upstreams.delete(r.name);
             });
           }
-          for (const fn of this.roomHooks) fn(r);
         },
         // A room whose load failed is dropped so that a later attempt retries.
         () => {
@@ -372,7 +357,7 @@ export class HuddleServer {
     res.end(text);
   }
 
-  /** Stop accepting, close clients, flush every room, close LevelDB. Idempotent. */
+  /** Stop accepting, close clients, flush every room, close the persistence. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose();
     return this.closing;
@@ -394,7 +379,7 @@ export class HuddleServer {
     this.rooms.clear();
     this.http.closeAllConnections();
     await httpClosed;
-    await this.store.close();
+    await this.persistence.close();
   }
 }
 
@@ -408,11 +393,4 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Start a server with the given config; resolves once it listens. */
-export async function startServer(config: Partial<ServerConfig> = {}, logger?: Logger): Promise<HuddleServer> {
-  const server = new HuddleServer(config, logger);
-  await server.listen();
-  return server;
 }

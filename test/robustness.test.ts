@@ -38,10 +38,10 @@ describe('robustness', () => {
     const dataDir = path.join(tempDir(), 'data');
     const server = await startServer({ dataDir, idleUnloadMs: 30 });
     // Slow compactions widen the window in which the client comes back.
-    const commit = server.store.commit.bind(server.store);
-    server.store.commit = async (doc, updates, compactTo) => {
+    const commit = server.persistence.commit.bind(server.persistence);
+    server.persistence.commit = async (doc, compactTo) => {
       if (compactTo) await sleep(80);
-      return commit(doc, updates, compactTo);
+      return commit(doc, compactTo);
     };
     let expected = 0;
     for (let round = 0; round < 6; round++) {
