@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { DocStore } from '../src/store/doc-store.js';
+import type { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { DocWal, readRecords, walDir } from '../src/store/wal.js';
 import { encodeSyncStep1, encodeSyncStep2FromUpdate } from '../src/protocol/messages.js';
 import { cleanup, rawSocket, readStoredDoc, sleep, startServer, stockClient, synced, tempDir, waitFor } from './helpers.js';
@@ -38,10 +39,11 @@ describe('robustness', () => {
     const dataDir = path.join(tempDir(), 'data');
     const server = await startServer({ dataDir, idleUnloadMs: 30 });
     // Slow compactions widen the window in which the client comes back.
-    const commit = server.persistence.commit.bind(server.persistence);
-    server.persistence.commit = async (doc, compactTo) => {
+    const store = (server.persistence as LeveldbPersistence).docs;
+    const commit = store.commit.bind(store);
+    store.commit = async (doc, updates, compactTo) => {
       if (compactTo) await sleep(80);
-      return commit(doc, compactTo);
+      return commit(doc, updates, compactTo);
     };
     let expected = 0;
     for (let round = 0; round < 6; round++) {
