@@ -86,12 +86,6 @@ export function encodeAwarenessOf(awareness: awarenessProtocol.Awareness, client
   return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
 }
 
-export function encodeQueryAwareness(): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, MSG_QUERY_AWARENESS);
-  return encoding.toUint8Array(e);
-}
-
 /** Auth message "permission denied" as y-protocols/auth frames it. */
 export function encodePermissionDenied(reason: string): Uint8Array {
   const e = encoding.createEncoder();
@@ -179,7 +173,6 @@ export class ProtocolError extends Error {
 /** Close codes used by the relay (4400-4499 stop y-websocket from retrying). */
 export const CLOSE_MALFORMED = 1007;
 export const CLOSE_UNSUPPORTED = 1003;
-export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_SLOW_READER = 4008;
 export const CLOSE_BAD_NAME = 4400;
 export const CLOSE_UNAUTHORIZED = 4401;

@@ -26,6 +26,9 @@ export interface CompactionConfig {
   compactBytes: number;
 }
 
+/** The server's defaults (relay/config.ts), used by the library peer's replica. */
+export const DEFAULT_COMPACTION: CompactionConfig = { compactRecords: 500, compactBytes: 8 * 1024 * 1024 };
+
 /** How long a document must go without updates before a due compaction runs. */
 export const COMPACT_QUIET_MS = 200;
 
