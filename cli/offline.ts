@@ -10,8 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as Y from 'yjs';
-import { openDataDir } from '../src/store/wal.js';
-import { DocStore } from '../src/store/doc-store.js';
+import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { SharedContext, ContextError, type Actor } from '../src/model/context.js';
 import { PatternError } from '../src/model/paths.js';
 import { findOp } from '../src/ops/table.js';
@@ -36,9 +35,9 @@ function lastWrite(dir: string): number {
 
 async function withDoc<T>(dir: string, project: string, write: boolean, fn: (doc: Y.Doc) => T): Promise<{ value: T; asOf: number }> {
   const asOf = lastWrite(dir);
-  const store = new DocStore(dir);
-  // A server that crashed may have left updates in its write-ahead log: move them in first.
-  await openDataDir(dir, store);
+  const store = new LeveldbPersistence(dir);
+  // Opening replays what a server that crashed left in its write-ahead log.
+  await store.open();
   try {
     const loaded = await store.load(project);
     const doc = new Y.Doc();
@@ -46,7 +45,10 @@ async function withDoc<T>(dir: string, project: string, write: boolean, fn: (doc
     const updates: Uint8Array[] = [];
     doc.on('update', (u: Uint8Array) => updates.push(u));
     const value = fn(doc);
-    if (write && updates.length) await store.commit(project, updates);
+    if (write && updates.length) {
+      store.appendDurable(project, updates);
+      await store.commit(project);
+    }
     doc.destroy();
     return { value, asOf };
   } finally {

@@ -120,13 +120,18 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       queued = true;
       setImmediate(onPresence);
     };
+    // Shown once durable: a watcher never reports what a kill -9 right after could lose.
     const onTimeline = guarded(server.log, server.metrics, 'events', (e: { changes: { added: Set<{ content: { getContent(): unknown[] } }> } }) => {
+      const evs: WatchEvent[] = [];
       for (const item of e.changes.added) {
         for (const raw of item.content.getContent()) {
           const ev = validDoc('timeline', raw);
-          if (ev) emit(timelineEvent(ev));
+          if (ev) evs.push(timelineEvent(ev));
         }
       }
+      if (evs.length) room.afterObservedDurable(() => {
+        if (!stopped) for (const ev of evs) emit(ev);
+      });
     });
     room.awareness.on('change', onChange);
     ctx.timelineArr.observe(onTimeline as never);

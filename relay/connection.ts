@@ -40,12 +40,9 @@ function onWsError(this: Tagged, err: Error & { code?: string }): void {
 }
 
 export class Connection implements RoomPeer {
+  /** A connection is the origin of the updates it applies (origin.ts). */
+  readonly kind = 'connection' as const;
   readonly id = nextId++;
-  private ids: Set<number> | null = null;
-  storedSubscribed = false;
-  ackSeq = 0;
-  ackScheduled = false;
-  deniedOnce = false;
   /** Set by the ping loop; cleared on every pong. */
   awaitingPong = false;
   private queue: Uint8Array[] | null = [];
@@ -74,11 +71,6 @@ export class Connection implements RoomPeer {
       },
       () => this.close(1011, 'document storage unavailable'),
     );
-  }
-
-  /** Awareness client IDs this connection published (made on first use: most idle clients never need it). */
-  get awarenessIds(): Set<number> {
-    return (this.ids ??= new Set());
   }
 
   send(frame: Uint8Array): void {

@@ -139,7 +139,7 @@ export function registerDashboard(server: ServerServices): void {
         return;
       }
       const loaded = new Set(server.loadedRooms());
-      const names = new Set<string>([...(await server.store.listDocs()), ...loaded]);
+      const names = new Set<string>([...(await server.persistence.list()), ...loaded]);
       const projects: Array<{ name: string; loaded: boolean; sessions: number }> = [];
       for (const name of Array.from(names).sort((a, b) => a.localeCompare(b))) {
         if (!all && server.accessOf(c.req, c.url, name) === 'none') continue;

@@ -85,10 +85,10 @@ export class ClaudeHooks {
       const entry = { at: 0, view: null as PresenceView | null, ctx: new SharedContext(room.doc) };
       const drop = () => (entry.view = null);
       room.awareness.on('change', drop);
-      room.doc.on('update', drop);
+      const offDurable = room.onDurable(drop);
       room.onDestroy(() => {
         room.awareness.off('change', drop);
-        room.doc.off('update', drop);
+        offDurable();
       });
       this.views.set(room, entry);
       c = entry;

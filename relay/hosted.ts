@@ -27,6 +27,8 @@ export interface HostedOptions {
 }
 
 export class HostedSession {
+  /** A hosted session is the origin of the awareness updates it applies (origin.ts). */
+  readonly kind = 'hosted' as const;
   readonly presence: Presence;
   readonly ctx: SharedContext;
   lastSeen = Date.now();
@@ -34,12 +36,13 @@ export class HostedSession {
   private readonly awareness: Awareness;
   private readonly detach: () => void;
   private readonly releaseRoom: () => void;
+  private readonly offDurable: () => void;
   private closed = false;
 
   constructor(readonly room: Room, info: SessionInfo, opts: HostedOptions) {
     this.awareness = new Awareness(this.doc);
     this.awareness.setLocalState(null);
-    const transport = hostedTransport(this.awareness, room.awareness, this, undefined, undefined, opts.upstream?.(room));
+    const transport = hostedTransport(this.awareness, room.awareness, this, opts.upstream?.(room));
     this.detach = transport.detach;
     this.ctx = new SharedContext(room.doc);
     this.presence = new Presence(transport, {
@@ -52,10 +55,9 @@ export class HostedSession {
       isForced: (id) => this.ctx.isForced(id),
     });
     this.releaseRoom = room.hold();
-    room.doc.on('update', this.onDoc);
+    // Forced releases and the like are read from the document once they are durable.
+    this.offDurable = room.onDurable(() => this.presence.documentChanged());
   }
-
-  private onDoc = (): void => this.presence.documentChanged();
 
   get id(): string {
     return this.presence.id;
@@ -64,7 +66,7 @@ export class HostedSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.room.doc.off('update', this.onDoc);
+    this.offDurable();
     this.presence.close();
     this.detach();
     this.awareness.destroy();

@@ -113,7 +113,7 @@ export interface ServerServices {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly hosted: HostedSessions;
-  readonly store: { listDocs(): Promise<string[]> };
+  readonly persistence: { list(): Promise<string[]> };
   readonly upstreams: ReadonlyMap<string, Pick<UpstreamLink, 'room' | 'status'>>;
   route(method: string, pattern: string, handler: HttpHandler, needs?: Access): void;
   json(res: http.ServerResponse, status: number, body: unknown): void;

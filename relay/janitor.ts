@@ -9,13 +9,14 @@
 import * as Y from 'yjs';
 import { SharedContext, type Actor } from '../src/model/context.js';
 import { sessionOf } from '../src/model/session.js';
+import { originOf, type Origin } from '../src/protocol/origin.js';
 import type { Room } from './room.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { guarded } from './guard.js';
 
 export const SERVER_ACTOR: Actor = { id: 'huddle-server', name: 'huddle', role: 'server' };
-const ARBITER = Symbol('arbiter');
+const ARBITER: Origin = Object.freeze({ kind: 'server', by: 'janitor' });
 
 export interface JanitorOptions {
   /** A claimed task's holder must be gone this long before the task is orphaned. */
@@ -31,18 +32,29 @@ export class Janitor {
   private lastSeen = new Map<string, { at: number; name: string; intent: string | null }>();
   private timer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
+  /** Claims to restore once the update that overrode them is durable. */
+  private restores: Array<() => void> = [];
+  private readonly offDurable: () => void;
 
   constructor(private readonly room: Room, private readonly opts: JanitorOptions) {
     this.ctx = new SharedContext(room.doc);
     this.ctx.tasksMap.observeDeep(this.onTasks);
     room.awareness.on('change', this.onAwareness);
+    // Restore on the durable bus: before the claimant's ack goes out, so that the restoring
+    // write is durable, and visible to the loser, by the time its ack arrives.
+    this.offDurable = room.onDurable(() => {
+      const restores = this.restores;
+      this.restores = [];
+      for (const fn of restores) fn();
+    });
     const log = opts.log ?? { error() {}, warn() {}, info() {}, debug() {} };
     this.timer = setInterval(guarded(log, opts.metrics, 'janitor', () => this.sweep()), Math.max(200, Math.min(5000, opts.orphanAfterMs / 4)));
     this.timer.unref();
   }
 
   private onTasks = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>, tr: Y.Transaction): void => {
-    if (tr.origin === ARBITER || !this.room.peers.has(tr.origin as never) || !this.opts.arbitrate()) return;
+    // Only claims from client connections are arbitrated (never our own restores, hosted sessions or the upstream).
+    if (originOf(tr.origin).kind !== 'connection' || !this.opts.arbitrate()) return;
     for (const ev of events) {
       if (!(ev.target instanceof Y.Map) || ev.target.parent !== this.ctx.tasksMap) continue;
       const change = ev.changes.keys.get('assignee');
@@ -54,8 +66,7 @@ export class Janitor {
       const statusBefore = statusChange ? statusChange.oldValue : ev.target.get('status');
       if (before && after && before.id !== after.id && statusBefore === 'claimed' && ev.target.get('status') === 'claimed') {
         const task = ev.target as Y.Map<unknown>;
-        // Restore after this transaction; the restoring write joins the same commit.
-        queueMicrotask(() =>
+        this.restores.push(() =>
           this.room.doc.transact(() => {
             task.set('assignee', rawBefore);
             task.set('status', 'claimed');
@@ -101,6 +112,7 @@ export class Janitor {
     clearInterval(this.timer);
     this.ctx.tasksMap.unobserveDeep(this.onTasks);
     this.room.awareness.off('change', this.onAwareness);
+    this.offDurable();
   }
 }
 

@@ -41,11 +41,15 @@ export class Metrics {
   stopMonitoring(): void {
     this.loopDelay?.disable();
   }
-  /** Sum and count of LevelDB commit latencies, plus a small histogram. */
-  commitSeconds = { sum: 0, count: 0, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], counts: new Array(9).fill(0) as number[] };
+  /**
+   * Latency of appends to the persistence (the write-ahead log write that makes an update
+   * durable), as a small histogram. Exported as huddle_persistence_commit_seconds, the name
+   * it has always had; LevelDB group commits are the leveldb_commit counters.
+   */
+  appendSeconds = { sum: 0, count: 0, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5], counts: new Array(9).fill(0) as number[] };
 
-  observeCommit(seconds: number): void {
-    const h = this.commitSeconds;
+  observeAppend(seconds: number): void {
+    const h = this.appendSeconds;
     h.sum += seconds;
     h.count++;
     let i = h.buckets.findIndex((b) => seconds <= b);
@@ -59,7 +63,7 @@ export class Metrics {
     const gauge = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`);
     gauge('huddle_connections', 'Open WebSocket connections.', gauges.connections);
     gauge('huddle_documents_loaded', 'Documents held in memory.', gauges.documents);
-    gauge('huddle_persistence_healthy', '1 while LevelDB writes succeed.', gauges.persistenceHealthy ? 1 : 0);
+    gauge('huddle_persistence_healthy', '1 while writes to the persistence succeed.', gauges.persistenceHealthy ? 1 : 0);
     gauge('huddle_uptime_seconds', 'Seconds since the server started.', gauges.uptimeSeconds);
     counter('huddle_connections_total', 'Connections accepted.', this.connectionsTotal);
     counter('huddle_updates_in_total', 'Document update messages received.', this.updatesIn);
@@ -68,14 +72,14 @@ export class Metrics {
     counter('huddle_bytes_out_total', 'Bytes sent in WebSocket messages.', this.bytesOut);
     counter('huddle_awareness_in_total', 'Awareness messages received.', this.awarenessIn);
     counter('huddle_protocol_errors_total', 'Connections closed for bad input.', this.protocolErrors);
-    counter('huddle_persistence_errors_total', 'Failed LevelDB commits.', this.persistenceErrors);
+    counter('huddle_persistence_errors_total', 'Failed appends and commits to the persistence.', this.persistenceErrors);
     counter('huddle_auth_rejected_total', 'Connections refused for a missing or wrong token.', this.rejectedAuth);
     counter('huddle_slow_readers_dropped_total', 'Connections dropped for an oversized send buffer.', this.slowReadersDropped);
     counter('huddle_compactions_total', 'Update logs compacted.', this.compactions);
-    counter('huddle_documents_loaded_total', 'Documents loaded from LevelDB.', this.docsLoaded);
+    counter('huddle_documents_loaded_total', 'Documents loaded from the persistence.', this.docsLoaded);
     counter('huddle_documents_unloaded_total', 'Documents unloaded after going idle.', this.docsUnloaded);
-    counter('huddle_leveldb_commits_total', 'Background LevelDB group commits.', this.leveldbCommits);
-    counter('huddle_leveldb_commit_seconds_total', 'Time spent in LevelDB group commits.', this.leveldbSeconds);
+    counter('huddle_leveldb_commits_total', 'Background group commits to the long-term store.', this.leveldbCommits);
+    counter('huddle_leveldb_commit_seconds_total', 'Time spent in group commits to the long-term store.', this.leveldbSeconds);
     counter('huddle_internal_errors_total', 'Exceptions caught in timers and listeners (the server kept serving).', this.internalErrors);
     counter('huddle_uncaught_errors_total', 'Uncaught exceptions and rejections caught at process level (the server kept serving).', this.uncaughtErrors);
     counter('huddle_pending_overflows_total', 'Connections closed for too many updates with missing dependencies.', this.pendingOverflows);
@@ -87,7 +91,7 @@ export class Metrics {
       gauge('huddle_event_loop_delay_max_seconds', 'Longest event-loop delay seen since start.', this.loopDelay.max / 1e9);
       gauge('huddle_event_loop_delay_p99_seconds', '99th percentile of event-loop delay since start.', this.loopDelay.percentile(99) / 1e9);
     }
-    const h = this.commitSeconds;
+    const h = this.appendSeconds;
     lines.push('# HELP huddle_persistence_commit_seconds Write-ahead log write latency (what makes an update durable).', '# TYPE huddle_persistence_commit_seconds histogram');
     let cum = 0;
     h.buckets.forEach((b, i) => {

@@ -4,11 +4,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import path from 'node:path';
-import fs from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DocStore } from '../src/store/doc-store.js';
-import { replayWal, walHooks } from '../src/store/wal.js';
+import path from 'node:path';
+import { walHooks } from '../src/store/wal.js';
+import type { Persistence } from '../src/store/persistence.js';
+import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { projectNameProblem } from '../src/protocol/names.js';
 import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
@@ -30,11 +30,18 @@ import { guarded } from './guard.js';
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
+/** What the server is built from, beside its configuration. */
+export interface ServerDeps {
+  /** Where documents are kept. Default: the write-ahead log + LevelDB in `config.dataDir`. */
+  persistence?: Persistence;
+  logger?: Logger;
+}
+
 export class HuddleServer implements ServerServices {
   readonly config: ServerConfig;
   readonly log: Logger;
   readonly metrics = new Metrics();
-  readonly store: DocStore;
+  readonly persistence: Persistence;
   readonly startedAt = Date.now();
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
@@ -56,13 +63,13 @@ export class HuddleServer implements ServerServices {
   private readonly allowHosts: string[];
   private refusedRequests = 0;
 
-  constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
+  constructor(config: Partial<ServerConfig> = {}, d: ServerDeps = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     const problems = configProblems(this.config);
     if (problems.length > 0) throw new Error(problems.join('; '));
-    this.log = logger ?? createLogger(this.config.logLevel);
+    this.log = d.logger ?? createLogger(this.config.logLevel);
     this.allowHosts = allowedHostsFor(this.config.host, this.tokenRequired, this.config.allowHosts);
-    this.store = new DocStore(this.config.dataDir, { sync: this.config.fsync });
+    this.persistence = d.persistence ?? new LeveldbPersistence(this.config.dataDir, { fsync: this.config.fsync });
     this.router = new Router({
       accessOf: (req, url, project) => this.accessOf(req, url, project),
       onRefused: () => this.metrics.rejectedAuth++,
@@ -109,28 +116,15 @@ export class HuddleServer implements ServerServices {
     registerDashboard(this);
   }
 
-  /** Open LevelDB and listen. Resolves with the bound port. */
+  /** Open the persistence (replaying what a crash left) and listen. Resolves with the bound port. */
   async listen(): Promise<number> {
-    fs.mkdirSync(this.config.dataDir, { recursive: true });
     walHooks.onRemoveError = (file, err) => this.log.warn('cannot delete a write-ahead log file (its records are in LevelDB); retrying later', { file: path.basename(file), error: (err as Error & { code?: string }).code ?? err.message });
-    try {
-      await this.store.open();
-    } catch (err) {
-      const e = err as Error & { code?: string; cause?: Error };
-      const detail = e.cause?.message ?? e.message;
-      if (/lock/i.test(detail)) {
-        throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by another huddle server (LevelDB allows one process per folder)`);
-      }
-      throw new Error(`cannot open LevelDB at ${path.resolve(this.config.dataDir)}: ${detail}`);
-    }
-    try {
-      const replayed = await replayWal(this.config.dataDir, this.store);
+    await this.persistence.open();
+    if (this.persistence instanceof LeveldbPersistence) {
+      const replayed = this.persistence.replayed;
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
       // A damaged record in the middle of a log: skipped, everything after it recovered. Loudly.
       for (const d of replayed.damaged) this.log.warn('write-ahead log damaged: skipped unreadable bytes and recovered the records after them', { file: d.file, stretches: d.stretches, bytes: d.bytes });
-    } catch (err) {
-      await this.store.close();
-      throw new Error(`cannot replay the write-ahead log in ${path.resolve(this.config.dataDir)}: ${(err as Error).message}`);
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
@@ -145,7 +139,7 @@ export class HuddleServer implements ServerServices {
       this.http.once('listening', onListening);
       this.http.listen(this.config.port, this.config.host);
     }).catch(async (err: Error & { code?: string }) => {
-      await this.store.close();
+      await this.persistence.close();
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
     });
@@ -222,7 +216,7 @@ export class HuddleServer implements ServerServices {
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(name, {
-        store: this.store,
+        persistence: this.persistence,
         config: this.config,
         log: this.log,
         metrics: this.metrics,
@@ -369,7 +363,7 @@ export class HuddleServer implements ServerServices {
     json(res, status, body);
   }
 
-  /** Stop accepting, close clients, flush every room, close LevelDB. Idempotent. */
+  /** Stop accepting, close clients, flush every room, close the persistence. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose();
     return this.closing;
@@ -392,7 +386,7 @@ export class HuddleServer implements ServerServices {
     this.rooms.clear();
     this.http.closeAllConnections();
     await httpClosed;
-    await this.store.close();
+    await this.persistence.close();
   }
 }
 
@@ -406,11 +400,4 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Start a server with the given config; resolves once it listens. */
-export async function startServer(config: Partial<ServerConfig> = {}, logger?: Logger): Promise<HuddleServer> {
-  const server = new HuddleServer(config, logger);
-  await server.listen();
-  return server;
 }

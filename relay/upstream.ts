@@ -32,7 +32,10 @@ export interface UpstreamOptions {
 }
 
 export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
+  /** The link is the origin of what it applies to the room (origin.ts). */
+  readonly kind = 'upstream' as const;
   readonly conn: RelayConnection;
+  private readonly offDurable: () => void;
   /** Since when the link has been in its current state. */
   since = Date.now();
   private readonly echoListeners = new Set<(entries: EchoEntry[]) => void>();
@@ -48,6 +51,13 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
       ca: opts.ca,
       relayAwareness: true,
       maxBackoffMs: 10_000,
+      origin: this,
+      // Only what is durable here goes up: a kill -9 can then never leave the team relay
+      // with an update this server lost.
+      forwardDocUpdates: false,
+    });
+    this.offDurable = room.onDurable((batch) => {
+      for (const e of batch) if (e.origin !== this) this.conn.sendUpdate(e.update);
     });
     this.conn.on('status', (s) => {
       this.since = Date.now();
@@ -58,16 +68,17 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
     this.conn.on('closed', (e) => log.error('upstream refused the connection', { project: room.name, code: e.code, reason: e.reason }));
     this.conn.on('authority', (a) => {
       this.since = Date.now();
-      const frame = encodeRelayStatus(a);
-      for (const p of room.peers) if (p.storedSubscribed) p.send(frame);
+      room.sendToSubscribed(encodeRelayStatus(a));
     });
     this.conn.on('echo', (entries) => {
       // Echoes the room applied (the upstream lifted their clock) were broadcast to every
       // peer already; the others the room ignored, so pass them to their owners.
       const ignored = entries.filter((e) => !e.applied);
       if (ignored.length > 0) {
-        for (const p of room.peers) {
-          const mine = ignored.filter((e) => p.awarenessIds.has(e.clientID));
+        for (const [p, st] of room.peers) {
+          const ids = st.awarenessIds;
+          if (!ids) continue;
+          const mine = ignored.filter((e) => ids.has(e.clientID));
           if (mine.length > 0) p.send(encodeAwarenessEntries(mine));
         }
       }
@@ -106,6 +117,7 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
 
   close(): void {
     if (this.room.upstream === this) this.room.upstream = null;
+    this.offDurable();
     this.echoListeners.clear();
     this.conn.destroy();
   }

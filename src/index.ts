@@ -11,3 +11,8 @@ export { normalizePattern, patternsOverlap, isGlob, PatternError } from './model
 export { newId, shortId } from './model/ids.js';
 export { projectNameProblem, toProjectName } from './protocol/names.js';
 export { DocStore } from './store/doc-store.js';
+export type { Persistence, StoredDoc, StoreStats } from './store/persistence.js';
+export { LeveldbPersistence } from './store/leveldb-persistence.js';
+export { MemoryPersistence } from './store/memory-persistence.js';
+export { shouldCompact, type CompactionDecision } from './store/compaction.js';
+export type { Origin } from './protocol/origin.js';

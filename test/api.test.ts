@@ -40,7 +40,7 @@ describe('HTTP API and hosted sessions', () => {
     const room = await server.room('api');
     // Stored: in the write-ahead log at least (LevelDB follows in the background).
     const inLog = readdirSync(walDir(server.config.dataDir)).length > 0;
-    expect(inLog || server.store.stats('api').records > 0).toBe(true);
+    expect(inLog || server.persistence.stats('api').records > 0).toBe(true);
     expect((room.doc.getMap('decisions').get(d.id) as { text: string }).text).toBe('use pnpm');
     const reader = client(server.url, 'reader');
     await reader.op('decisions');

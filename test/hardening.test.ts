@@ -147,7 +147,7 @@ describe('write-ahead log', () => {
   it.skipIf(!canMakeImmutable())('a log file that cannot be deleted is logged and retried, never a crash', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const lines: string[] = [];
-    const server = new HuddleServer({ port: 0, dataDir, idleUnloadMs: 50 }, createLogger('warn', (l) => lines.push(l)));
+    const server = new HuddleServer({ port: 0, dataDir, idleUnloadMs: 50 }, { logger: createLogger('warn', (l) => lines.push(l)) });
     await server.listen();
     onCleanup(() => server.close());
     const c = stockClient(server.wsUrl, 'perm');

@@ -39,7 +39,7 @@ export function tempDir(prefix = 'huddle-test-'): string {
 
 /** An in-process server on a loopback port 0 with its own LevelDB folder. */
 export async function startServer(config: Partial<ServerConfig> = {}): Promise<HuddleServer> {
-  const server = new HuddleServer({ port: 0, dataDir: config.dataDir ?? path.join(tempDir(), 'data'), ...config }, silentLogger);
+  const server = new HuddleServer({ port: 0, dataDir: config.dataDir ?? path.join(tempDir(), 'data'), ...config }, { logger: silentLogger });
   await server.listen();
   onCleanup(() => server.close());
   return server;

@@ -210,7 +210,7 @@ async function runScenario(sc: Scenario): Promise<void> {
   const model = new Model();
   /** Start (or restart, on the same port and folder) the server, and watch the writes it makes itself. */
   const start = async (port = 0) => {
-    server = new HuddleServer({ port, dataDir, orphanAfterMs: 10 * 60_000 }, silentLogger);
+    server = new HuddleServer({ port, dataDir, orphanAfterMs: 10 * 60_000 }, { logger: silentLogger });
     await server.listen();
     const r = await server.room(PROJECT);
     // The janitor restoring a first claim writes task fields: those are writes too.

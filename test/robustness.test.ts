@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { DocStore } from '../src/store/doc-store.js';
+import type { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { DocWal, readRecords, walDir } from '../src/store/wal.js';
 import { encodeSyncStep1, encodeSyncStep2FromUpdate } from '../src/protocol/messages.js';
 import { cleanup, rawSocket, readStoredDoc, sleep, startServer, stockClient, synced, tempDir, waitFor } from './helpers.js';
@@ -38,8 +39,9 @@ describe('robustness', () => {
     const dataDir = path.join(tempDir(), 'data');
     const server = await startServer({ dataDir, idleUnloadMs: 30 });
     // Slow compactions widen the window in which the client comes back.
-    const commit = server.store.commit.bind(server.store);
-    server.store.commit = async (doc, updates, compactTo) => {
+    const store = (server.persistence as LeveldbPersistence).docs;
+    const commit = store.commit.bind(store);
+    store.commit = async (doc, updates, compactTo) => {
       if (compactTo) await sleep(80);
       return commit(doc, updates, compactTo);
     };

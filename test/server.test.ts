@@ -305,7 +305,7 @@ describe('lifecycle', () => {
     }
     await waitFor(() => covered(a.doc, acks.durable()), 'stored ack', 10000);
     // 1000 writes; once the room is quiet, the log is compacted to one record.
-    await waitFor(() => server.store.stats('compact').records === 1, 'compaction when quiet', 5000);
+    await waitFor(() => server.persistence.stats('compact').records === 1, 'compaction when quiet', 5000);
     expect(server.metrics.compactions).toBeGreaterThan(0);
     const expected = a.doc.getMap('m').toJSON();
     await server.close();

@@ -87,6 +87,13 @@ export interface ConnectionOptions {
    * dropping them. Default false.
    */
   relayAwareness?: boolean;
+  /** The origin of what this connection applies to doc and awareness. Default: the connection itself. */
+  origin?: object;
+  /**
+   * Send local doc updates as they happen. Default true; a server's upstream link sets false
+   * and sends only what is durable (sendUpdate).
+   */
+  forwardDocUpdates?: boolean;
 }
 
 type Events = {
@@ -148,16 +155,18 @@ export class RelayConnection extends ObservableV2<Events> {
   private readonly maxBackoff: number;
   private readonly silenceTimeout: number;
   private destroyed = false;
+  private readonly origin: unknown;
 
   constructor(private readonly opts: ConnectionOptions) {
     super();
+    this.origin = opts.origin ?? this;
     this.url = `${opts.url.replace(/\/+$/, '')}/${encodeURIComponent(opts.project)}`;
     this.factory = opts.socket ?? null;
     this.minBackoff = opts.minBackoffMs ?? 100;
     this.maxBackoff = opts.maxBackoffMs ?? 5000;
     this.silenceTimeout = opts.silenceTimeoutMs ?? 70_000;
     this.shouldConnect = opts.connect ?? true;
-    opts.doc.on('update', this.onDocUpdate);
+    if (opts.forwardDocUpdates !== false) opts.doc.on('update', this.onDocUpdate);
     opts.awareness.on('update', this.onAwarenessUpdate);
     this.watchdog = setInterval(() => {
       if (this.status === 'connected' && Date.now() - this.lastReceived > this.silenceTimeout) this.dropSocket();
@@ -220,11 +229,6 @@ export class RelayConnection extends ObservableV2<Events> {
   whenSynced(timeoutMs = 10_000): Promise<void> {
     if (this.synced) return Promise.resolve();
     return this.waitFor('synced', () => this.synced, timeoutMs, 'sync with the relay');
-  }
-
-  /** Whether the relay has stored everything this doc holds now. */
-  isStored(): boolean {
-    return stateVectorCovers(this.durable, Y.decodeStateVector(Y.encodeStateVector(this.opts.doc)));
   }
 
   /**
@@ -338,7 +342,7 @@ export class RelayConnection extends ObservableV2<Events> {
         const e = encoding.createEncoder();
         encoding.writeVarUint(e, MSG_SYNC);
         const before = Y.decodeStateVector(Y.encodeStateVector(this.opts.doc));
-        const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this);
+        const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this.origin);
         if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
         // The relay sends only what it has stored: whatever it just gave us is durable there.
         // (Compare the doc's state vectors: encodeStateVectorFromUpdate misses updates that do not start at clock 0.)
@@ -366,14 +370,14 @@ export class RelayConnection extends ObservableV2<Events> {
             if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
             else if (e.json !== 'null') echoes.push({ ...e, applied: (aw.meta.get(e.clientID)?.clock ?? 0) < e.clock });
           }
-          awarenessProtocol.applyAwarenessUpdate(aw, update, this);
+          awarenessProtocol.applyAwarenessUpdate(aw, update, this.origin);
           this.emit('awareness', [raw]);
           // After the frame is applied: whatever the upstream ordered before these is in place.
           if (echoes.length) this.emit('echo', [echoes]);
           break;
         }
         const mine = aw.getLocalState();
-        awarenessProtocol.applyAwarenessUpdate(aw, update, this);
+        awarenessProtocol.applyAwarenessUpdate(aw, update, this.origin);
         // The relay may echo our state with a lifted clock (after a reconnect); that echo can be
         // older than what we hold now, so put our own state back on top of it.
         if (mine !== null && aw.getLocalState() !== mine) aw.setLocalState(mine);
@@ -428,7 +432,7 @@ export class RelayConnection extends ObservableV2<Events> {
     }
     // Remote states are only known through the relay; forget them until we are back.
     const others = Array.from(this.opts.awareness.getStates().keys()).filter((id) => id !== this.opts.doc.clientID);
-    if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this);
+    if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this.origin);
     // Forget their clocks too, so that the states the relay sends on reconnect are taken as new.
     for (const id of others) this.opts.awareness.meta.delete(id);
     if (ev.code >= 4400 && ev.code < 4500) {
@@ -472,12 +476,17 @@ export class RelayConnection extends ObservableV2<Events> {
     }
   }
 
+  /** Send one doc update to the relay now (dropped while disconnected: the next sync carries it). */
+  sendUpdate(update: Uint8Array): void {
+    this.send(encodeUpdate(update));
+  }
+
   private onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== this) this.send(encodeUpdate(update));
+    if (origin !== this.origin) this.send(encodeUpdate(update));
   };
 
   private onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
-    if (origin === this) return;
+    if (origin === this.origin) return;
     if (this.opts.relayAwareness) {
       const ids = added.concat(updated, removed).filter((id) => !this.fromUpstream.has(id));
       for (const id of ids) this.sentUp.add(id);

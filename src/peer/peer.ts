@@ -7,7 +7,10 @@
 import os from 'node:os';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { DocStore } from '../store/doc-store.js';
+import type { Persistence } from '../store/persistence.js';
+import { LeveldbPersistence } from '../store/leveldb-persistence.js';
+import { DEFAULT_COMPACTION, shouldCompact } from '../store/compaction.js';
+import { REPLICA, originOf } from '../protocol/origin.js';
 import { SharedContext, ContextError, type Actor, type ContextOptions, type Task } from '../model/context.js';
 import type { SessionInfo } from '../model/session.js';
 import { projectNameProblem } from '../protocol/names.js';
@@ -30,6 +33,8 @@ export interface JoinOptions {
   session: Partial<SessionInfo>;
   /** Keep a local replica in this LevelDB folder (one process per folder). */
   replicaDir?: string;
+  /** Or keep it in this persistence (opened by join, closed by close). */
+  replica?: Persistence;
   /** Renew presence this often. Default 10 s (peers drop us after 30 s without renewal). */
   heartbeatMs?: number;
   /** Wait this long for the first sync before resolving join (0: do not wait). Default 5 s; offline is not an error. */
@@ -49,11 +54,12 @@ export class HuddlePeer {
   readonly connection: RelayConnection;
   readonly context: SharedContext;
   readonly presence: Presence;
-  private replica: DocStore | null = null;
+  private replica: Persistence | null = null;
+  private lastUpdateAt = 0;
   private replicaQueue: Uint8Array[] = [];
   private replicaWriting: Promise<void> | null = null;
 
-  private constructor(readonly project: string, doc: Y.Doc, replica: DocStore | null, opts: JoinOptions) {
+  private constructor(readonly project: string, doc: Y.Doc, replica: Persistence | null, opts: JoinOptions) {
     this.doc = doc;
     this.replica = replica;
     this.awareness = new Awareness(doc);
@@ -84,12 +90,11 @@ export class HuddlePeer {
     const problem = projectNameProblem(opts.project);
     if (problem) throw new Error(problem);
     const doc = new Y.Doc();
-    let replica: DocStore | null = null;
-    if (opts.replicaDir) {
-      replica = new DocStore(opts.replicaDir);
+    const replica = opts.replica ?? (opts.replicaDir ? new LeveldbPersistence(opts.replicaDir) : null);
+    if (replica) {
       await replica.open();
       const loaded = await replica.load(opts.project);
-      if (loaded.update) Y.applyUpdate(doc, loaded.update, 'replica');
+      if (loaded.update) Y.applyUpdate(doc, loaded.update, REPLICA);
     }
     const peer = new HuddlePeer(opts.project, doc, replica, opts);
     const wait = opts.syncTimeoutMs ?? 5000;
@@ -108,7 +113,8 @@ export class HuddlePeer {
 
   private onUpdate = (update: Uint8Array, origin: unknown): void => {
     this.presence.documentChanged();
-    if (!this.replica || origin === 'replica') return;
+    if (!this.replica || originOf(origin).kind === 'replica') return;
+    this.lastUpdateAt = Date.now();
     this.replicaQueue.push(update);
     if (!this.replicaWriting) this.replicaWriting = this.drainReplica();
   };
@@ -117,8 +123,10 @@ export class HuddlePeer {
     while (this.replicaQueue.length > 0 && this.replica) {
       const batch = this.replicaQueue;
       this.replicaQueue = [];
-      const { records } = this.replica.stats(this.project);
-      await this.replica.commit(this.project, batch, records > 500 ? Y.encodeStateAsUpdate(this.doc) : undefined);
+      // Durable in the replica's log at once; into its long-term store in the background.
+      await this.replica.appendDurable(this.project, batch);
+      const decision = shouldCompact({ ...this.replica.stats(this.project), quietMs: Date.now() - this.lastUpdateAt }, DEFAULT_COMPACTION);
+      await this.replica.commit(this.project, decision === 'now' ? Y.encodeStateAsUpdate(this.doc) : undefined);
     }
     this.replicaWriting = null;
   }

@@ -151,11 +151,6 @@ export class Presence extends ObservableV2<Events> {
     this.publish();
   }
 
-  clearEditing(): void {
-    this.state = { ...this.state, editing: [] };
-    this.publish();
-  }
-
   /** Everyone's presence as this session sees it. */
   view(now = Date.now()): PresenceView {
     return this.viewCache.get(this.transport.view.getStates(), this.generation, { now, isForced: this.opts.isForced, thresholds: this.opts.thresholds });
@@ -222,7 +217,7 @@ export class Presence extends ObservableV2<Events> {
       const mine = () => this.state.locks.filter((c) => paths.includes(c.path));
       if (added.length === 0 && mine().every((c) => c.confirmed)) return { status: 'confirmed', paths, claims: mine() };
       if (!this.transport.online()) return { status: 'unconfirmed', paths, claims: mine() };
-      const outcome = await this.confirm(clock, paths, mode);
+      const outcome = await this.confirm(clock, paths);
       if (outcome === 'confirmed') return { status: 'confirmed', paths, claims: mine() };
       if (outcome === 'unconfirmed') {
         // No echo in time while online (a stalled relay): keep waiting for the order in the background.
@@ -317,8 +312,7 @@ export class Presence extends ObservableV2<Events> {
    * again after a wait. Resolves 'confirmed', 'unconfirmed' (offline, or no decision in
    * time) or the lock that won.
    */
-  private confirm(clock: number, paths: string[], mode: LockMode): Promise<'confirmed' | 'unconfirmed' | LockView> {
-    void mode;
+  private confirm(clock: number, paths: string[]): Promise<'confirmed' | 'unconfirmed' | LockView> {
     return new Promise((resolve) => {
       let done = false;
       let cancel: () => void = () => {};

@@ -78,17 +78,9 @@ export interface UpstreamEchoes {
  * into the room's awareness. Without an upstream the room's order is the relay's
  * order itself: a state is ordered once it is in the room. With one (`upstream`),
  * the team relay decides: a state is ordered when the upstream echoes it, and only
- * while the link is authoritative. `authoritative`/`onAuthority` say whether the
- * room's order is final when there is no `upstream` object (default: always).
+ * while the link is authoritative. Without one, the room's order is always final.
  */
-export function hostedTransport(
-  local: Awareness,
-  room: Awareness,
-  origin: unknown,
-  authoritative: () => boolean = () => true,
-  onAuthority?: (cb: (online: boolean) => void) => () => void,
-  upstream?: UpstreamEchoes,
-): PresenceTransport & { detach(): void } {
+export function hostedTransport(local: Awareness, room: Awareness, origin: unknown, upstream?: UpstreamEchoes): PresenceTransport & { detach(): void } {
   const id = local.clientID;
   const pipe = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
     const ids = added.concat(updated, removed).filter((x) => x === id);
@@ -110,7 +102,7 @@ export function hostedTransport(
   room.on('update', onRoom);
   // Publish what the session already holds.
   if (local.getLocalState() !== null) pipe({ added: [id], updated: [], removed: [] });
-  const online = upstream ? () => upstream.authoritative : authoritative;
+  const online = upstream ? () => upstream.authoritative : () => true;
   return {
     local,
     view: room,
@@ -145,7 +137,7 @@ export function hostedTransport(
       room.on('update', onUpdate);
       return () => room.off('update', onUpdate);
     },
-    onStatus: upstream ? (cb) => upstream.onAuthority(cb) : (onAuthority ?? (() => () => {})),
+    onStatus: upstream ? (cb) => upstream.onAuthority(cb) : () => () => {},
     detach() {
       local.off('update', pipe);
       room.off('update', onRoom);

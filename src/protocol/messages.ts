@@ -86,6 +86,7 @@ export function encodeAwarenessOf(awareness: awarenessProtocol.Awareness, client
   return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
 }
 
+/** A query-awareness request (one byte): the server answers with every awareness state. */
 export function encodeQueryAwareness(): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, MSG_QUERY_AWARENESS);
@@ -186,7 +187,6 @@ export class ProtocolError extends Error {
 /** Close codes used by the relay (4400-4499 stop y-websocket from retrying). */
 export const CLOSE_MALFORMED = 1007;
 export const CLOSE_UNSUPPORTED = 1003;
-export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_SLOW_READER = 4008;
 /** Policy violation: e.g. too many updates whose dependencies never arrive. */
 export const CLOSE_POLICY = 1008;

@@ -11,7 +11,9 @@
  *   appends that were never committed (a crash replay).
  * - `commit` moves what was appended into the long-term store; with
  *   `compactTo` the document's whole history is replaced by that one state
- *   atomically (it must contain everything appended so far).
+ *   atomically (it must contain everything appended before the call; what is
+ *   appended while the commit runs is kept beside it).
+ * - `stats` counts every record made durable, committed or not.
  */
 
 export interface StoredDoc {

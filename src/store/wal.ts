@@ -190,17 +190,17 @@ export class DocWal {
 }
 
 /**
- * Move every log left in `dataDir/wal` into LevelDB, then delete the logs.
- * Run before serving (the store must be open). Returns what was replayed.
+ * Move every log left in `dataDir/wal` (or only those of document `only`) into LevelDB,
+ * then delete the logs. Run before serving (the store must be open). Returns what was replayed.
  */
-export async function replayWal(dataDir: string, store: DocStore): Promise<{ files: number; records: number; docs: string[]; damaged: Array<{ file: string; stretches: number; bytes: number }> }> {
+export async function replayWal(dataDir: string, store: DocStore, only?: string): Promise<{ files: number; records: number; docs: string[]; damaged: Array<{ file: string; stretches: number; bytes: number }> }> {
   const dir = walDir(dataDir);
   const damaged: Array<{ file: string; stretches: number; bytes: number }> = [];
   if (!fs.existsSync(dir)) return { files: 0, records: 0, docs: [], damaged };
   const byDoc = new Map<string, string[]>();
   for (const name of fs.readdirSync(dir)) {
     const m = /^(.+)\.[0-9a-z]+-\d+\.log$/.exec(name);
-    if (!m) continue;
+    if (!m || (only !== undefined && m[1] !== only)) continue;
     const list = byDoc.get(m[1]) ?? [];
     list.push(path.join(dir, name));
     byDoc.set(m[1], list);
