@@ -108,9 +108,11 @@ export class HookPolicy {
     } catch (err) {
       throw new HookError(400, (err as Error).message);
     }
-    if (ev.pids) this.memory.notePids(ev.pids, ev.session, ev.cwd);
+    // A session started by /clear (or after its predecessor ended) takes its agent process over.
+    if (ev.pids) this.memory.notePids(ev.pids, ev.session, ev.cwd, ev.kind === 'session-start' && ev.source === 'clear');
 
     if (ev.kind === 'session-end') {
+      this.memory.releasePids(ev.session, ev.pids);
       this.memory.forget(room.name, ev.session);
       this.server.hosted.end(room, ev.session);
       return {};

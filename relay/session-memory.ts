@@ -105,11 +105,25 @@ export class SessionMemory {
     while (n.calls.size > MAX_CALLS) n.calls.delete(n.calls.keys().next().value as string);
   }
 
-  notePids(pids: number[], session: string, cwd: string | undefined): void {
+  /** `takeOver`: the process now serves this session (a /clear in the same agent process), not two at once. */
+  notePids(pids: number[], session: string, cwd: string | undefined, takeOver = false): void {
     for (const p of pids.slice(0, 4)) {
       const prev = this.pids.get(p);
-      this.pids.set(p, { session: prev && prev.session !== session ? null : session, cwd });
+      this.pids.set(p, { session: prev && prev.session !== session && !takeOver && !this.wasEnded(prev.session) ? null : session, cwd });
     }
+  }
+
+  /** A session ended: the processes that served it are free for the next session they report. */
+  releasePids(session: string, pids: number[] = []): void {
+    for (const p of pids) if (this.pids.get(p)?.session === session) this.pids.delete(p);
+    this.ended.set(session, true);
+  }
+
+  /** Sessions seen ending recently: a process they shared is not ambiguous. */
+  private readonly ended = new Lru<string, true>(10_000, 3600_000);
+
+  wasEnded(session: string | null | undefined): boolean {
+    return !!session && this.ended.get(session) === true;
   }
 
   /** The session of the nearest of these processes that hooks of exactly one session reported, or null. */
