@@ -40,6 +40,8 @@ function registerAgent(server: HuddleServer, policy: HookPolicy, agent: AgentKin
   server.route('POST', `/hooks/${agent}`, async (c) => {
     try {
       const body = await readJsonBody(c.req, MAX_BODY, 'hook input');
+      // `huddle doctor`'s probe: the route answers, nothing is recorded.
+      if (body.huddle_probe === true) return server.json(c.res, 200, { ok: true, agent });
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(c.req.headers)) if (typeof v === 'string') headers[k] = v;
       const ev = { ...adapter.parse(body, headers), channel: agent };

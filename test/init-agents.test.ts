@@ -117,3 +117,22 @@ describe('the shell shim (.huddle/hook.sh)', () => {
     expect(closed.code).toBe(2);
   });
 });
+
+describe('huddle doctor', () => {
+  it('one line per check: wired, server, Codex trust, probe through the shim; exit 1 when something is off', async () => {
+    const server = await startServer();
+    const root = project();
+    const home = tempDir('huddle-doctor-home-');
+    expect((await huddle(['init', '--agent', 'codex,gemini', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).code).toBe(0);
+    const r = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ok\s+server/m);
+    expect(r.stdout).toMatch(/^ok\s+gemini\s+probe hook answered/m);
+    expect(r.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*\/hooks/m);
+    // Trusted hooks recorded by Codex: all is well.
+    fs.mkdirSync(path.join(home, '.codex'));
+    fs.writeFileSync(path.join(home, '.codex/config.toml'), `[hooks.state."${path.join(root, '.codex/hooks.json')}:pre_tool_use:0:0"]\ntrusted_hash = "sha256:abc"\n`);
+    const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    expect(ok.code, ok.stdout).toBe(0);
+  });
+});
