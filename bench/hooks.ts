@@ -17,6 +17,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Section } from './section.js';
+import { shimScript } from '../cli/shim.js';
 import { summarize, type ResultRow } from './stats.js';
 import { HUDDLE_CLI, makeTempDir, removeTempDir, startServer, type ServerProc } from './procs.js';
 
@@ -188,6 +189,38 @@ function timeCommandHook(server: ServerProc, root: string, n: number): { ms: num
   return { ms, wrong, node };
 }
 
+/** PreToolUse through the sh+curl shim (.huddle/hook.sh) as a whole process, per agent wire format; alternately denied and allowed. */
+function timeShimHooks(server: ServerProc, root: string, n: number): Record<string, { ms: number[]; wrong: number }> {
+  const shim = path.join(root, '.huddle', 'hook.sh');
+  fs.writeFileSync(shim, shimScript(server.httpUrl));
+  const env = cleanEnv({});
+  const locked = path.join(root, 'src/mod3/file1.ts');
+  const free = path.join(root, 'src/free/cmd.ts');
+  const payloads: Record<string, (deny: boolean) => Json> = {
+    codex: (deny) => ({ session_id: 'bench-codex', cwd: root, hook_event_name: 'PreToolUse', tool_name: 'apply_patch', tool_input: { command: `*** Begin Patch\n*** Update File: ${deny ? locked : free}\n@@\n-a\n+b\n*** End Patch\n` } }),
+    gemini: (deny) => ({ session_id: 'bench-gemini', cwd: root, hook_event_name: 'BeforeTool', tool_name: 'replace', tool_input: { file_path: deny ? locked : free, old_string: 'a', new_string: 'b' } }),
+    cursor: (deny) => ({ conversation_id: 'bench-cursor', workspace_roots: [root], cwd: root, hook_event_name: 'preToolUse', tool_name: 'Write', tool_input: { file_path: deny ? locked : free } }),
+    'claude-code': (deny) => editPayload('bench-session-01', root, deny ? locked : free),
+  };
+  const out: Record<string, { ms: number[]; wrong: number }> = {};
+  for (const [agent, make] of Object.entries(payloads)) {
+    const ms: number[] = [];
+    let wrong = 0;
+    for (let k = -1; k < n; k++) {
+      const deny = k % 2 === 0;
+      const input = JSON.stringify(make(deny));
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('sh', [shim, agent], { cwd: root, env, input, stdio: ['pipe', 'pipe', 'pipe'] });
+      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      const text = r.stdout.toString();
+      if (r.status !== 0 || text.includes('deny') !== deny) wrong++;
+      if (k >= 0) ms.push(t);
+    }
+    out[agent] = { ms, wrong };
+  }
+  return out;
+}
+
 // ---- 3. Injected characters in a scripted 4-session scenario --------------------
 
 interface InjectResult {
@@ -312,6 +345,14 @@ export const hooksSection: Section = {
       const node = summarize(cmd.node);
       ctx.progress(`  command hook x${cmdN}: p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms; node -e 0 p50 ${node.p50.toFixed(1)} ms; ${cmd.wrong} wrong answers`);
 
+      const shims = timeShimHooks(server, path.join(dir, 'repo-hooks'), cmdN);
+      const shimRows: ResultRow[] = [];
+      for (const [agent, r] of Object.entries(shims)) {
+        const sm = summarize(r.ms);
+        ctx.progress(`  shim (sh + curl) PreToolUse ${agent} x${cmdN}: p50 ${sm.p50.toFixed(1)} ms, p99 ${sm.p99.toFixed(1)} ms; ${r.wrong} wrong answers`);
+        shimRows.push({ section: 'hooks', metric: `PreToolUse shim hook p50 (${agent})`, unit: 'ms', huddle: sm.p50, reference: node.p50, goal: '<= 15 ms', met: sm.p50 <= 15 && r.wrong === 0, note: 'sh .huddle/hook.sh AGENT as a whole process (sh + curl, JSON on stdin, one POST /hooks/AGENT); reference: node -e 0' });
+      }
+
       const inj = await injectScenario(server, dir);
       const prompts = inj.prompts;
       const changedPrompts = prompts.filter((p) => !p.quiet);
@@ -328,6 +369,7 @@ export const hooksSection: Section = {
       for (const [round, cs] of perRound) ctx.progress(`  round ${round} UserPromptSubmit chars (alice, bob, carol, dave): ${cs.join(', ')}`);
 
       const rows: ResultRow[] = [
+        ...shimRows,
         { section: 'hooks', metric: 'PreToolUse HTTP hook p50', unit: 'ms', huddle: e.p50, reference: null, goal: '< 2 ms', met: e.p50 < 2 && h.wrong === 0 },
         {
           section: 'hooks',

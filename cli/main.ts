@@ -20,6 +20,7 @@ import { registerSession } from './commands/session.js';
 import { registerHook } from './commands/hook.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerInit } from './commands/init.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGuard } from './commands/guard.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE } from './errors.js';
 import { ApiFailure, UnreachableError } from './client.js';
@@ -59,6 +60,7 @@ registerConfig(program);
 registerHook(program);
 registerMcp(program);
 registerInit(program);
+registerDoctor(program);
 registerGuard(program);
 
 try {

@@ -167,9 +167,10 @@ describe('Claude Code hooks', () => {
     expect(r1.additionalContext).not.toContain('Old decision');
     expect((await prompt()).body).toEqual({});
 
-    // B edits src/b.ts; then A locks it: the change is reported once.
+    // B edits src/b.ts (the lines come from Claude Code's own structuredPatch); then A locks it: the change is reported once.
     fs.writeFileSync(path.join(root, 'src/b.ts'), 'line1\nchanged\nline3\n');
-    await hook(server, { ...base('B', root, 'PostToolUse'), tool_name: 'Edit', tool_input: { file_path: path.join(root, 'src/b.ts'), old_string: 'line2', new_string: 'changed' }, tool_response: { filePath: path.join(root, 'src/b.ts'), success: true } });
+    const structuredPatch = [{ oldStart: 2, oldLines: 1, newStart: 2, newLines: 1, lines: ['-line2', '+changed'] }];
+    await hook(server, { ...base('B', root, 'PostToolUse'), tool_name: 'Edit', tool_input: { file_path: path.join(root, 'src/b.ts'), old_string: 'line2', new_string: 'changed' }, tool_response: { filePath: path.join(root, 'src/b.ts'), success: true, structuredPatch } });
     const state = (await (await fetch(`${server.url}/api/p/hooks1/state`)).json()) as { sessions: Array<{ id: string; editing: Array<{ path: string; ranges?: number[][] }> }> };
     expect(state.sessions.find((s) => s.id === 'B')?.editing).toEqual([expect.objectContaining({ path: 'src/b.ts', ranges: [[2, 2]] })]);
     await op(server, 'hooks1', 'lock', A, { paths: ['src/b.ts'], reason: 'schema' });

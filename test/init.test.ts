@@ -69,9 +69,12 @@ describe('huddle init', () => {
     expect(settings.hooks.PreToolUse[1]).toMatchObject({ matcher: 'Edit|Write|MultiEdit|NotebookEdit|Bash', hooks: [{ type: 'http', url: 'http://127.0.0.1:4321/hooks/claude-code' }] });
     expect(settings.hooks.PostToolUse[0].hooks[0].type).toBe('http');
     expect(settings.hooks.UserPromptSubmit[0].hooks[0].type).toBe('http');
-    // Claude Code runs only command hooks on SessionStart and SessionEnd.
+    // Claude Code runs only command hooks on SessionStart; SessionEnd takes HTTP (issue 11 e).
     expect(settings.hooks.SessionStart[0].hooks[0]).toMatchObject({ type: 'command', command: 'huddle hook' });
-    expect(settings.hooks.SessionEnd[0].hooks[0]).toMatchObject({ type: 'command', command: 'huddle hook' });
+    expect(settings.hooks.SessionEnd[0].hooks[0]).toMatchObject({ type: 'http', url: 'http://127.0.0.1:4321/hooks/claude-code' });
+    // The project's MCP server is pre-approved (issue 11 c).
+    expect(settings.enabledMcpjsonServers).toEqual(['huddle']);
+    expect(first.stdout).toContain('next steps:');
     const mcp = JSON.parse(fs.readFileSync(path.join(root, '.mcp.json'), 'utf8'));
     expect(mcp.mcpServers).toEqual({ other: { command: 'other-server', args: ['--x'] }, huddle: { command: 'huddle', args: ['mcp'] } });
     const config = JSON.parse(fs.readFileSync(path.join(root, '.huddle/config.json'), 'utf8'));

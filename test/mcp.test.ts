@@ -99,3 +99,31 @@ describe('huddle mcp without a session id', () => {
     }, 'only the Claude Code session');
   });
 });
+
+describe('huddle mcp and the agent session lifetime (issue 11 a, b)', () => {
+  const state = async (url: string) => (await (await fetch(`${url}/api/p/mcp3/state`)).json()) as { locks: Array<{ session: string; path: string }>; sessions: Array<{ id: string }> };
+  const startHook = (url: string, session: string, cwd: string, source: string) =>
+    fetch(`${url}/hooks/claude-code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hook_event_name: 'SessionStart', source, session_id: session, cwd, huddle: { project: 'mcp3', ancestors: [process.pid] } }) });
+
+  it('follows the new session after /clear, and exiting does not end the session it served', async () => {
+    const server = await startServer();
+    const cwd = tempDir();
+    expect((await startHook(server.url, 'before-clear', cwd, 'startup')).status).toBe(200);
+    const client = await connectMcp(['--url', server.url, '--project', 'mcp3'], cwd);
+    expect((await client.callTool({ name: 'lock', arguments: { paths: ['src/a.ts'] } })).isError).toBeFalsy();
+    expect((await state(server.url)).locks).toEqual([expect.objectContaining({ session: 'before-clear', path: 'src/a.ts' })]);
+    // /clear: Claude Code ends the old session and starts a new one, keeping this MCP process.
+    await fetch(`${server.url}/hooks/claude-code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hook_event_name: 'SessionEnd', session_id: 'before-clear', cwd, huddle: { project: 'mcp3' } }) });
+    expect((await startHook(server.url, 'after-clear', cwd, 'clear')).status).toBe(200);
+    expect((await client.callTool({ name: 'lock', arguments: { paths: ['src/b.ts'] } })).isError).toBeFalsy();
+    let s = await state(server.url);
+    expect(s.locks).toEqual([expect.objectContaining({ session: 'after-clear', path: 'src/b.ts' })]);
+    expect(s.sessions.map((x) => x.id)).toEqual(['after-clear']);
+    // The MCP server exits (restart, crash): the session and its lock stay.
+    await client.close();
+    await new Promise((r) => setTimeout(r, 500));
+    s = await state(server.url);
+    expect(s.sessions.map((x) => x.id)).toEqual(['after-clear']);
+    expect(s.locks.map((l) => l.path)).toEqual(['src/b.ts']);
+  });
+});

@@ -18,6 +18,9 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HOOK_PATH } from '../../src/protocol/constants.js';
+import { AGENT_KINDS, type AgentKind } from '../../src/agents/event.js';
+import { INSTALLERS, SHIM_RE, detectAgents, type FileEdit } from '../agents-install.js';
+import { SHIM_FILE, SHIM_MARK, shimScript } from '../shim.js';
 
 export interface InitFlags {
   dryRun?: boolean;
@@ -28,6 +31,8 @@ export interface InitFlags {
   role?: string;
   guard?: boolean;
   bin?: string;
+  /** Comma-separated agent kinds to wire (default: those detected). */
+  agent?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -51,7 +56,7 @@ export function isOurHook(h: unknown): boolean {
   const o = h as Json;
   if (!o || typeof o !== 'object') return false;
   if (o.type === 'http' && typeof o.url === 'string') return /\/hooks\/claude-code\/?$/.test(o.url);
-  if (o.type === 'command' && typeof o.command === 'string') return /(^|[\s/"'])huddle(\.js)?["']?\s+hook(\s|$)/.test(o.command);
+  if (o.type === 'command' && typeof o.command === 'string') return /(^|[\s/"'])huddle(\.js)?["']?\s+hook(\s|$)/.test(o.command) || SHIM_RE.test(o.command);
   return false;
 }
 
@@ -104,7 +109,8 @@ export function ourHooks(opts: { bin: string; hookUrl: string; commandHooks: boo
     UserPromptSubmit: { hooks: [http] },
     PreToolUse: { matcher: TOOL_MATCHER, hooks: [http] },
     PostToolUse: { matcher: TOOL_MATCHER, hooks: [http] },
-    SessionEnd: { hooks: [cmd] },
+    // SessionEnd takes HTTP hooks (only SessionStart needs a command hook).
+    SessionEnd: { hooks: [http] },
   };
 }
 
@@ -156,6 +162,49 @@ function onPath(name: string): boolean {
     }
   }
   return false;
+}
+
+/** A command line split as a shell splits words (quotes, backslashes): `node "/a b/huddle.js"` → [node, /a b/huddle.js]. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: '"' | "'" | null = null;
+  let any = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      any = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      any = true;
+    } else if (/\s/.test(c)) {
+      if (cur || any) out.push(cur);
+      cur = '';
+      any = false;
+    } else cur += c;
+  }
+  if (quote) throw new Error(`unbalanced quote in --bin ${JSON.stringify(line)}`);
+  if (cur || any) out.push(cur);
+  if (out.length === 0) throw new Error('--bin is empty');
+  return out;
+}
+
+/** Agent kinds from --agent, or those detected. */
+export function selectedAgents(root: string, flag: string | undefined): AgentKind[] {
+  if (!flag) return detectAgents(root);
+  const out: AgentKind[] = [];
+  for (const raw of flag.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const a = (raw === 'claude' ? 'claude-code' : raw === 'gemini-cli' ? 'gemini' : raw) as AgentKind;
+    if (!AGENT_KINDS.includes(a)) throw new Error(`unknown agent "${raw}" (one of ${AGENT_KINDS.join(', ')})`);
+    if (!out.includes(a)) out.push(a);
+  }
+  if (out.length === 0) throw new Error('--agent names no agent');
+  return out;
 }
 
 function defaultBin(): string {
@@ -212,6 +261,9 @@ export interface InitResult {
   root: string;
   plans: Plan[];
   notes: string[];
+  /** What the user must do next, per agent. */
+  next?: string[];
+  agents?: AgentKind[];
 }
 
 async function planInstall(root: string, flags: InitFlags): Promise<InitResult> {
@@ -221,13 +273,41 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
   const cfg = resolveConfig({ url: flags.url, project: flags.project, role: flags.role }, root, { ...process.env, HUDDLE_SESSION: undefined, CLAUDE_CODE_SESSION_ID: undefined });
   const httpBase = flags.url ? httpOf(normalizeServerUrl(flags.url)) : cfg.httpUrl;
   const plans: Plan[] = [];
+  const agents = selectedAgents(root, flags.agent);
+  const argv = splitCommand(bin);
+  const next: string[] = [];
 
+  for (const inst of INSTALLERS) {
+    if (!agents.includes(inst.agent)) continue;
+    for (const edit of inst.files({ root, argv, httpBase })) {
+      const before = readText(path.join(root, edit.file));
+      plans.push({ file: edit.file, before, after: edit.install(before) });
+    }
+    next.push(`${inst.agent}: ${inst.next}`);
+  }
+  if (agents.some((a) => a !== 'claude-code')) {
+    // The shell shim command hooks run (no Node start-up per tool call).
+    const before = readText(path.join(root, SHIM_FILE));
+    const want = shimScript(httpBase);
+    if (before !== null && !before.includes(SHIM_MARK)) notes.push(`${SHIM_FILE} exists and is not huddle's; left as it is`);
+    plans.push({ file: SHIM_FILE, before, after: before !== null && !before.includes(SHIM_MARK) ? before : want, mode: 0o755 });
+  }
+  if (agents.includes('claude-code')) planClaude(root, flags, bin, argv, httpBase, plans, notes);
+  if (agents.includes('claude-code')) next.unshift('claude-code: Claude Code reads hooks and .mcp.json at start: restart running sessions.');
+  planCommon(root, flags, cfg, bin, plans, notes);
+  return { root, plans, notes, next, agents };
+}
+
+function planClaude(root: string, flags: InitFlags, bin: string, argv: string[], httpBase: string, plans: Plan[], notes: string[]): void {
   // .claude/settings.json
   const sPath = path.join(root, SETTINGS);
   const sBefore = readText(sPath);
   const settings = parseJson(SETTINGS, sBefore);
   const beforeObj = JSON.stringify(settings);
   mergeHooks(settings, ourHooks({ bin, hookUrl: `${httpBase}${HOOK_PATH}`, commandHooks: !!flags.commandHooks }));
+  // Pre-approve huddle's project MCP server (interactive start otherwise asks, with "no" preselected).
+  const enabled = Array.isArray(settings.enabledMcpjsonServers) ? (settings.enabledMcpjsonServers as unknown[]) : [];
+  if (!enabled.includes('huddle')) settings.enabledMcpjsonServers = [...enabled, 'huddle'];
   plans.push({ file: SETTINGS, before: sBefore, after: JSON.stringify(settings) === beforeObj ? sBefore : pretty(settings) });
 
   // .mcp.json
@@ -235,7 +315,7 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
   const mBefore = readText(mPath);
   const mcp = parseJson(MCP, mBefore);
   const servers = (mcp.mcpServers && typeof mcp.mcpServers === 'object' ? mcp.mcpServers : {}) as Json;
-  const [command, ...prefix] = bin.startsWith('node ') ? ['node', JSON.parse(bin.slice(5)) as string] : [bin];
+  const [command, ...prefix] = argv;
   const want = { command, args: [...prefix, 'mcp'] };
   if (servers.huddle && !isOurMcp(servers.huddle)) {
     notes.push(`${MCP} already has an MCP server named "huddle" that is not huddle's; left as it is`);
@@ -246,7 +326,10 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
     mcp.mcpServers = { ...servers, huddle: want };
     plans.push({ file: MCP, before: mBefore, after: pretty(mcp) });
   }
+  if (!flags.commandHooks) notes.push('SessionStart uses a command hook (`huddle hook`): Claude Code runs only command hooks for it');
+}
 
+function planCommon(root: string, flags: InitFlags, cfg: { project: string }, bin: string, plans: Plan[], notes: string[]): void {
   // .huddle/config.json
   const cPath = path.join(root, CONFIG);
   const cBefore = readText(cPath);
@@ -276,8 +359,6 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
     const after = withGuard(pBefore, bin);
     plans.push({ file: rel, before: pBefore, after: after === pBefore ? pBefore : after, mode: 0o755 });
   }
-  if (!flags.commandHooks) notes.push('SessionStart and SessionEnd use command hooks (`huddle hook`): Claude Code runs only command hooks for those events');
-  return { root, plans, notes };
 }
 
 function readManifest(root: string): Manifest | null {
@@ -296,6 +377,8 @@ function planUninstall(root: string): InitResult {
   const plans: Plan[] = [];
   const notes: string[] = [];
   const files = new Set<string>([SETTINGS, MCP, CONFIG, ...Object.keys(manifest?.files ?? {})]);
+  const edits = new Map<string, FileEdit>();
+  for (const inst of INSTALLERS) for (const e of inst.files({ root, argv: ['huddle'], httpBase: '' })) edits.set(e.file, e);
   const gd = gitDir(root);
   if (gd) files.add(path.relative(root, path.join(gd, 'hooks', 'pre-commit')).split(path.sep).join('/'));
   for (const file of files) {
@@ -310,7 +393,13 @@ function planUninstall(root: string): InitResult {
     // Edited since (or no record): take out only what is ours.
     if (file === SETTINGS) {
       const o = parseJson(file, cur);
-      plans.push({ file, before: cur, after: stripHooks(o) ? pretty(o) : cur });
+      let changed = stripHooks(o);
+      if (Array.isArray(o.enabledMcpjsonServers) && o.enabledMcpjsonServers.includes('huddle')) {
+        o.enabledMcpjsonServers = o.enabledMcpjsonServers.filter((x: unknown) => x !== 'huddle');
+        if ((o.enabledMcpjsonServers as unknown[]).length === 0) delete o.enabledMcpjsonServers;
+        changed = true;
+      }
+      plans.push({ file, before: cur, after: changed ? pretty(o) : cur });
     } else if (file === MCP) {
       const o = parseJson(file, cur);
       const servers = o.mcpServers as Json | undefined;
@@ -323,6 +412,10 @@ function planUninstall(root: string): InitResult {
       let after: string | null = withoutGuard(cur);
       if (after.trim() === '#!/bin/sh' && entry?.original === null) after = null;
       plans.push({ file, before: cur, after });
+    } else if (edits.has(file)) {
+      plans.push({ file, before: cur, after: edits.get(file)!.strip(cur) });
+    } else if (file === SHIM_FILE) {
+      plans.push({ file, before: cur, after: cur.includes(SHIM_MARK) ? null : cur });
     } else if (file === CONFIG && entry) {
       notes.push(`${CONFIG} was changed after huddle init; left in place`);
     }
@@ -380,6 +473,10 @@ function show(result: InitResult, dryRun: boolean, uninstall: boolean): string {
     if (dryRun && p.after !== p.before && p.after !== null) lines.push(p.after.replace(/^/gm, '    ').replace(/\s+$/, ''));
   }
   for (const n of result.notes) lines.push(`note: ${n}`);
+  if (!dryRun && !uninstall && result.next?.length) {
+    lines.push('next steps:');
+    for (const n of result.next) lines.push(`  ${n}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -394,16 +491,24 @@ export async function runInit(cwd: string, flags: InitFlags): Promise<{ output: 
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('Wire this project for Claude Code: hooks in .claude/settings.json, the MCP server in .mcp.json, .huddle/config.json, a git pre-commit guard.')
+    .description('Wire this project for its agents (Claude Code, Codex, Cursor, Gemini CLI, opencode): hooks, the MCP server, .huddle/config.json, a git pre-commit guard.')
     .option('--dry-run', 'print the changes without writing anything')
     .option('--uninstall', 'remove what huddle init added (restores the original files)')
     .option('--command-hooks', 'use `huddle hook` command hooks for every event instead of HTTP hooks')
     .option('--no-guard', 'do not install the git pre-commit guard')
-    .option('--bin <command>', 'how hooks and .mcp.json run huddle (default: huddle if on PATH, else node <this script>)')
+    .option('--bin <command>', 'how hooks and .mcp.json run huddle, e.g. "node /path/huddle.js" (default: huddle if on PATH, else node <this script>)')
+    .option('--agent <list>', `agents to wire, comma-separated: ${AGENT_KINDS.join(',')} (default: those the project's folders or the commands on PATH show; Claude Code when none)`)
     .addHelpText('after', `
 Running it again changes nothing; --uninstall restores the files byte for byte when they were not edited
 since, and otherwise removes only huddle's entries. The global --url, --project and --role
-go into .huddle/config.json (and --url into the hook URLs). Claude Code reads hooks at start: restart sessions.`)
+go into .huddle/config.json (and --url into the hook URLs). Agents read hooks at start: restart sessions.
+Examples:
+  huddle init                                  # the agents detected here
+  huddle init --agent claude-code,codex --dry-run
+  huddle init --bin "node /opt/huddle/dist/cli/huddle.js"
+Files per agent: claude-code .claude/settings.json + .mcp.json; codex .codex/hooks.json + .codex/config.toml;
+gemini .gemini/settings.json; cursor .cursor/hooks.json + .cursor/mcp.json; opencode .opencode/plugins/huddle.ts
++ opencode.json. Command hooks run .huddle/hook.sh (sh + curl), never Node.`)
     .action(async (_opts: unknown, cmd: Command) => {
       try {
         const { output } = await runInit(process.cwd(), cmd.optsWithGlobals() as InitFlags);

@@ -57,6 +57,15 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     if (!held) await new ApiClient({ ...cfg, session: { ...cfg.session, id: provisional } }).op('end', {}, { timeoutMs: 2000 }).catch(() => {});
   };
   await link(1);
+  // After /clear, Claude Code starts a new session id but keeps this process (and its stale
+  // CLAUDE_CODE_SESSION_ID): the new SessionStart hook reports our shared parent, so follow it
+  // instead of reviving the old session. Only an explicit --session / HUDDLE_SESSION pins the id.
+  const pinned = Boolean(flags.session || env.HUDDLE_SESSION);
+  const follow = async (): Promise<void> => {
+    if (pinned || !linked) return;
+    const hit = await api.getJson<{ session_id: string }>(`/hooks/session?pids=${family.slice(0, 2).join(',')}`).catch(() => null);
+    if (hit && hit.session_id !== cfg.session.id) cfg.session = { ...cfg.session, id: hit.session_id, name: undefined, role: cfg.sources.role === 'default' ? undefined : cfg.session.role };
+  };
   const me = () => ({ id: cfg.session.id, name: cfg.session.name ?? cfg.session.id, role: cfg.session.role ?? 'agent' });
 
   type Result = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
@@ -64,6 +73,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   const run = async (fn: () => Promise<string>): Promise<Result> => {
     try {
       await link(2);
+      await follow();
       return ok(await fn());
     } catch (err) {
       const e = err as Error;
@@ -180,7 +190,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   }));
 
   // Alive while running: one sign of life now and then.
-  const touch = () => api.op('touch', {}, { timeoutMs: 5000 }).catch(() => {});
+  const touch = () => follow().then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
   void touch();
   const timer = setInterval(touch, TOUCH_MS);
   timer.unref();
@@ -191,7 +201,11 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     if (closing) return;
     closing = true;
     clearInterval(timer);
-    await api.op('end', {}, { timeoutMs: 1000 }).catch(() => {});
+    // The session is the agent's, not this process's: an MCP server that exits or is restarted
+    // mid-session must not end it (its locks would vanish while the agent keeps working). The
+    // agent's SessionEnd hook ends it; without hooks, the server drops it after no sign of life.
+    // Only a session of our own (never linked to an agent's) is ended here.
+    if (!linked) await api.op('end', {}, { timeoutMs: 1000 }).catch(() => {});
     process.exit(0);
   };
   transport.onclose = () => void close();

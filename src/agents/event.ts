@@ -17,7 +17,8 @@ export type HookEventKind =
   | 'pre-tool' // a tool is about to run: the policy may deny it
   | 'post-tool' // a tool ran: record edits, deliver what is new
   | 'stop' // the agent is about to stop its turn
-  | 'session-end'; // the session ends: release everything
+  | 'session-end' // the session ends: release everything
+  | 'activity'; // any other hook event: a sign of life only
 
 /** One file the tool would write, relative to the repository root of `cwd` or absolute. */
 export interface WriteIntent {
@@ -51,6 +52,10 @@ export interface HookEvent {
   project?: string;
   /** Process ancestry reported by a command hook (links the MCP server to its session). */
   pids?: number[];
+  /** The agent's id of this tool call, when it has one. */
+  toolUseId?: string;
+  /** Which adapter (route) parsed it: Cursor may send one call through its own hooks and Claude Code's. */
+  channel?: AgentKind;
 }
 
 /** What the policy decided, agent-neutral. The adapter renders it. */
@@ -74,10 +79,15 @@ export interface RenderedReply {
   exitCode?: number;
 }
 
+/** A hook payload that cannot be an event of this agent (missing session, relative cwd…): answered 400. */
+export class HookInputError extends Error {
+  readonly status = 400;
+}
+
 export interface AgentAdapter {
   readonly agent: AgentKind;
-  /** Parse a raw hook payload (already JSON-decoded, untrusted) into an event, or null when it is not one this adapter handles. */
-  parse(body: unknown, headers: Record<string, string | undefined>): HookEvent | null;
+  /** Parse a raw hook payload (already JSON-decoded, untrusted) into an event; throws HookInputError when it cannot be one. */
+  parse(body: unknown, headers: Record<string, string | undefined>): HookEvent;
   /** Render a decision for that event in this agent's wire format. */
   render(event: HookEvent, decision: HookDecision): RenderedReply;
 }

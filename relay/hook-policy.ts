@@ -1,0 +1,334 @@
+/**
+ * The agent-neutral hook policy: a HookEvent in (from any agent's adapter),
+ * a HookDecision out (inject, deny naming the holder, warn), with the
+ * session's presence and edits recorded on the way.
+ *
+ *   session-start  host the session; inject a compact summary
+ *   prompt         inject only what changed since the last injection (nothing when nothing did)
+ *   pre-tool       deny writes to files another live session holds an exclusive lock on
+ *   post-tool      record the files (and the lines the agent's payload names) as being edited
+ *   session-end    release everything the session holds and end it
+ *
+ * Every call is a sign of life. The project and policy (enforce, autoLock,
+ * role, name) come from `.huddle/config.json` found from the event's cwd, as
+ * the CLI resolves them; the event's role/name/project override them.
+ *
+ * The policy never reads a file a request names: paths are only compared
+ * with lock patterns, and line ranges come from the agent's own payload.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { resolveConfig, type ResolvedConfig } from '../src/node/config.js';
+import { repoRelative } from '../src/node/repo.js';
+import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
+import { SharedContext } from '../src/model/context.js';
+import { bashWrites } from '../src/model/bash-writes.js';
+import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
+import { normalizePattern } from '../src/model/paths.js';
+import type { HookDecision, HookEvent } from '../src/agents/event.js';
+import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
+import type { ServerServices as HuddleServer } from './http.js';
+import type { Room } from './room.js';
+import type { HostedSession } from './hosted.js';
+
+/** How long a resolved project config is reused for a cwd. */
+const CONFIG_TTL_MS = 2000;
+/** A presence view is reused until awareness or the document changes, or for this long at most (expiry, staleness). */
+const VIEW_TTL_MS = 250;
+/** PreToolUse renews the published sign of life at most this often (the server notes every call). */
+const TOUCH_PUBLISH_MS = 5000;
+/** The same tool call checked again this soon (through a second hook file) gets the same answer. */
+const SAME_CALL_MS = 2000;
+
+export class HookError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+interface Target {
+  path: string;
+  via: string;
+  lines?: Array<[number, number]>;
+}
+
+export class HookPolicy {
+  readonly memory = new SessionMemory();
+  private readonly configs = new Lru<string, ResolvedConfig>(2000, CONFIG_TTL_MS);
+  private readonly views = new WeakMap<Room, { at: number; view: PresenceView | null; ctx: SharedContext }>();
+
+  constructor(private readonly server: HuddleServer) {}
+
+  /** Everyone's presence in a room, computed once per change (a hook call is then a lookup). */
+  view(room: Room): PresenceView {
+    let c = this.views.get(room);
+    if (!c) {
+      const entry = { at: 0, view: null as PresenceView | null, ctx: new SharedContext(room.doc) };
+      const drop = () => (entry.view = null);
+      room.awareness.on('change', drop);
+      // Document changes count once durable (the pipeline's bus), like everything else that listens.
+      const offDurable = room.onDurable(drop);
+      room.onDestroy(() => {
+        room.awareness.off('change', drop);
+        offDurable();
+      });
+      this.views.set(room, entry);
+      c = entry;
+    }
+    const now = Date.now();
+    if (!c.view || now - c.at > VIEW_TTL_MS || now < c.at) {
+      const ctx = c.ctx;
+      c.view = buildPresence(room.awareness.getStates(), { now, isForced: (id) => ctx.isForced(id) });
+      c.at = now;
+    }
+    return c.view;
+  }
+
+  /** Resolve the project, root and policy for an event's cwd, as the CLI does (cached briefly). */
+  config(ev: HookEvent): ResolvedConfig {
+    const key = `${ev.cwd}\u0000${ev.session}\u0000${ev.role ?? ''}\u0000${ev.name ?? ''}\u0000${ev.project ?? ''}`;
+    const hit = this.configs.get(key);
+    if (hit) return hit;
+    // Only the hook's own facts count, never the server process's environment.
+    const env: NodeJS.ProcessEnv = { HUDDLE_SESSION: ev.session, HUDDLE_AGENT: ev.agent, HUDDLE_ROLE: ev.role, HUDDLE_PROJECT: ev.project, HUDDLE_NAME: ev.name };
+    let cfg: ResolvedConfig;
+    try {
+      cfg = resolveConfig({}, ev.cwd, env);
+    } catch (err) {
+      throw new HookError(400, (err as Error).message);
+    }
+    this.configs.set(key, cfg);
+    return cfg;
+  }
+
+  async decide(ev: HookEvent): Promise<HookDecision> {
+    const cfg = this.config(ev);
+    let room: Room;
+    try {
+      room = await this.server.room(cfg.project);
+    } catch (err) {
+      throw new HookError(400, (err as Error).message);
+    }
+    // A session started by /clear (or after its predecessor ended) takes its agent process over.
+    if (ev.pids) this.memory.notePids(ev.pids, ev.session, ev.cwd, ev.kind === 'session-start' && ev.source === 'clear');
+
+    if (ev.kind === 'session-end') {
+      this.memory.releasePids(ev.session, ev.pids);
+      this.memory.forget(room.name, ev.session);
+      this.server.hosted.end(room, ev.session);
+      return {};
+    }
+
+    // Every hook call is a sign of life.
+    const existing = this.server.hosted.get(room, ev.session);
+    const notes = this.memory.get(room.name, ev.session);
+    let session: HostedSession;
+    if (existing && ev.kind === 'pre-tool' && notes && Date.now() - notes.publishedAt < TOUCH_PUBLISH_MS) {
+      // A sign of life noted, not republished: PreToolUse stays a lookup.
+      existing.lastSeen = Date.now();
+      session = existing;
+    } else {
+      const info = { ...cfg.session, id: ev.session, agent: ev.agent, cwd: ev.cwd, host: os.hostname(), pid: undefined };
+      if (existing) {
+        // A known session keeps the role and name it has unless this call names them (header, env, config).
+        if (cfg.sources.role === 'default') info.role = undefined;
+        if (!ev.name && !cfg.file.name) info.name = undefined;
+      }
+      session = this.server.hosted.touch(room, info);
+      this.memory.ensure(room.name, ev.session).publishedAt = Date.now();
+    }
+
+    switch (ev.kind) {
+      case 'session-start':
+        return { inject: this.start(room, session, cfg) };
+      case 'prompt':
+        return this.prompt(room, session, cfg);
+      case 'pre-tool':
+        return this.preTool(room, session, cfg, ev);
+      case 'post-tool':
+        return this.postTool(room, session, cfg, ev);
+      default:
+        return {};
+    }
+  }
+
+  private me(session: HostedSession): Me {
+    const st = session.presence.current;
+    return { id: st.id, name: st.name, role: st.role };
+  }
+
+  private summary(room: Room, session: HostedSession, cfg: ResolvedConfig, mem: SessionNotes): string {
+    const me = this.me(session);
+    const view = session.presence.view();
+    const ctx = session.ctx;
+    const inbox = ctx.inbox({ id: me.id, role: me.role, name: me.name });
+    const notes = [
+      cfg.enforce === 'block'
+        ? 'Edits of files that another live session holds an exclusive lock on are refused by a huddle hook.'
+        : cfg.enforce === 'warn'
+          ? 'Edits of files locked by others are allowed with a warning (enforce: warn).'
+          : 'Locks are advisory here (enforce: off).',
+      ...(cfg.autoLock ? ['A file is locked for this session at its first edit (autoLock).'] : []),
+    ];
+    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes });
+    for (const id of out.messageIds) mem.messages.add(id);
+    for (const id of out.decisionIds) mem.decisions.add(id);
+    mem.introduced = true;
+    // Delivered into the agent's context: mark read so other channels do not repeat them.
+    ctx.markRead(me.id, out.messageIds);
+    for (const [p] of mem.touched) mem.touched.set(p, lockKey(blockingLock(view, me.id, p)));
+    SessionMemory.trim(mem);
+    return out.text;
+  }
+
+  private start(room: Room, session: HostedSession, cfg: ResolvedConfig): string {
+    const mem = this.memory.reset(room.name, session.id);
+    mem.publishedAt = Date.now();
+    // Files edited before a /clear or compaction stay of interest.
+    for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
+    return this.summary(room, session, cfg, mem);
+  }
+
+  private prompt(room: Room, session: HostedSession, cfg: ResolvedConfig): HookDecision {
+    const mem = this.memory.ensure(room.name, session.id);
+    if (!mem.introduced) {
+      // No session start seen (e.g. the server restarted): the summary, once.
+      for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
+      return { inject: this.summary(room, session, cfg, mem) };
+    }
+    const me = this.me(session);
+    const ctx = session.ctx;
+    const messages = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
+    const decisions = ctx.decisions({ includeSuperseded: false }).filter((d) => !mem.decisions.has(d.id) && d.by !== me.id);
+    const view = session.presence.view();
+    for (const e of session.presence.current.editing) if (!mem.touched.has(e.path)) mem.touched.set(e.path, '');
+    const lockChanges: Array<{ path: string; now: LockView | null; before: string | null }> = [];
+    for (const [p, before] of mem.touched) {
+      const l = blockingLock(view, me.id, p);
+      const key = lockKey(l);
+      if (key !== before) {
+        lockChanges.push({ path: p, now: l, before: before ? before.split('|')[1] : null });
+        mem.touched.set(p, key);
+      }
+    }
+    // Our own decisions are known to us; remember every decision seen.
+    for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
+    const text = deltaText({ messages, decisions, lockChanges: dedupeLockChanges(lockChanges) });
+    if (!text) return {};
+    const shownMsgs = messages.filter((m) => text.includes(`id ${shortId(m.id)})`));
+    for (const m of shownMsgs) mem.messages.add(m.id);
+    ctx.markRead(me.id, shownMsgs.map((m) => m.id));
+    SessionMemory.trim(mem);
+    return { inject: text };
+  }
+
+  /** Repository-relative pattern of a path an event names, or null when outside the repository. */
+  private rel(cfg: ResolvedConfig, file: string, cwd: string): string | null {
+    const r = repoRelative(cfg.root, file, cwd);
+    if (r === null) return null;
+    try {
+      return normalizePattern(r);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The repository paths an event writes: its named files, and what its shell command writes. */
+  private targets(cfg: ResolvedConfig, ev: HookEvent, post: boolean): Target[] {
+    const out: Target[] = [];
+    for (const w of ev.writes.slice(0, 50)) {
+      const rel = this.rel(cfg, w.path, ev.cwd);
+      if (rel) out.push({ path: rel, via: ev.tool ?? w.via, lines: w.lines });
+    }
+    if (ev.shell) {
+      for (const w of bashWrites(ev.shell).slice(0, 50)) {
+        if (w.target === '**') {
+          if (!post) out.push({ path: '**', via: w.via });
+          continue;
+        }
+        if (w.target.startsWith('~') || w.cd.some((d) => d.startsWith('~'))) continue;
+        if (post && /[*?[]/.test(w.target)) continue;
+        const rel = this.rel(cfg, w.target, path.resolve(ev.cwd, ...w.cd));
+        if (rel) out.push({ path: rel, via: w.via });
+      }
+    }
+    return out.slice(0, 50);
+  }
+
+  private async preTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): Promise<HookDecision> {
+    if (cfg.enforce === 'off') return {};
+    const mem = this.memory.ensure(room.name, session.id);
+    // The same call checked again through another hook file (Cursor running its own and the Claude Code hooks): same answer, counted once.
+    const callKey = ev.toolUseId ? `${ev.toolUseId}\u0000${ev.shell ?? ''}\u0000${ev.writes.map((w) => w.path).join('\u0000')}` : undefined;
+    const now = Date.now();
+    const seen = callKey ? mem.calls.get(callKey) : undefined;
+    if (seen && seen.channel !== ev.channel && now - seen.at < SAME_CALL_MS && now >= seen.at) return seen.decision;
+    const d = await this.checkWrites(room, session, cfg, ev, mem);
+    if (callKey) {
+      mem.calls.set(callKey, { at: now, channel: ev.channel, decision: d });
+      SessionMemory.trim(mem);
+    }
+    return d;
+  }
+
+  private async checkWrites(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent, mem: SessionNotes): Promise<HookDecision> {
+    const targets = this.targets(cfg, ev, false);
+    if (targets.length === 0) return {};
+    const me = session.id;
+    const view = this.view(room);
+    const blocked: Array<Target & { lock: LockView }> = [];
+    for (const t of targets) {
+      const l = blockingLock(view, me, t.path);
+      if (l && l.mode === 'exclusive') blocked.push({ ...t, lock: l });
+    }
+    if (blocked.length === 0) {
+      const first = targets[0];
+      if (cfg.autoLock && !ev.shell && first.path !== '**') {
+        const mine = session.presence.claims().some((c) => c.path === first.path);
+        if (!mine) {
+          const r = await session.presence.acquire([first.path], { mode: 'exclusive', reason: 'auto-lock at first edit' });
+          if (r.status === 'held') blocked.push({ ...first, lock: r.holder });
+        }
+      }
+      if (blocked.length === 0) {
+        for (const t of targets) if (t.path !== '**' && !mem.touched.has(t.path)) mem.touched.set(t.path, '');
+        return {};
+      }
+    }
+    // The agent learns of these locks now; the next prompt need not repeat them.
+    for (const b of blocked) if (b.path !== '**') mem.touched.set(b.path, lockKey(b.lock));
+    const now = Date.now();
+    const lines = blocked.slice(0, 5).map((b) => `${b.path === '**' ? `${b.via} would change files including ${b.lock.path}, which is locked` : `${b.path} is locked`} by ${describeLock(b.lock, now).slice(b.lock.path.length + 4)}.`);
+    if (blocked.length > 5) lines.push(`(${blocked.length - 5} more locked paths.)`);
+    const holder = blocked[0].lock;
+    if (cfg.enforce === 'warn') {
+      return { warn: `huddle warning: ${lines.join(' ')} The edit goes ahead (enforce: warn); ${holder.sessionName} may be changing the same file.` };
+    }
+    return { deny: `huddle: ${lines.join(' ')} Edits by other sessions are refused while the lock is held. The holder can be asked through huddle (send to ${holder.sessionName}); the lock ends when it is released or its holder goes away.` };
+  }
+
+  private postTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): HookDecision {
+    const mem = this.memory.ensure(room.name, session.id);
+    for (const t of this.targets(cfg, ev, true).slice(0, 20)) {
+      if (t.path === '**') continue;
+      session.presence.editing(t.path, t.lines && t.lines.length ? t.lines : undefined);
+      if (!mem.touched.has(t.path)) mem.touched.set(t.path, lockKey(blockingLock(session.presence.view(), session.id, t.path)));
+    }
+    SessionMemory.trim(mem);
+    return {};
+  }
+}
+
+function lockKey(l: LockView | null): string {
+  return l ? `${l.id}|${l.sessionName}` : '';
+}
+
+function dedupeLockChanges<T extends { now: LockView | null }>(xs: T[]): T[] {
+  const seen = new Set<string>();
+  return xs.filter((x) => {
+    if (!x.now) return true;
+    if (seen.has(x.now.id)) return false;
+    seen.add(x.now.id);
+    return true;
+  });
+}

@@ -1,0 +1,138 @@
+/** `huddle init --agent …` for every agent, and the shell shim the command hooks run. */
+import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { CLI, cleanup, startServer, tempDir } from './helpers.js';
+
+afterEach(cleanup);
+
+function run(cmd: string, args: string[], cwd: string, input = '', env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd, env: { ...process.env, HUDDLE_URL: '', HUDDLE_SESSION: '', CLAUDE_CODE_SESSION_ID: '', HUDDLE_HOOK_URL: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+const huddle = (args: string[], cwd: string) => run(process.execPath, [CLI, ...args], cwd);
+
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(root, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function project(): string {
+  const root = path.join(tempDir(), 'proj');
+  fs.mkdirSync(path.join(root, '.git', 'hooks'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  fs.mkdirSync(path.join(root, '.codex'));
+  fs.writeFileSync(path.join(root, '.codex', 'config.toml'), 'model = "gpt-5.5"\n\n[mcp_servers.other]\ncommand = "other"\n');
+  fs.writeFileSync(path.join(root, 'opencode.json'), '{ "theme": "dark" }\n');
+  return root;
+}
+
+describe('huddle init --agent', () => {
+  it('wires every agent, is idempotent, and --uninstall restores byte for byte', async () => {
+    const root = project();
+    const before = snapshot(root);
+    const bin = 'node /opt/huddle dir/huddle.js';
+    const first = await huddle(['init', '--agent', 'claude-code,codex,gemini,cursor,opencode', '--bin', `node "/opt/huddle dir/huddle.js"`], root);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/codex: .*\/hooks/);
+    const shim = path.join(root, '.huddle/hook.sh');
+    const shimCmd = `sh ${JSON.stringify(shim)}`;
+    const codexHooks = JSON.parse(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8'));
+    expect(codexHooks.hooks.PreToolUse[0].hooks[0]).toMatchObject({ type: 'command', command: `${shimCmd} codex` });
+    const toml = fs.readFileSync(path.join(root, '.codex/config.toml'), 'utf8');
+    expect(toml.startsWith('model = "gpt-5.5"\n\n[mcp_servers.other]\ncommand = "other"\n')).toBe(true);
+    expect(toml).toContain('[mcp_servers.huddle]\ncommand = "node"\nargs = ["/opt/huddle dir/huddle.js", "mcp"]');
+    const gem = JSON.parse(fs.readFileSync(path.join(root, '.gemini/settings.json'), 'utf8'));
+    expect(Object.keys(gem.hooks)).toEqual(['SessionStart', 'BeforeAgent', 'BeforeTool', 'AfterTool', 'SessionEnd']);
+    expect(gem.mcpServers.huddle).toMatchObject({ command: 'node', args: ['/opt/huddle dir/huddle.js', 'mcp'] });
+    const cur = JSON.parse(fs.readFileSync(path.join(root, '.cursor/hooks.json'), 'utf8'));
+    expect(cur.version).toBe(1);
+    expect(cur.hooks.preToolUse[0].command).toBe(`${shimCmd} cursor`);
+    expect(JSON.parse(fs.readFileSync(path.join(root, '.cursor/mcp.json'), 'utf8')).mcpServers.huddle.command).toBe('node');
+    expect(fs.readFileSync(path.join(root, '.opencode/plugins/huddle.ts'), 'utf8')).toContain('"tool.execute.before"');
+    const oc = JSON.parse(fs.readFileSync(path.join(root, 'opencode.json'), 'utf8'));
+    expect(oc).toMatchObject({ theme: 'dark', mcp: { huddle: { type: 'local', command: ['node', '/opt/huddle dir/huddle.js', 'mcp'] } } });
+    // --bin with a space-separated interpreter parses (issue 11 d).
+    expect(JSON.parse(fs.readFileSync(path.join(root, '.mcp.json'), 'utf8')).mcpServers.huddle).toEqual({ command: 'node', args: ['/opt/huddle dir/huddle.js', 'mcp'] });
+    expect(bin).toContain(' ');
+
+    const after = snapshot(root);
+    const again = await huddle(['init', '--agent', 'claude-code,codex,gemini,cursor,opencode', '--bin', `node "/opt/huddle dir/huddle.js"`], root);
+    expect(again.code, again.stderr).toBe(0);
+    expect(snapshot(root)).toEqual(after);
+
+    const undo = await huddle(['init', '--uninstall'], root);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it('refuses an unknown agent; detects agents from project folders', async () => {
+    const root = project();
+    const bad = await huddle(['init', '--agent', 'vim'], root);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown agent "vim"/);
+    const dry = await huddle(['init', '--dry-run', '--bin', 'huddle'], root);
+    expect(dry.stdout).toContain('would create .codex/hooks.json');
+    expect(dry.stdout).toContain('would create .opencode/plugins/huddle.ts');
+    expect(dry.stdout).not.toContain('.gemini/settings.json');
+  });
+});
+
+describe('the shell shim (.huddle/hook.sh)', () => {
+  it('forwards to /hooks/<agent> and prints the answer; allow prints nothing; fails open, or closed when asked', async () => {
+    const server = await startServer();
+    const root = project();
+    fs.mkdirSync(path.join(root, '.huddle'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'shim1' }));
+    expect((await huddle(['init', '--agent', 'codex', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).code).toBe(0);
+    const lock = await fetch(`${server.url}/api/p/shim1/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'A', name: 'alice' }, paths: ['src/api.ts'] }) });
+    expect(((await lock.json()) as { ok: boolean }).ok).toBe(true);
+    const shim = path.join(root, '.huddle/hook.sh');
+    const payload = (file: string) => JSON.stringify({ session_id: 'cx-1', cwd: root, hook_event_name: 'PreToolUse', tool_name: 'apply_patch', tool_input: { command: `*** Begin Patch\n*** Update File: ${file}\n*** End Patch\n` } });
+    const denied = await run('sh', [shim, 'codex'], root, payload('src/api.ts'));
+    expect(denied.code).toBe(0);
+    expect(JSON.parse(denied.stdout).hookSpecificOutput.permissionDecisionReason).toContain('alice');
+    const allowed = await run('sh', [shim, 'codex'], root, payload('src/free.ts'));
+    expect(allowed).toMatchObject({ code: 0, stdout: '' });
+    const down = await run('sh', [shim, 'codex'], root, payload('src/api.ts'), { HUDDLE_HOOK_URL: 'http://127.0.0.1:9' });
+    expect(down).toMatchObject({ code: 0, stdout: '' });
+    expect(down.stderr).toMatch(/continuing without huddle/);
+    const closed = await run('sh', [shim, 'codex'], root, payload('src/api.ts'), { HUDDLE_HOOK_URL: 'http://127.0.0.1:9', HUDDLE_FAIL_CLOSED: '1' });
+    expect(closed.code).toBe(2);
+  });
+});
+
+describe('huddle doctor', () => {
+  it('one line per check: wired, server, Codex trust, probe through the shim; exit 1 when something is off', async () => {
+    const server = await startServer();
+    const root = project();
+    const home = tempDir('huddle-doctor-home-');
+    expect((await huddle(['init', '--agent', 'codex,gemini', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).code).toBe(0);
+    const r = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ok\s+server/m);
+    expect(r.stdout).toMatch(/^ok\s+gemini\s+probe hook answered/m);
+    expect(r.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*\/hooks/m);
+    // Trusted hooks recorded by Codex: all is well.
+    fs.mkdirSync(path.join(home, '.codex'));
+    fs.writeFileSync(path.join(home, '.codex/config.toml'), `[hooks.state."${path.join(root, '.codex/hooks.json')}:pre_tool_use:0:0"]\ntrusted_hash = "sha256:abc"\n`);
+    const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    expect(ok.code, ok.stdout).toBe(0);
+  });
+});
