@@ -1,9 +1,15 @@
 /**
  * Human output of the huddle command: aligned columns, relative times, and
- * colour only on a terminal without NO_COLOR. `--json` output never comes here.
+ * colour: `--color always|never` (HUDDLE_COLOR), else FORCE_COLOR, else only on
+ * a terminal without NO_COLOR. `--json` output never comes here.
  */
 
-const useColor = (): boolean => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+export function useColor(env: NodeJS.ProcessEnv = process.env, tty = Boolean(process.stdout.isTTY)): boolean {
+  if (env.HUDDLE_COLOR === 'always') return true;
+  if (env.HUDDLE_COLOR === 'never') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return tty && !env.NO_COLOR;
+}
 
 const paint = (code: string) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
 

@@ -144,7 +144,8 @@ Examples:
 Examples:
   $ huddle note set staging-url https://staging.example.com
   $ huddle note get staging-url
-  $ huddle note list --json`);
+  $ huddle note list --json`)
+    .action(() => note.help()); // bare `huddle note` lists its subcommands and exits 0
 
   note
     .command('set')

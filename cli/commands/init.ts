@@ -401,6 +401,11 @@ export function registerInit(program: Command): void {
     .option('--no-guard', 'do not install the git pre-commit guard')
     .option('--bin <command>', 'how hooks and .mcp.json run huddle (default: huddle if on PATH, else node <this script>)')
     .addHelpText('after', `
+Examples:
+  $ huddle init                                   # this repository, the local server
+  $ huddle --url wss://relay.example.com --role backend init
+  $ huddle init --uninstall
+
 Running it again changes nothing; --uninstall restores the files byte for byte when they were not edited
 since, and otherwise removes only huddle's entries. The global --url, --project and --role
 go into .huddle/config.json (and --url into the hook URLs). Claude Code reads hooks at start: restart sessions.`)

@@ -29,7 +29,8 @@ Examples:
   $ huddle task add "Login form" --for frontend --dep t-3f2a
   $ huddle task claim t-9c1e
   $ huddle task done t-9c1e --note "merged in #42"
-  $ huddle task list --for frontend --json`);
+  $ huddle task list --for frontend --json`)
+    .action(() => task.help()); // bare `huddle task` lists its subcommands and exits 0
 
   const simple = (name: string, desc: string, op: 'task.claim' | 'task.done' | 'task.block' | 'task.reopen', extra: (c: Command) => Command, args: (o: Record<string, string | undefined>) => Record<string, unknown>, verb: string, example: string) =>
     extra(task.command(name).description(desc).argument('<id>', 'task id or a unique prefix').option('--json', 'print the task as JSON'))
