@@ -4,6 +4,8 @@
  * a terminal without NO_COLOR. `--json` output never comes here.
  */
 
+import { publicJson, selectField } from './json.js';
+
 export function useColor(env: NodeJS.ProcessEnv = process.env, tty = Boolean(process.stdout.isTTY)): boolean {
   if (env.HUDDLE_COLOR === 'always') return true;
   if (env.HUDDLE_COLOR === 'never') return false;
@@ -83,6 +85,29 @@ export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') || s === '' ? s : s + '\n');
 }
 
+let field: string | undefined;
+
+/** `--field PATH`: print only that part of every JSON output (see selectField). */
+export function setJsonField(path: string | undefined): void {
+  field = path;
+}
+
+/**
+ * Print a command's JSON result in the public vocabulary (cli/json.ts); with
+ * --field, only the selected part, a string as plain text (like `jq -r`).
+ */
 export function json(v: unknown): void {
-  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+  let out = publicJson(v);
+  if (field !== undefined) {
+    out = selectField(out, field);
+    if (typeof out === 'string') return void process.stdout.write(out + '\n');
+  }
+  process.stdout.write(JSON.stringify(out ?? null, null, 2) + '\n');
+}
+
+/** One JSON line (NDJSON, for `watch --json`), in the public vocabulary and with --field. */
+export function jsonLine(v: unknown): void {
+  let out = publicJson(v);
+  if (field !== undefined) out = selectField(out, field);
+  process.stdout.write((typeof out === 'string' && field !== undefined ? out : JSON.stringify(out ?? null)) + '\n');
 }

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { ExitError, EXIT_USAGE } from './errors.js';
 import { VERSION } from './version.js';
 import { DEFAULT_URL } from '../src/protocol/constants.js';
+import { setJsonField } from './format.js';
 import { registerPeek } from './commands/peek.js';
 import { registerWatch } from './commands/watch.js';
 import { registerSession } from './commands/session.js';
@@ -55,7 +56,7 @@ export const COMMAND_GROUP: Record<string, string> = {
 };
 
 /** Global options that take a value (their value is not the command name). */
-const VALUE_OPTIONS = new Set(['--url', '--project', '--token', '--session', '--role', '--color']);
+const VALUE_OPTIONS = new Set(['--url', '--project', '--token', '--session', '--role', '--color', '--field']);
 
 /** The command named in argv (after global options), or null (none, help, or an option-only call). */
 export function commandOf(argv: string[]): string | null {
@@ -79,6 +80,7 @@ export function buildProgram(): Command {
     .option('--token <token>', 'token for the server (env HUDDLE_TOKEN)')
     .option('--session <id>', 'act as this session (env HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID; default human@HOST)')
     .option('--role <role>', 'role of the acting session (env HUDDLE_ROLE)')
+    .option('--field <path>', 'with --json: print only this part of it, a dotted path such as locks.path or 0.id')
     .option('--color <when>', 'colour: auto (a terminal without NO_COLOR), always or never (env FORCE_COLOR, NO_COLOR)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error: ') ? `huddle: ${str.slice(7)}` : str) })
@@ -93,7 +95,11 @@ Examples:
 Exit codes: 0 ok, 1 usage, 2 no server reachable, 3 locked by another session.
 Run huddle COMMAND --help for the options and examples of each command.`);
   program.hook('preAction', (_p, action) => {
-    const color = (action.optsWithGlobals() as { color?: string }).color;
+    const { color, field, json: wantsJson } = action.optsWithGlobals() as { color?: string; field?: string; json?: boolean };
+    if (field !== undefined) {
+      if (!wantsJson) throw new ExitError(EXIT_USAGE, '--field selects from the JSON output: add --json');
+      setJsonField(field);
+    }
     if (color !== undefined && !['auto', 'always', 'never'].includes(color)) throw new ExitError(EXIT_USAGE, `--color must be auto, always or never, not "${color}"`);
     if (color) process.env.HUDDLE_COLOR = color;
   });

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanup, spawnServer, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
 import type { HuddleServer } from '../relay/server.js';
+import { SHAPES } from '../cli/json.js';
 
 let server: HuddleServer;
 let cwd: string;
@@ -59,6 +60,13 @@ function project() {
  * Tests that run 10-25 CLI processes one after another: 4-13 s on a 2-core machine,
  * 39 s when it ran at a load of 25; their timeout keeps them far from it (issue 15: no test within 3x).
  */
+/** Every key the documented shape lists (cli/json.ts, README "JSON output") is present: null when it has no value. */
+function expectShape(kind: keyof typeof SHAPES, o: Record<string, unknown>): void {
+  const missing = SHAPES[kind].map((k) => k.replace(/\?$/, '')).filter((k) => !(k in o));
+  expect({ kind, missing }).toEqual({ kind, missing: [] });
+  for (const k of SHAPES[kind]) if (!k.endsWith('?')) expect({ kind, k, v: o[k] === null }).toEqual({ kind, k, v: false });
+}
+
 const MANY_PROCESSES = { timeout: 150_000 };
 
 beforeAll(async () => {
@@ -116,7 +124,8 @@ describe.concurrent('huddle command', () => {
     expect(got.paths).toEqual(['src/api.ts', 'src/db/**']);
     expect(got.claims[0].expiresAt - got.claims[0].claimedAt).toBe(45 * 60_000);
     const locks = await p.j(['locks']);
-    expect(locks.map((l: any) => [l.path, l.session, l.state, l.reason])).toEqual([
+    for (const l of locks) expectShape('lock', l);
+    expect(locks.map((l: any) => [l.path, l.by, l.state, l.reason])).toEqual([
       ['src/api.ts', 'a', 'held', 'schema change'],
       ['src/db/**', 'a', 'held', 'schema change'],
     ]);
@@ -125,7 +134,7 @@ describe.concurrent('huddle command', () => {
     expect(held.stderr).toMatch(/src\/db\/\*\* is locked by a .* since \d\d:\d\d:\d\d .*"schema change"/);
     const heldJson = await p.run(['--session', 'b', 'lock', 'src/api.ts', '--json']);
     expect(heldJson.code).toBe(3);
-    expect(JSON.parse(heldJson.stdout)).toMatchObject({ status: 'held', holder: { session: 'a', path: 'src/api.ts' } });
+    expect(JSON.parse(heldJson.stdout)).toMatchObject({ status: 'held', holder: { by: 'a', path: 'src/api.ts' } });
     const notYours = await p.run(['--session', 'b', 'unlock', 'src/api.ts']);
     expect(notYours.code).toBe(3);
     expect(notYours.stderr).toMatch(/locked by a/);
@@ -186,7 +195,8 @@ describe.concurrent('huddle command', () => {
       return seen().find((e) => e.type === 'decision');
     }, 'a decision event', 15_000, 200);
     const ev = seen().find((e) => e.type === 'decision');
-    expect(ev).toMatchObject({ type: 'decision', session: 'other' });
+    expect(ev).toMatchObject({ type: 'decision', by: 'other' });
+    expectShape('event', ev);
     expect(ev.summary).toMatch(/watched decision/);
     w.proc.kill('SIGINT');
     expect((await w.done).code).toBe(0);
@@ -195,7 +205,8 @@ describe.concurrent('huddle command', () => {
   it('decisions, interfaces, messages and notes round trip as JSON', MANY_PROCESSES, async () => {
     const p = project();
     const d1 = await p.j(['decide', 'REST, not GraphQL', '--why', 'simpler']);
-    expect(d1).toMatchObject({ text: 'REST, not GraphQL', rationale: 'simpler' });
+    expect(d1).toMatchObject({ text: 'REST, not GraphQL', rationale: 'simpler', supersedes: null, supersededBy: null });
+    expectShape('decision', d1);
     const d2 = await p.j(['decide', 'REST with OpenAPI', '--supersedes', d1.id]);
     expect(d2.supersedes).toBe(d1.id);
     expect((await p.j(['decisions'])).map((d: any) => d.id)).toEqual([d2.id]);
@@ -207,7 +218,8 @@ describe.concurrent('huddle command', () => {
     expect((await p.j(['interfaces'])).map((i: any) => i.name)).toEqual(['UserApi']);
 
     const m = await p.j(['--session', 'a', 'send', 'role:backend', 'need the schema', '--kind', 'request', '--needs-reply']);
-    expect(m).toMatchObject({ to: 'role:backend', kind: 'request', needsReply: true });
+    expect(m).toMatchObject({ to: 'role:backend', kind: 'request', needsReply: true, replyTo: null, by: 'a' });
+    expectShape('message', m);
     const inbox = await p.j(['--session', 'b', '--role', 'backend', 'inbox']);
     expect(inbox.map((x: any) => x.id)).toEqual([m.id]);
     expect(await p.j(['--session', 'b', '--role', 'backend', 'inbox'])).toEqual([]); // marked read
@@ -228,6 +240,8 @@ describe.concurrent('huddle command', () => {
     const t1 = await p.j(['task', 'add', 'Users migration', '--for', 'backend']);
     const t2 = await p.j(['task', 'add', 'Login form', '--for', 'frontend', '--dep', t1.id]);
     expect(t2.deps).toEqual([t1.id]);
+    expectShape('task', t1);
+    expect(t1).toMatchObject({ assignee: null, detail: null, handoff: null });
     expect((await p.j(['--session', 'a', 'task', 'claim', t1.id])).assignee.id).toBe('a');
     expect((await p.j(['task', 'list', '--for', 'frontend'])).map((t: any) => t.id)).toEqual([t2.id]);
     expect((await p.j(['--session', 'a', 'task', 'list', '--mine'])).map((t: any) => t.id)).toEqual([t1.id]);
@@ -249,6 +263,11 @@ describe.concurrent('huddle command', () => {
     expect((await p.j(['history'])).length).toBe(2); // the automatic one before the rollback
     const tl = await p.j(['timeline', '--limit', '100']);
     expect(tl.some((e: any) => e.type === 'task.added')).toBe(true);
+    for (const e of tl) expectShape('event', e);
+    expect(tl.every((e: any) => typeof e.by === 'string' && typeof e.byName === 'string' && !('actor' in e))).toBe(true);
+    // --field: a dotted path into the JSON, strings printed plain.
+    expect((await p.ok(['task', 'list', '--all', '--json', '--field', '0.title'])).stdout).toBe('Users migration\n');
+    expect(JSON.parse((await p.ok(['task', 'list', '--all', '--json', '--field', 'title'])).stdout)).toEqual(['Users migration', 'Login form']);
   });
 
   it('conflicts: overlapping line ranges are conflicts, the rest overlaps', MANY_PROCESSES, async () => {
