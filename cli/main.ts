@@ -9,6 +9,7 @@ import { CommanderError } from 'commander';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE } from './errors.js';
 import { ApiFailure, UnreachableError } from './client.js';
 import { programFor } from './program.js';
+import { shortIds } from './format.js';
 
 /** Run the command line `argv` (node, script, args...); exits the process on an error. */
 export async function main(argv: string[]): Promise<void> {
@@ -22,15 +23,15 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     }
     if (err instanceof ExitError) {
-      process.stderr.write(`huddle: ${err.message}\n`);
+      process.stderr.write(`huddle: ${shortIds(err.message)}\n`);
       process.exit(err.exitCode);
     }
     if (err instanceof UnreachableError) {
-      process.stderr.write(`huddle: ${err.message}\n`);
+      process.stderr.write(`huddle: ${shortIds(err.message)}\n`);
       process.exit(EXIT_UNREACHABLE);
     }
     if (err instanceof ApiFailure) {
-      process.stderr.write(`huddle: ${err.message}${err.status === 401 || err.status === 403 ? ' (check --token or HUDDLE_TOKEN)' : ''}\n`);
+      process.stderr.write(`huddle: ${shortIds(err.message)}${err.status === 401 || err.status === 403 ? ' (check --token or HUDDLE_TOKEN)' : ''}\n`);
       process.exit(EXIT_USAGE);
     }
     throw err;

@@ -284,7 +284,8 @@ describe.concurrent('huddle command', () => {
     ]);
     const human = await p.ok(['conflicts']);
     expect(human.stdout).toMatch(/CONFLICT\s+src\/x\.ts\s+lines 15-20/);
-    expect(human.stdout).toMatch(/overlap\s+src\/y\.ts/);
+    expect(human.stdout).toMatch(/same file\s+src\/y\.ts/);
+    expect(human.stdout).toMatch(/1 conflict \(overlapping lines\), 1 file shared/);
   });
 
   it('bad arguments: usage and exit 1', async () => {
