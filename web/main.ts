@@ -284,7 +284,7 @@ function renderSessions(l: Live, now: number): void {
   patchList($('sessions'), R.sessionRows(rows, now));
   setHtml($('departed'), R.departedLine(Array.from(l.departed.values()), now));
   const others = l.presence.watchers.filter((w) => w.id !== l.actor.id).length;
-  $('watchers').textContent = `Watching: this page${others ? ` and ${plural(others, 'other dashboard')}` : ''}.`;
+  $('watchers').textContent = `This page watches without being a session${others ? `; ${plural(others, 'other dashboard')} watching too` : ''}.`;
   const roles = new Set<string>();
   for (const s of l.presence.sessions) roles.add(s.role);
   setHtml($('roles'), Array.from(roles).sort().map((r) => `<option value="${esc(r)}"></option>`).join(''));
@@ -353,8 +353,10 @@ function toast(text: string, kind: 'ok' | 'warn' | 'bad' = 'ok'): void {
   setTimeout(() => t.remove(), 6000);
 }
 
-function confirmAction(title: string, text: string, ok: string, withReason = false): Promise<{ ok: boolean; reason: string }> {
+/** Ask before an action; `danger` styles the button as destructive (a forced release), not for adding things. */
+function confirmAction(title: string, text: string, ok: string, withReason = false, danger = false): Promise<{ ok: boolean; reason: string }> {
   const dlg = $('confirm') as HTMLDialogElement;
+  $('confirm-ok').className = danger ? 'danger' : 'primary';
   const reason = $('confirm-reason') as HTMLInputElement;
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
@@ -386,7 +388,7 @@ async function forceRelease(claimId: string): Promise<void> {
   const l = current;
   const lock: LockView | undefined = l?.presence.locks.find((x) => x.id === claimId);
   if (!l || !lock) return toast('That lock is gone already.', 'warn');
-  const r = await confirmAction('Force-release a lock', `Release the lock on ${lock.path} held by ${lock.sessionName} (${lock.role})? ${lock.sessionName} loses it at once and is told by a message.`, 'Release lock', true);
+  const r = await confirmAction('Force-release a lock', `Release the lock on ${lock.path} held by ${lock.sessionName} (${lock.role})? ${lock.sessionName} loses it at once and is told by a message.`, 'Release lock', true, true);
   if (!r.ok || current !== l) return;
   try {
     l.doc.transact(() => {
@@ -509,6 +511,22 @@ function bind(): void {
   addEventListener('pagehide', () => current?.awareness.setLocalState(null));
 }
 
+/** A field for the token on the "needs a token" notice: opens the page again with ?token= (and the project kept). */
+function tokenForm(): void {
+  const form = document.createElement('form');
+  form.className = 'token-form';
+  form.innerHTML = '<label>Token <input name="token" type="password" autocomplete="off" required></label><button type="submit" class="primary">Open the dashboard</button>';
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const t = (form.elements.namedItem('token') as HTMLInputElement).value.trim();
+    if (!t) return;
+    const u = new URL(location.href);
+    u.searchParams.set('token', t);
+    location.assign(u.toString());
+  });
+  $('notice').append(form);
+}
+
 async function start(): Promise<void> {
   bind();
   mark('header');
@@ -532,8 +550,9 @@ async function start(): Promise<void> {
     notice(
       token
         ? '<p><strong>The token in this address is not accepted by this server.</strong> Check it, or ask for the read-only token.</p>'
-        : '<p><strong>This server needs a token.</strong> Open the page as <code>/?token=YOUR_TOKEN</code>; a read-only token is enough to watch.</p>',
+        : '<p><strong>This server needs a token.</strong> A read-only token is enough to watch.</p>',
     );
+    tokenForm();
     mark('header');
     return;
   }

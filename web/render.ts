@@ -24,11 +24,11 @@ function statusBadge(s: DisplayStatus, title: string): string {
 }
 
 export function sessionRows(rows: SessionRow[], now: number): Keyed[] {
-  if (rows.length === 0) return [empty(8, 'No sessions in this project right now.')];
+  if (rows.length === 0) return [empty(8, 'No sessions in this project right now. Run huddle init in the repository, then start an agent there (or huddle update to show yourself).')];
   return rows.map((s) => {
     const silent = s.silentMs !== null ? `no presence renewal for ${duration(s.silentMs)}` : '';
     const title = silent || `last sign of life ${fullTime(s.lastActive)}`;
-    const host = `${s.host}${s.hosted ? ' (hosted)' : ''}`;
+    const host = s.host;
     const agent = s.agent && s.agent !== 'script' ? `<span class="tag">${esc(s.agent)}</span>` : '';
     const locks = s.locks.length ? `<span class="mono" title="${esc(s.locks.join('\n'))}">${esc(plural(s.locks.length, 'lock'))}</span>` : '';
     return {
@@ -40,7 +40,7 @@ export function sessionRows(rows: SessionRow[], now: number): Keyed[] {
         <td data-label="Task">${esc(s.task ?? '')}</td>
         <td data-label="Intent">${esc(s.intent ?? '')}</td>
         <td data-label="Last sign of life" title="${esc(title)}">${esc(ago(s.lastActive, now))}${silent ? `<br><small class="warn">${esc(silent)}</small>` : ''}</td>
-        <td data-label="Host" title="pid ${esc(s.pid)} · ${esc(s.cwd)}">${esc(host)}${s.branch ? `<br><small class="mono">${esc(s.branch)}</small>` : ''}</td>
+        <td data-label="Host" title="pid ${esc(s.pid)} · ${esc(s.cwd)}">${esc(host)}${s.hosted ? ' <small class="tag" title="No process of its own: the huddle server keeps this session present while its hooks, CLI or MCP calls show signs of life">kept by the server</small>' : ''}${s.branch ? `<br><small class="mono">${esc(s.branch)}</small>` : ''}</td>
         <td data-label="Locks">${locks}</td>
       </tr>`,
     };
