@@ -3,7 +3,8 @@
  * cards at every width from 360 to 2560 px (no element reaches past the panel
  * it is in, no horizontal scroll, no action button cut off), plain words
  * instead of jargon, a non-destructive style for adding things, and a token
- * page with a field. Screenshots of the populated page at 390, 1366 and
+ * page with a field; claim, answer and send from the page, signed with a
+ * name asked once. Screenshots of the populated page at 390, 1366 and
  * 1920 px go to test-output/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,30 @@ describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
         await page.screenshot({ path: path.join(OUT, `dashboard-${width}.png`), fullPage: true });
       }
     }
+    // Actions a lead takes, signed with a name asked once and kept in the browser: claim another's task
+    // (who is told), answer the open request, send a message to a role.
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.getByRole('button', { name: 'Claim the task Rate-limit the login endpoint' }).click();
+    const claim = page.getByRole('dialog', { name: 'Claim a task' });
+    await claim.getByLabel(/your name/i).fill('Dana');
+    await claim.getByRole('button', { name: 'Claim' }).click();
+    await expect.poll(() => alice.context.tasks().find((x) => x.id === t.id)?.assignee?.name).toBe('Dana');
+    await expect.poll(() => alice.context.messages().some((m) => m.to === 'bob' && m.byName === 'Dana' && /took over your task/.test(m.text))).toBe(true);
+    await page.getByRole('button', { name: 'Answer bob' }).click();
+    const ans = page.getByRole('dialog', { name: 'Answer a request' });
+    expect(await ans.getByLabel(/your name/i).isHidden()).toBe(true); // asked once
+    await ans.getByLabel('Your answer').fill('400 and 429');
+    await ans.getByRole('button', { name: 'Send answer' }).click();
+    await expect.poll(() => alice.context.messages().some((m) => m.kind === 'response' && m.to === 'bob' && m.byName === 'Dana' && m.text === '400 and 429')).toBe(true);
+    await page.locator('#send-message summary').click();
+    await page.getByLabel('To', { exact: true }).fill('role:backend');
+    await page.getByLabel('Message', { exact: true }).fill('Standup in 5');
+    await page.getByRole('button', { name: 'Send…' }).click();
+    await page.getByRole('dialog', { name: 'Send a message' }).getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => alice.context.messages().some((m) => m.to === 'role:backend' && m.byName === 'Dana' && m.text === 'Standup in 5')).toBe(true);
+    await page.locator('#send-message summary').click();
+    await page.evaluate(() => document.getElementById('toasts')!.replaceChildren());
+
     // The picture in the README (docs/dashboard.png is a copy of it): the top of the page at a laptop width.
     await page.setViewportSize({ width: 1100, height: 700 });
     await page.waitForTimeout(50);
