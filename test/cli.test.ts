@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanup, spawnServer, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
 import type { HuddleServer } from '../relay/server.js';
 import { SHAPES } from '../cli/json.js';
+import { programFor } from '../cli/program.js';
+import type { Command } from 'commander';
 
 let server: HuddleServer;
 let cwd: string;
@@ -94,7 +96,7 @@ describe.concurrent('huddle command', () => {
     expect(c2.url).toEqual({ value: 'ws://127.0.0.1:4321', source: 'default' });
   });
 
-  it('two sessions see each other in peek, and peek --json is the snapshot', async () => {
+  it('two sessions see each other in peek, and peek --json is the snapshot', MANY_PROCESSES, async () => {
     const p = project();
     await Promise.all([
       p.ok(['--session', 'a', '--role', 'frontend', 'update', '--task', 'login form']),
@@ -288,7 +290,7 @@ describe.concurrent('huddle command', () => {
     expect(human.stdout).toMatch(/1 conflict \(overlapping lines\), 1 file shared/);
   });
 
-  it('bad arguments: usage and exit 1', async () => {
+  it('bad arguments: usage and exit 1', MANY_PROCESSES, async () => {
     const p = project();
     const cases: Array<[string[], RegExp]> = [
       [['lock', 'a.ts', '--ttl', '30'], /needs a unit/],
@@ -312,8 +314,28 @@ describe.concurrent('huddle command', () => {
   });
 
   it('--help on every command, with an example', async () => {
-    const commands = ['peek', 'watch', 'sessions', 'locks', 'lock', 'unlock', 'decide', 'decisions', 'declare', 'interfaces', 'send', 'inbox', 'task', 'task add', 'task list', 'handoff', 'note', 'note set', 'history', 'diff', 'rollback', 'conflicts', 'config', 'update', 'editing', 'init', 'guard', 'hook', 'mcp', 'serve', 'version', 'completion', 'timeline', 'snapshot', 'leave', 'task claim'];
-    await Promise.all(commands.map(async (c) => {
+    // Every command and subcommand, from the program itself (in-process: one CLI process per command
+    // would be 40 of them); a few through the real binary for the exit code and the bundle's lazy groups.
+    const program = await programFor([]);
+    const all: Array<{ name: string; help: string }> = [];
+    const walk = (cmd: Command, prefix: string) => {
+      for (const sub of cmd.commands) {
+        if (sub.name() === 'help') continue;
+        const name = `${prefix}${sub.name()}`;
+        let help = sub.helpInformation();
+        const after: string[] = [];
+        sub.configureOutput({ writeOut: (str) => after.push(str) });
+        sub.outputHelp();
+        help = after.join('') || help;
+        all.push({ name, help });
+        walk(sub, `${name} `);
+      }
+    };
+    walk(program, '');
+    expect(all.length).toBeGreaterThan(40);
+    const missing = all.filter((c) => !/\$ huddle /.test(c.help)).map((c) => c.name);
+    expect(missing).toEqual([]);
+    await Promise.all(['lock', 'task claim', 'init', 'serve'].map(async (c) => {
       const r = await start([...c.split(' '), '--help']).done;
       expect({ c, code: r.code }).toEqual({ c, code: 0 });
       expect(r.stdout).toMatch(/Usage: huddle/);
