@@ -157,7 +157,7 @@ describe.concurrent('huddle command', () => {
     expect(JSON.parse(w.stdout).status).toBe('confirmed');
   });
 
-  it('lock PATH -- CMD: exits with the command\'s code and releases when it fails', async () => {
+  it('lock PATH -- CMD: exits with the command\'s code and releases when it fails', MANY_PROCESSES, async () => {
     const p = project();
     const r = await p.run(['lock', 'build/**', '--', process.execPath, '-e', 'console.log("inside"); process.exit(7)']);
     expect(r.code).toBe(7);
@@ -168,7 +168,7 @@ describe.concurrent('huddle command', () => {
     expect(await p.j(['locks'])).toEqual([]);
   });
 
-  it('lock PATH -- CMD keeps a lock the session already held before', async () => {
+  it('lock PATH -- CMD keeps a lock the session already held before', MANY_PROCESSES, async () => {
     const p = project();
     await p.ok(['lock', 'kept.txt']);
     const r = await p.run(['lock', 'kept.txt', 'temp.txt', '--', process.execPath, '-e', 'process.exit(0)']);
@@ -176,7 +176,7 @@ describe.concurrent('huddle command', () => {
     expect((await p.j(['locks'])).map((l: any) => l.path)).toEqual(['kept.txt']);
   });
 
-  it('lock PATH -- CMD: SIGINT goes to the command, the lock is released, huddle exits by SIGINT', async () => {
+  it('lock PATH -- CMD: SIGINT goes to the command, the lock is released, huddle exits by SIGINT', MANY_PROCESSES, async () => {
     const p = project();
     const h = p.start(['lock', 'long.txt', '--', process.execPath, '-e', 'setInterval(() => {}, 1000)']);
     await waitFor(async () => (await p.j(['locks'])).length === 1, 'the lock to be taken', 10_000, 50);
