@@ -2,21 +2,28 @@
  * A small HTTP client of the huddle server's API (relay/api.ts) for the CLI,
  * the hooks and the MCP server. Plain node:http: no Yjs, no fetch start-up cost.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import fs from 'node:fs';
-import tls from 'node:tls';
 import type { ResolvedConfig } from './config.js';
 import type { Snapshot, WatchEvent } from '../src/model/snapshot.js';
 import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
 let caCache: string[] | undefined | null = null;
 
+/**
+ * The module for a URL, loaded on the first request: commands that send none (help, version)
+ * skip node:http, and only https:// servers pay for node:https (TLS, crypto).
+ */
+async function transport(url: URL): Promise<typeof http> {
+  return url.protocol === 'https:' ? ((await import('node:https')).default as unknown as typeof http) : (await import('node:http')).default;
+}
+
 /** HUDDLE_CA (a PEM file) added to Node's trusted CAs for https:// servers; undefined when unset. */
-function extraCa(): string[] | undefined {
+async function extraCa(): Promise<string[] | undefined> {
   if (caCache !== null) return caCache;
   const file = process.env.HUDDLE_CA;
   if (!file) return (caCache = undefined);
+  const { default: tls } = await import('node:tls');
   try {
     caCache = [...tls.rootCertificates, fs.readFileSync(file, 'utf8')];
   } catch (err) {
@@ -46,15 +53,16 @@ export interface RequestOptions {
 export class ApiClient {
   constructor(readonly cfg: Pick<ResolvedConfig, 'httpUrl' | 'project' | 'session'> & { token?: string }) {}
 
-  private request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; json: unknown }> {
+  private async request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; json: unknown }> {
     const url = new URL(path, this.cfg.httpUrl + '/');
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const mod = url.protocol === 'https:' ? https : http;
+    const mod = await transport(url);
+    const ca = url.protocol === 'https:' ? await extraCa() : undefined;
     return new Promise((resolve, reject) => {
       const req = mod.request(
         url,
         {
-          ...(url.protocol === 'https:' ? { ca: extraCa() } : {}),
+          ...(ca ? { ca } : {}),
           method,
           headers: {
             ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
@@ -125,11 +133,12 @@ export class ApiClient {
   }
 
   /** Follow server-sent events until `signal` aborts or the server goes away. */
-  events(onEvent: (e: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
+  async events(onEvent: (e: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
     const url = new URL(`${this.base()}/events`, this.cfg.httpUrl + '/');
-    const mod = url.protocol === 'https:' ? https : http;
+    const mod = await transport(url);
+    const ca = url.protocol === 'https:' ? await extraCa() : undefined;
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method: 'GET', ...(url.protocol === 'https:' ? { ca: extraCa() } : {}), headers: this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {} }, (res) => {
+      const req = mod.request(url, { method: 'GET', ...(ca ? { ca } : {}), headers: this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {} }, (res) => {
         if (res.statusCode !== 200) {
           reject(new ApiFailure(res.statusCode ?? 0, `events: HTTP ${res.statusCode}`, 'error'));
           res.resume();

@@ -1,9 +1,17 @@
 /**
  * Human output of the huddle command: aligned columns, relative times, and
- * colour only on a terminal without NO_COLOR. `--json` output never comes here.
+ * colour: `--color always|never` (HUDDLE_COLOR), else FORCE_COLOR, else only on
+ * a terminal without NO_COLOR. `--json` output never comes here.
  */
 
-const useColor = (): boolean => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+import { publicJson, selectField } from './json.js';
+
+export function useColor(env: NodeJS.ProcessEnv = process.env, tty = Boolean(process.stdout.isTTY)): boolean {
+  if (env.HUDDLE_COLOR === 'always') return true;
+  if (env.HUDDLE_COLOR === 'never') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return tty && !env.NO_COLOR;
+}
 
 const paint = (code: string) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
 
@@ -20,14 +28,47 @@ export const c = {
 const ANSI = /\x1b\[[0-9;]*m/g;
 const width = (s: string) => s.replace(ANSI, '').length;
 
-/** Rows as aligned columns (the last column is not padded), each line indented by `indent`. */
-export function table(rows: string[][], indent = '  '): string {
+/** The terminal's width: the terminal's own, else $COLUMNS, else unlimited (a pipe or a file). */
+export function terminalWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : Infinity;
+}
+
+/** A cell cut to `max` visible characters, with an ellipsis (colour dropped from a cut cell). */
+function fit(cell: string, max: number): string {
+  if (width(cell) <= max) return cell;
+  return cell.replace(ANSI, '').slice(0, Math.max(0, max - 1)) + '…';
+}
+
+/**
+ * Rows as aligned columns (the last column is not padded), each line indented
+ * by `indent`, cut to the terminal width: the widest columns shrink first (down
+ * to 8 characters) and their cells end in "…". `header`, when given, is the
+ * first row, dimmed.
+ */
+export function table(rows: string[][], indent = '  ', header?: string[], maxWidth = terminalWidth()): string {
   if (rows.length === 0) return '';
-  const n = Math.max(...rows.map((r) => r.length));
-  const w = Array.from({ length: n }, (_, i) => Math.max(...rows.map((r) => width(r[i] ?? ''))));
-  return rows
-    .map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(w[i] - width(cell)))).join('  ').trimEnd())
+  const all = header ? [header.map((h) => c.dim(h)), ...rows] : rows;
+  const n = Math.max(...all.map((r) => r.length));
+  const w = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => width(r[i] ?? ''))));
+  const total = () => indent.length + w.reduce((a, b) => a + b, 0) + 2 * (n - 1);
+  while (total() > maxWidth) {
+    const widest = w.indexOf(Math.max(...w));
+    if (w[widest] <= 8) break;
+    w[widest] = Math.max(8, w[widest] - (total() - maxWidth));
+  }
+  return all
+    .map((r) => indent + r.map((cell, i) => {
+      const cut = fit(cell, w[i]);
+      return i === r.length - 1 ? cut : cut + ' '.repeat(w[i] - width(cut));
+    }).join('  ').trimEnd())
     .join('\n') + '\n';
+}
+
+/** "1 conflict", "2 conflicts"; `many` for irregular plurals. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "in 5 min" for the future. */
@@ -47,6 +88,11 @@ export function clock(at: number, now = Date.now()): string {
   const pad = (x: number) => String(x).padStart(2, '0');
   const t = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return new Date(now).toDateString() === d.toDateString() ? t : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${t}`;
+}
+
+/** Every full id in a text for people (`t-mx5221zu00-8d32e4e4c4e41686`) in its short form (`t-8d32e4`). */
+export function shortIds(text: string): string {
+  return text.replace(/\b([a-z])-[0-9a-z]{10}-([0-9a-f]{16})\b/g, (_m, p: string, hex: string) => `${p}-${hex.slice(0, 6)}`);
 }
 
 /** A short form of an id for people: the prefix and the first random characters. */
@@ -77,6 +123,29 @@ export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') || s === '' ? s : s + '\n');
 }
 
+let field: string | undefined;
+
+/** `--field PATH`: print only that part of every JSON output (see selectField). */
+export function setJsonField(path: string | undefined): void {
+  field = path;
+}
+
+/**
+ * Print a command's JSON result in the public vocabulary (cli/json.ts); with
+ * --field, only the selected part, a string as plain text (like `jq -r`).
+ */
 export function json(v: unknown): void {
-  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+  let out = publicJson(v);
+  if (field !== undefined) {
+    out = selectField(out, field);
+    if (typeof out === 'string') return void process.stdout.write(out + '\n');
+  }
+  process.stdout.write(JSON.stringify(out ?? null, null, 2) + '\n');
+}
+
+/** One JSON line (NDJSON, for `watch --json`), in the public vocabulary and with --field. */
+export function jsonLine(v: unknown): void {
+  let out = publicJson(v);
+  if (field !== undefined) out = selectField(out, field);
+  process.stdout.write((typeof out === 'string' && field !== undefined ? out : JSON.stringify(out ?? null)) + '\n');
 }

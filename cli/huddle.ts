@@ -22,10 +22,12 @@ function hookArgs(argv: string[]): { url?: string; timeout: number } | null {
   return { url, timeout: Number.isFinite(timeout) && timeout > 0 ? timeout : 5000 };
 }
 
+// No top-level await: the bundle (scripts/build-cli.mjs) is one CommonJS file, the quickest for Node to start.
 const fast = hookArgs(process.argv.slice(2));
 if (fast) {
-  const { runHook } = await import('./commands/hook.js');
-  process.exitCode = await runHook(fast);
+  void import('./commands/hook.js').then(async ({ runHook }) => {
+    process.exitCode = await runHook(fast);
+  });
 } else {
-  await import('./main.js');
+  void import('./main.js').then(({ main }) => main(process.argv));
 }

@@ -59,7 +59,7 @@ describe('huddle mcp', () => {
     const cli = await runCli([CLI, '--url', server.url, '--project', 'mcp1', 'locks', '--json'], cwd);
     expect(cli.status, cli.stderr).toBe(0);
     const locks = JSON.parse(cli.stdout) as Array<{ path: string; session: string; role: string; reason?: string; mode: string }>;
-    expect(locks).toEqual([expect.objectContaining({ path: 'src/a.ts', session: 'mcp-sess-1', role: 'backend', reason: 'schema change', mode: 'exclusive' })]);
+    expect(locks).toEqual([expect.objectContaining({ path: 'src/a.ts', by: 'mcp-sess-1', role: 'backend', reason: 'schema change', mode: 'exclusive' })]);
 
     // Other tools answer in compact text.
     expect(text(await client.callTool({ name: 'decide', arguments: { text: 'Use REST', rationale: 'simple' } }))).toMatch(/^Decision recorded/);

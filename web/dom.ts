@@ -22,6 +22,7 @@ const lists = new WeakMap<Element, Map<string, { el: Element; html: string }>>()
  */
 export function patchList(parent: Element, items: Keyed[]): void {
   let known = lists.get(parent);
+  const first = !known;
   if (!known) {
     known = new Map();
     parent.replaceChildren();
@@ -30,7 +31,10 @@ export function patchList(parent: Element, items: Keyed[]): void {
   for (const it of items) {
     if (next.has(it.key)) continue;
     const prev = known.get(it.key);
-    next.set(it.key, prev && prev.html === it.html ? prev : { el: fromHtml(it.html), html: it.html });
+    const entry = prev && prev.html === it.html ? prev : { el: fromHtml(it.html), html: it.html };
+    // A row that just appeared (not at the first render, not a placeholder) is highlighted briefly.
+    if (!prev && !first && !it.key.startsWith('__')) entry.el.classList.add('updated');
+    next.set(it.key, entry);
   }
   for (const [k, e] of known) if (next.get(k) !== e) e.el.remove();
   let before: ChildNode | null = parent.firstChild;

@@ -218,7 +218,7 @@ function render(): void {
     run('tasks', () => renderTasks(l, now));
     run('messages', () => {
       const all = l.ctx.messages();
-      setHtml($('messages'), R.messagesHtml(l.ctx.openRequests(), all.slice(-15).reverse(), all.length, names, now));
+      setHtml($('messages'), R.messagesHtml(l.ctx.openRequests(), all.slice(-15).reverse(), all.length, names, now, access === 'write'));
     });
     run('decisions', () => {
       const all = l.ctx.decisions();
@@ -284,10 +284,11 @@ function renderSessions(l: Live, now: number): void {
   patchList($('sessions'), R.sessionRows(rows, now));
   setHtml($('departed'), R.departedLine(Array.from(l.departed.values()), now));
   const others = l.presence.watchers.filter((w) => w.id !== l.actor.id).length;
-  $('watchers').textContent = `Watching: this page${others ? ` and ${plural(others, 'other dashboard')}` : ''}.`;
+  $('watchers').textContent = `This page watches without being a session${others ? `; ${plural(others, 'other dashboard')} watching too` : ''}.`;
   const roles = new Set<string>();
   for (const s of l.presence.sessions) roles.add(s.role);
   setHtml($('roles'), Array.from(roles).sort().map((r) => `<option value="${esc(r)}"></option>`).join(''));
+  setHtml($('recipients'), ['all', ...Array.from(roles).sort().map((r) => `role:${r}`), ...l.presence.sessions.map((s) => s.id)].map((v) => `<option value="${esc(v)}"></option>`).join(''));
 }
 
 function renderLocks(l: Live, names: Map<string, string>, now: number): void {
@@ -305,7 +306,7 @@ function renderTasks(l: Live, now: number): void {
   const tasks = l.ctx.tasks();
   const notDone = tasks.filter((t) => t.status !== 'done').length;
   $('n-tasks').textContent = tasks.length ? `${notDone} open of ${tasks.length}` : '';
-  setHtml($('board'), R.boardHtml(tasks, (t) => l.ctx.pendingDeps(t).length, now));
+  setHtml($('board'), R.boardHtml(tasks, (t) => l.ctx.pendingDeps(t).length, now, 12, access === 'write'));
 }
 
 function renderTimeline(l: Live, now: number): void {
@@ -353,13 +354,46 @@ function toast(text: string, kind: 'ok' | 'warn' | 'bad' = 'ok'): void {
   setTimeout(() => t.remove(), 6000);
 }
 
-function confirmAction(title: string, text: string, ok: string, withReason = false): Promise<{ ok: boolean; reason: string }> {
+/** Ask before an action; `danger` styles the button as destructive (a forced release), not for adding things. */
+const PERSON_KEY = 'huddle.person';
+
+/** The person using this page, asked once (in the confirm dialog) and kept in localStorage. */
+function personName(): string {
+  try {
+    return localStorage.getItem(PERSON_KEY)?.trim() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Who the page's writes are attributed to: the named person, not "dashboard". */
+function writer(l: Live): Actor {
+  const name = personName() || 'someone at the dashboard';
+  return { id: `${name.replace(/\s+/g, '-').toLowerCase()}@dashboard`, name, role: 'human' };
+}
+
+function confirmAction(title: string, text: string, ok: string, withReason: boolean | string = false, danger = false): Promise<{ ok: boolean; reason: string }> {
   const dlg = $('confirm') as HTMLDialogElement;
+  $('confirm-ok').className = danger ? 'danger' : 'primary';
+  $('confirm-reason-text').textContent = typeof withReason === 'string' ? withReason : 'Reason (told to the holder)';
+  const name = $('confirm-name') as HTMLInputElement;
+  $('confirm-name-label').hidden = personName() !== '';
+  name.value = '';
+  dlg.addEventListener('close', () => {
+    const n = name.value.trim();
+    if (dlg.returnValue === 'ok' && n) {
+      try {
+        localStorage.setItem(PERSON_KEY, n);
+      } catch {
+        /* private mode: asked again next time */
+      }
+    }
+  }, { once: true });
   const reason = $('confirm-reason') as HTMLInputElement;
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
   $('confirm-ok').textContent = ok;
-  $('confirm-reason-label').hidden = !withReason;
+  $('confirm-reason-label').hidden = withReason === false;
   reason.value = '';
   dlg.returnValue = '';
   dlg.showModal();
@@ -386,12 +420,12 @@ async function forceRelease(claimId: string): Promise<void> {
   const l = current;
   const lock: LockView | undefined = l?.presence.locks.find((x) => x.id === claimId);
   if (!l || !lock) return toast('That lock is gone already.', 'warn');
-  const r = await confirmAction('Force-release a lock', `Release the lock on ${lock.path} held by ${lock.sessionName} (${lock.role})? ${lock.sessionName} loses it at once and is told by a message.`, 'Release lock', true);
+  const r = await confirmAction('Force-release a lock', `Release the lock on ${lock.path} held by ${lock.sessionName} (${lock.role})? ${lock.sessionName} loses it at once and is told by a message.`, 'Release lock', true, true);
   if (!r.ok || current !== l) return;
   try {
     l.doc.transact(() => {
-      l.ctx.forceRelease(l.actor, lock, r.reason || undefined);
-      l.ctx.send(l.actor, { to: lock.session, kind: 'fyi', text: forcedReleaseNotice(lock.path, l.actor.name, r.reason || undefined) });
+      l.ctx.forceRelease(writer(l), lock, r.reason || undefined);
+      l.ctx.send(writer(l), { to: lock.session, kind: 'fyi', text: forcedReleaseNotice(lock.path, writer(l).name, r.reason || undefined) });
     });
   } catch (err) {
     return failed(err);
@@ -410,7 +444,7 @@ async function addTask(form: HTMLFormElement): Promise<void> {
   const r = await confirmAction('Add a task', `Add the task “${title}”${role ? ` for role ${role}` : ''} to ${l.project}?`, 'Add task');
   if (!r.ok || current !== l) return;
   try {
-    l.ctx.addTask(l.actor, { title, role: role || undefined, detail: detail || undefined });
+    l.ctx.addTask(writer(l), { title, role: role || undefined, detail: detail || undefined });
   } catch (err) {
     return failed(err);
   }
@@ -428,12 +462,86 @@ async function addDecision(form: HTMLFormElement): Promise<void> {
   const r = await confirmAction('Add a decision', `Record the decision “${text}” in ${l.project}? Every agent sees it.`, 'Add decision');
   if (!r.ok || current !== l) return;
   try {
-    l.ctx.decide(l.actor, { text, rationale: rationale || undefined });
+    l.ctx.decide(writer(l), { text, rationale: rationale || undefined });
   } catch (err) {
     return failed(err);
   }
   form.reset();
   await afterWrite(l, 'Recorded the decision');
+}
+
+/** Claim, complete or reassign a task; completing another's claimed task tells them. */
+async function taskAction(action: string, id: string): Promise<void> {
+  const l = current;
+  if (!l) return;
+  const t = l.ctx.tasks().find((x) => x.id === id);
+  if (!t) return;
+  const who = t.assignee && t.status === 'claimed' ? t.assignee : null;
+  if (action === 'task-claim') {
+    const r = await confirmAction('Claim a task', `Claim “${t.title}”${who ? ` (claimed by ${who.name}, who is told)` : ''}?`, 'Claim');
+    if (!r.ok || current !== l) return;
+    try {
+      if (who) l.ctx.reopenTask(writer(l), id);
+      l.ctx.claimTask(writer(l), id);
+      if (who) l.ctx.send(writer(l), { to: who.id, kind: 'fyi', text: `${writer(l).name} took over your task “${t.title}” from the dashboard.` });
+    } catch (err) {
+      return failed(err);
+    }
+    return afterWrite(l, `Claimed “${t.title}”`);
+  }
+  if (action === 'task-done') {
+    const r = await confirmAction('Complete a task', `Mark “${t.title}” done${who ? ` (claimed by ${who.name}, who is told)` : ''}?`, 'Mark done');
+    if (!r.ok || current !== l) return;
+    try {
+      l.ctx.completeTask(writer(l), id);
+      if (who && who.id !== writer(l).id) l.ctx.send(writer(l), { to: who.id, kind: 'fyi', text: `${writer(l).name} marked your task “${t.title}” done from the dashboard.` });
+    } catch (err) {
+      return failed(err);
+    }
+    return afterWrite(l, `Marked “${t.title}” done`);
+  }
+  const r = await confirmAction('Reassign a task', `Hand “${t.title}” to a session or role:NAME (with a summary in the message).`, 'Reassign', 'To (a session or role:NAME)');
+  if (!r.ok || current !== l || !r.reason) return;
+  try {
+    l.ctx.handoff(writer(l), id, { to: r.reason, summary: `reassigned from the dashboard by ${writer(l).name}` });
+  } catch (err) {
+    return failed(err);
+  }
+  return afterWrite(l, `Handed “${t.title}” to ${r.reason}`);
+}
+
+/** Answer an open request: a response to its sender, marked as the reply. */
+async function answer(messageId: string): Promise<void> {
+  const l = current;
+  if (!l) return;
+  const m = l.ctx.openRequests().find((x) => x.id === messageId);
+  if (!m) return;
+  const r = await confirmAction('Answer a request', `${m.byName} asked: “${m.text}”`, 'Send answer', 'Your answer');
+  if (!r.ok || current !== l || !r.reason) return;
+  try {
+    l.ctx.send(writer(l), { to: m.by, kind: 'response', text: r.reason, replyTo: m.id });
+  } catch (err) {
+    return failed(err);
+  }
+  return afterWrite(l, `Answered ${m.byName}`);
+}
+
+async function sendMessage(form: HTMLFormElement): Promise<void> {
+  const l = current;
+  if (!l) return;
+  const data = new FormData(form);
+  const to = String(data.get('to') ?? '').trim();
+  const text = String(data.get('text') ?? '').trim();
+  if (!to || !text) return toast('A message needs a recipient and text.', 'warn');
+  const r = await confirmAction('Send a message', `Send to ${to}: “${text}”?`, 'Send');
+  if (!r.ok || current !== l) return;
+  try {
+    l.ctx.send(writer(l), { to, kind: 'fyi', text });
+  } catch (err) {
+    return failed(err);
+  }
+  form.reset();
+  return afterWrite(l, `Sent to ${to}`);
 }
 
 // ---- projects ---------------------------------------------------------------------
@@ -497,6 +605,10 @@ function bind(): void {
     e.preventDefault();
     void addTask(e.target as HTMLFormElement);
   });
+  $('message-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void sendMessage(e.target as HTMLFormElement);
+  });
   $('decision-form').addEventListener('submit', (e) => {
     e.preventDefault();
     void addDecision(e.target as HTMLFormElement);
@@ -505,8 +617,26 @@ function bind(): void {
     const b = (e.target as Element | null)?.closest?.('button[data-action]') as HTMLButtonElement | null;
     if (!b || access !== 'write') return;
     if (b.dataset.action === 'release' && b.dataset.claim) void forceRelease(b.dataset.claim);
+    else if (b.dataset.action?.startsWith('task-') && b.dataset.task) void taskAction(b.dataset.action, b.dataset.task);
+    else if (b.dataset.action === 'answer' && b.dataset.message) void answer(b.dataset.message);
   });
   addEventListener('pagehide', () => current?.awareness.setLocalState(null));
+}
+
+/** A field for the token on the "needs a token" notice: opens the page again with ?token= (and the project kept). */
+function tokenForm(): void {
+  const form = document.createElement('form');
+  form.className = 'token-form';
+  form.innerHTML = '<label>Token <input name="token" type="password" autocomplete="off" required></label><button type="submit" class="primary">Open the dashboard</button>';
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const t = (form.elements.namedItem('token') as HTMLInputElement).value.trim();
+    if (!t) return;
+    const u = new URL(location.href);
+    u.searchParams.set('token', t);
+    location.assign(u.toString());
+  });
+  $('notice').append(form);
 }
 
 async function start(): Promise<void> {
@@ -532,13 +662,14 @@ async function start(): Promise<void> {
     notice(
       token
         ? '<p><strong>The token in this address is not accepted by this server.</strong> Check it, or ask for the read-only token.</p>'
-        : '<p><strong>This server needs a token.</strong> Open the page as <code>/?token=YOUR_TOKEN</code>; a read-only token is enough to watch.</p>',
+        : '<p><strong>This server needs a token.</strong> A read-only token is enough to watch.</p>',
     );
+    tokenForm();
     mark('header');
     return;
   }
   const canWrite = access === 'write';
-  for (const id of ['add-task', 'add-decision']) $(id).hidden = !canWrite;
+  for (const id of ['add-task', 'add-decision', 'send-message']) $(id).hidden = !canWrite;
   mark(...ALL);
   await refreshProjects();
   timing('projects');

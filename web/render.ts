@@ -24,11 +24,11 @@ function statusBadge(s: DisplayStatus, title: string): string {
 }
 
 export function sessionRows(rows: SessionRow[], now: number): Keyed[] {
-  if (rows.length === 0) return [empty(8, 'No sessions in this project right now.')];
+  if (rows.length === 0) return [empty(8, 'No sessions in this project right now. Run huddle init in the repository, then start an agent there (or huddle update to show yourself).')];
   return rows.map((s) => {
     const silent = s.silentMs !== null ? `no presence renewal for ${duration(s.silentMs)}` : '';
     const title = silent || `last sign of life ${fullTime(s.lastActive)}`;
-    const host = `${s.host}${s.hosted ? ' (hosted)' : ''}`;
+    const host = s.host;
     const agent = s.agent && s.agent !== 'script' ? `<span class="tag">${esc(s.agent)}</span>` : '';
     const locks = s.locks.length ? `<span class="mono" title="${esc(s.locks.join('\n'))}">${esc(plural(s.locks.length, 'lock'))}</span>` : '';
     return {
@@ -40,7 +40,7 @@ export function sessionRows(rows: SessionRow[], now: number): Keyed[] {
         <td data-label="Task">${esc(s.task ?? '')}</td>
         <td data-label="Intent">${esc(s.intent ?? '')}</td>
         <td data-label="Last sign of life" title="${esc(title)}">${esc(ago(s.lastActive, now))}${silent ? `<br><small class="warn">${esc(silent)}</small>` : ''}</td>
-        <td data-label="Host" title="pid ${esc(s.pid)} · ${esc(s.cwd)}">${esc(host)}${s.branch ? `<br><small class="mono">${esc(s.branch)}</small>` : ''}</td>
+        <td data-label="Host" title="pid ${esc(s.pid)} · ${esc(s.cwd)}">${esc(host)}${s.hosted ? ' <small class="tag" title="No process of its own: the huddle server keeps this session present while its hooks, CLI or MCP calls show signs of life">kept by the server</small>' : ''}${s.branch ? `<br><small class="mono">${esc(s.branch)}</small>` : ''}</td>
         <td data-label="Locks">${locks}</td>
       </tr>`,
     };
@@ -99,16 +99,17 @@ function recipient(to: string, names: Map<string, string>): string {
   return names.get(to) ?? to;
 }
 
-function messageItem(m: Message, names: Map<string, string>, now: number, open: boolean): string {
+function messageItem(m: Message, names: Map<string, string>, now: number, open: boolean, canWrite = false): string {
   return `<li class="msg kind-${esc(m.kind)}${open ? ' open' : ''}">
     <div class="meta"><strong>${esc(m.byName)}</strong> → ${esc(recipient(m.to, names))} <span class="tag">${esc(m.kind)}</span> <span class="time" title="${esc(fullTime(m.at))}">${esc(ago(m.at, now))}</span></div>
     <div class="text">${esc(m.text)}</div>
+    ${open && canWrite ? `<div class="actions"><button type="button" class="small" data-action="answer" data-message="${esc(m.id)}" aria-label="Answer ${esc(m.byName)}">Answer…</button></div>` : ''}
   </li>`;
 }
 
-export function messagesHtml(open: Message[], recent: Message[], total: number, names: Map<string, string>, now: number): string {
+export function messagesHtml(open: Message[], recent: Message[], total: number, names: Map<string, string>, now: number, canWrite = false): string {
   const openHtml = open.length
-    ? `<ul class="msgs">${open.slice(-30).reverse().map((m) => messageItem(m, names, now, true)).join('')}</ul>`
+    ? `<ul class="msgs">${open.slice(-30).reverse().map((m) => messageItem(m, names, now, true, canWrite)).join('')}</ul>`
     : '<p class="empty">No request is waiting for an answer.</p>';
   const recentHtml = recent.length ? `<ul class="msgs">${recent.map((m) => messageItem(m, names, now, false)).join('')}</ul>` : '<p class="empty">No messages yet.</p>';
   return `<h3>Awaiting an answer <span class="count">${open.length}</span></h3>${openHtml}
@@ -146,23 +147,24 @@ export function interfacesHtml(list: InterfaceDecl[], now: number): string {
 
 const STATUS_LABEL: Record<Task['status'], string> = { open: 'Open', claimed: 'In progress', blocked: 'Blocked', done: 'Done' };
 
-function taskCard(t: Task, pending: number, now: number): string {
+function taskCard(t: Task, pending: number, now: number, canWrite: boolean): string {
   const bits: string[] = [];
   if (t.assignee && t.status !== 'open') bits.push(`<span class="who">${esc(t.assignee.name)}</span>`);
   if (pending) bits.push(`<span class="warn">waits on ${esc(plural(pending, 'task'))}</span>`);
   if (t.status === 'blocked' && t.blockedReason) bits.push(`<span class="bad">${esc(t.blockedReason)}</span>`);
   if (t.orphaned) bits.push(`<span class="warn">orphaned from ${esc(t.orphaned.fromName)}</span>`);
-  if (t.handoff) bits.push(`<span>handed off by ${esc(t.handoff.fromName)}: ${esc(t.handoff.summary)}</span>`);
+  if (t.handoff) bits.push(`<span>handed to ${esc(t.handoff.to.startsWith('role:') ? `role ${t.handoff.to.slice(5)}` : t.handoff.to)} by ${esc(t.handoff.fromName)}: ${esc(t.handoff.summary)}</span>`);
   if (t.lastNote) bits.push(`<span class="note">“${esc(t.lastNote)}”</span>`);
   return `<li class="card" data-task="${esc(t.id)}">
     <div class="title">${esc(t.title)}</div>
     ${t.detail ? `<div class="detail">${esc(t.detail)}</div>` : ''}
     <div class="meta"><span class="mono">${esc(shortId(t.id))}</span> · <span title="${esc(fullTime(t.updatedAt))}">${esc(ago(t.updatedAt, now))}</span>${bits.length ? ' · ' + bits.join(' · ') : ''}</div>
+    ${canWrite && t.status !== 'done' ? `<div class="actions"><button type="button" class="small" data-action="task-claim" data-task="${esc(t.id)}" aria-label="Claim the task ${esc(t.title)}">Claim</button><button type="button" class="small" data-action="task-done" data-task="${esc(t.id)}" aria-label="Mark the task ${esc(t.title)} done">Done</button><button type="button" class="small" data-action="task-reassign" data-task="${esc(t.id)}" aria-label="Reassign the task ${esc(t.title)}">Reassign…</button></div>` : ''}
   </li>`;
 }
 
 /** Columns by status; inside each, cards grouped by role. */
-export function boardHtml(tasks: Task[], pendingOf: (t: Task) => number, now: number, doneShown = 12): string {
+export function boardHtml(tasks: Task[], pendingOf: (t: Task) => number, now: number, doneShown = 12, canWrite = false): string {
   const order: Task['status'][] = ['open', 'claimed', 'blocked', 'done'];
   const cols = order.map((status) => {
     let list = tasks.filter((t) => t.status === status);
@@ -179,7 +181,7 @@ export function boardHtml(tasks: Task[], pendingOf: (t: Task) => number, now: nu
     }
     const roles = Array.from(byRole.keys()).sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
     const groups = roles
-      .map((r) => `<div class="lane"><h4>${r ? `role <span class="role">${esc(r)}</span>` : 'any role'}</h4><ul>${byRole.get(r)!.map((t) => taskCard(t, pendingOf(t), now)).join('')}</ul></div>`)
+      .map((r) => `<div class="lane"><h4>${r ? `role <span class="role">${esc(r)}</span>` : 'any role'}</h4><ul>${byRole.get(r)!.map((t) => taskCard(t, pendingOf(t), now, canWrite)).join('')}</ul></div>`)
       .join('');
     return `<section class="col col-${status}" aria-label="${STATUS_LABEL[status]} tasks"><h3>${STATUS_LABEL[status]} <span class="count">${count}</span></h3>${groups || '<p class="empty">—</p>'}${more}</section>`;
   });

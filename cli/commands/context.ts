@@ -28,6 +28,14 @@ Examples:
     .action(async (text: string, opts: { why?: string; supersedes?: string; json?: boolean }, cmd: Command) => {
       if (!text.trim()) throw usageError('a decision needs text');
       const ctx = contextOf(cmd);
+      if (opts.supersedes) {
+        // Superseding a decision that is already superseded forks the history: say so (it is still stored).
+        const { result: all } = await readOp(ctx, 'decisions', { all: true });
+        const target = all.filter((d) => d.id.startsWith(opts.supersedes!) || short(d.id) === opts.supersedes);
+        if (target.length === 1 && target[0].supersededBy) {
+          process.stderr.write(`huddle: warning: ${short(target[0].id)} was already superseded by ${short(target[0].supersededBy)}; both now replace it (supersede ${short(target[0].supersededBy)} instead?)\n`);
+        }
+      }
       const { result, local } = await writeOp(ctx, 'decide', { text, rationale: opts.why, supersedes: opts.supersedes });
       if (opts.json) return json(result);
       out(`decision ${short(result.id)} ${storedNote(local)}`);
@@ -144,7 +152,8 @@ Examples:
 Examples:
   $ huddle note set staging-url https://staging.example.com
   $ huddle note get staging-url
-  $ huddle note list --json`);
+  $ huddle note list --json`)
+    .action(() => note.help()); // bare `huddle note` lists its subcommands and exits 0
 
   note
     .command('set')

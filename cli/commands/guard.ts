@@ -59,6 +59,10 @@ export function registerGuard(program: Command): void {
     .description('Git pre-commit check: refuse a commit touching files exclusively locked by another live session.')
     .argument('[files...]', 'check these repository-relative paths instead of the staged files')
     .addHelpText('after', `
+Examples:
+  $ huddle guard                     # the staged files, as the pre-commit hook runs it
+  $ huddle guard src/api.ts          # these files instead
+
 huddle init installs it as .git/hooks/pre-commit. Exit 1 when a staged file is locked by another
 live session (the holder is named on stderr); 0 otherwise, and 0 with a note when no server answers.`)
     .action(async (files: string[], _opts: unknown, cmd: Command) => {

@@ -2,10 +2,33 @@
 import type { Command } from 'commander';
 import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
-import { ago, c, clip, clock, json, out, short, table } from '../format.js';
+import { ago, c, clip, clock, json, out, short, shortIds, table } from '../format.js';
 import type { TimelineEvent, Version, VersionDiff } from '../../src/model/context.js';
 
 type VersionInfo = Omit<Version, 'content'>;
+
+/** The text a record shows a person: a decision's text, a task's title, a note's value... */
+function label(v: unknown): string {
+  if (!v || typeof v !== 'object') return v === undefined ? '' : String(v);
+  const o = v as Record<string, unknown>;
+  const s = o.text ?? o.title ?? o.value ?? o.file ?? o.name;
+  return typeof s === 'string' ? s : '';
+}
+
+/** What a change did, in words: the record's text, and for a change the fields that differ (before -> after). */
+export function changeText(x: VersionDiff['changes'][number]): string {
+  if (x.change === 'added') return `added: ${clip(label(x.after), 60)}`;
+  if (x.change === 'removed') return `removed: ${clip(label(x.before), 60)}`;
+  const b = (x.before ?? {}) as Record<string, unknown>;
+  const a = (x.after ?? {}) as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(b), ...Object.keys(a)])]
+    .filter((k) => k !== 'updatedAt' && k !== 'at' && JSON.stringify(b[k]) !== JSON.stringify(a[k]))
+    .map((k) => {
+      const show = (v: unknown) => (v === undefined || v === null ? '-' : typeof v === 'object' ? label(v) || JSON.stringify(v) : String(v));
+      return `${k}: ${clip(show(b[k]), 30)} -> ${clip(show(a[k]), 30)}`;
+    });
+  return `${clip(label(a) || label(b), 40)}${fields.length ? ` (${fields.join('; ')})` : ''}`;
+}
 
 export function registerHistory(program: Command): void {
   program
@@ -51,7 +74,7 @@ Examples:
       if (opts.json) return json(result);
       if (!result.changes.length) return out(`no changes from ${from} to ${to}`);
       const mark = { added: c.green('+'), removed: c.red('-'), changed: c.yellow('~') };
-      out(table(result.changes.map((x) => [mark[x.change], x.section, x.key, x.change]), ''));
+      out(table(result.changes.map((x) => [mark[x.change], x.section, x.section === 'notes' || x.section === 'interfaces' ? x.key : short(x.key), changeText(x)]), '', ['', 'SECTION', 'KEY', 'WHAT CHANGED']));
     });
 
   program
@@ -80,6 +103,6 @@ Examples:
       const { result } = await readOp(ctx, 'timeline', { limit: Number(opts.limit) });
       if (opts.json) return json(result);
       if (!result.length) return out('nothing yet');
-      out(table(result.map((e) => [c.dim(clock(e.at)), e.type, e.actorName, clip(e.summary, 80)]), ''));
+      out(table(result.map((e) => [c.dim(clock(e.at)), e.type, e.actorName, clip(shortIds(e.summary), 80)]), '', ['TIME', 'EVENT', 'BY', 'WHAT']));
     });
 }

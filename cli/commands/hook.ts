@@ -8,7 +8,6 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
 
 import { HOOK_PATH } from '../../src/protocol/constants.js';
 
@@ -28,8 +27,9 @@ function readStdin(timeoutMs: number): Promise<string> {
   });
 }
 
-function post(url: URL, body: string, token: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
-  const mod = url.protocol === 'https:' ? https : http;
+async function post(url: URL, body: string, token: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  // node:https (TLS, crypto) only for an https:// server: it costs a hook as much as the rest of its start-up.
+  const mod = url.protocol === 'https:' ? ((await import('node:https')).default as unknown as typeof http) : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(url, {
       method: 'POST',
@@ -118,6 +118,9 @@ export function registerHook(program: Command): void {
     .description('Claude Code command hook: forward the hook input on stdin to the huddle server and print its answer (fails open).')
     .option('--timeout <ms>', 'give up on the server after this long', (v) => Number(v), 5000)
     .addHelpText('after', `
+Example:
+  $ huddle hook < hook-input.json     # e.g. {"hook_event_name":"SessionStart","session_id":"s1","cwd":"."}
+
 Configure in .claude/settings.json (huddle init does it), e.g.:
   { "hooks": { "SessionStart": [ { "hooks": [ { "type": "command", "command": "huddle hook" } ] } ] } }
 With no server running, the hook prints nothing and exits 0 (a one-line note goes to stderr).`)

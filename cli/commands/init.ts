@@ -499,6 +499,11 @@ export function registerInit(program: Command): void {
     .option('--bin <command>', 'how hooks and .mcp.json run huddle, e.g. "node /path/huddle.js" (default: huddle if on PATH, else node <this script>)')
     .option('--agent <list>', `agents to wire, comma-separated: ${AGENT_KINDS.join(',')} (default: those the project's folders or the commands on PATH show; Claude Code when none)`)
     .addHelpText('after', `
+Examples:
+  $ huddle init                                   # this repository, the local server
+  $ huddle --url wss://relay.example.com --role backend init
+  $ huddle init --uninstall
+
 Running it again changes nothing; --uninstall restores the files byte for byte when they were not edited
 since, and otherwise removes only huddle's entries. The global --url, --project and --role
 go into .huddle/config.json (and --url into the hook URLs). Agents read hooks at start: restart sessions.

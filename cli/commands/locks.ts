@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { contextOf, parseDuration, readState, repoPath, storedNote, writeOp, type Ctx } from '../common.js';
 import { ExitError, EXIT_LOCKED, usageError } from '../errors.js';
 import { ago, c, clock, heading, json, out, table } from '../format.js';
-import { lockRows, sourceLine } from './peek.js';
+import { LOCK_HEADER, lockRows, sourceLine } from './peek.js';
 import type { LockView } from '../../src/model/view.js';
 import type { LockClaim } from '../../src/model/locks.js';
 
@@ -191,7 +191,7 @@ Examples:
       const locks = opts.mine ? s.locks.filter((l) => l.session === ctx.cfg.session.id) : s.locks;
       if (opts.json) return json(locks);
       let o = s.source === 'offline' ? sourceLine(s, ctx.cfg.url) + c.dim('locks live in presence: unknown while offline\n') : '';
-      if (s.source !== 'offline') o += locks.length ? heading('Locks', locks.length) + table(lockRows(locks, s.at)) : 'no locks\n';
+      if (s.source !== 'offline') o += locks.length ? heading('Locks', locks.length) + table(lockRows(locks, s.at), '  ', LOCK_HEADER) : 'no locks\n';
       out(o);
     });
 }

@@ -220,6 +220,10 @@ export function registerMcp(program: Command): void {
     .command('mcp')
     .description('Run a stdio MCP server with huddle tools (status, lock, unlock, decide, declare, send, inbox, task).')
     .addHelpText('after', `
+Examples:
+  $ huddle mcp                                      # as Claude Code starts it from .mcp.json
+  $ huddle --session backend-1 --role backend mcp   # a fixed identity
+
 Global options (--url, --project, --token, --session, --role) apply. Without --session,
 HUDDLE_SESSION or CLAUDE_CODE_SESSION_ID, the server links this MCP server to the Claude Code
 session whose command hooks share its parent process; until a hook has run, it acts as

@@ -22,9 +22,12 @@ export function sessionRows(sessions: SessionView[], now: number, me?: string): 
     statusColor(s.status),
     ago(s.lastActive, now),
     [s.task ? `task: ${clip(s.task, 32)}` : '', s.intent ? `doing: ${clip(s.intent, 40)}` : ''].filter(Boolean).join('; ') || c.dim('-'),
-    s.locks.length ? `locks: ${s.locks.join(', ')}` : '',
+    s.locks.length ? s.locks.join(', ') : c.dim('-'),
   ]);
 }
+
+export const SESSION_HEADER = ['  NAME', 'ROLE', 'STATUS', 'SEEN', 'DOING', 'LOCKS'];
+export const LOCK_HEADER = ['PATH', 'MODE', 'STATE', 'HOLDER', 'SINCE', 'EXPIRES', 'REASON'];
 
 export function lockRows(locks: LockView[], now: number): string[][] {
   return locks.map((l) => [
@@ -32,9 +35,9 @@ export function lockRows(locks: LockView[], now: number): string[][] {
     l.mode,
     statusColor(l.state) + (l.blockedBy ? c.dim(` behind ${l.blockedBy}`) : ''),
     `${l.sessionName} (${l.role})`,
-    `since ${ago(l.claimedAt, now)}`,
-    `expires ${ago(l.expiresAt, now)}`,
-    l.reason ? `"${clip(l.reason, 40)}"` : '',
+    ago(l.claimedAt, now),
+    ago(l.expiresAt, now),
+    l.reason ? `"${clip(l.reason, 40)}"` : c.dim('-'),
   ]);
 }
 
@@ -42,12 +45,13 @@ function render(s: Snapshot, url: string, me: string): string {
   const now = s.at;
   let o = sourceLine(s, url);
   o += '\n' + heading('Sessions', s.sessions.length);
-  o += s.sessions.length ? table(sessionRows(s.sessions, now, me)) : c.dim('  nobody here\n');
+  o += s.sessions.length ? table(sessionRows(s.sessions, now, me), '  ', SESSION_HEADER) : c.dim('  nobody here\n');
   if (s.watchers) o += c.dim(`  + ${s.watchers} watching\n`);
-  if (s.locks.length) o += '\n' + heading('Locks', s.locks.length) + table(lockRows(s.locks, now));
+  if (s.locks.length) o += '\n' + heading('Locks', s.locks.length) + table(lockRows(s.locks, now), '  ', LOCK_HEADER);
   if (s.conflicts.length) {
     o += '\n' + heading('Edited by several sessions', s.conflicts.length);
-    o += table(s.conflicts.map((x) => [x.path, x.conflict ? c.red('CONFLICT') : c.yellow('overlap'), x.sessions.map((e) => e.name).join(', ')]));
+    // "overlap" only where line ranges intersect; otherwise the sessions merely edit the same file.
+    o += table(s.conflicts.map((x) => [x.path, x.conflict ? c.red('CONFLICT') : c.yellow('same file'), x.sessions.map((e) => e.name).join(', ')]), '  ', ['PATH', 'KIND', 'SESSIONS']);
   }
   const t = s.tasks;
   const nTasks = t.open.length + t.claimed.length + t.blocked.length;
@@ -60,25 +64,26 @@ function render(s: Snapshot, url: string, me: string): string {
       clip(x.title, 50),
       x.assignee ? x.assignee.name : x.status === 'blocked' ? clip(x.blockedReason, 30) : '',
     ]);
-    o += table(rows);
+    o += table(rows, '  ', ['ID', 'STATUS', 'ROLE', 'TITLE', 'ASSIGNEE / WHY']);
     if (nTasks > 10) o += c.dim(`  … ${nTasks - 10} more (huddle task list)\n`);
   }
   if (s.decisions.length) {
+    // Oldest first, as in `huddle decisions`: the latest is the last line.
     o += '\n' + heading('Latest decisions', s.decisions.length);
-    o += table(s.decisions.slice(-5).reverse().map((d) => [short(d.id), ago(d.at, now), d.byName, clip(d.text, 60) + (d.rationale ? c.dim(` - ${clip(d.rationale, 40)}`) : '')]));
+    o += table(s.decisions.slice(-5).map((d) => [short(d.id), ago(d.at, now), d.byName, clip(d.text, 60) + (d.rationale ? c.dim(` - ${clip(d.rationale, 40)}`) : '')]), '  ', ['ID', 'WHEN', 'BY', 'DECISION']);
   }
   if (s.interfaces.length) {
     o += '\n' + heading('Interfaces', s.interfaces.length);
-    o += table(s.interfaces.map((i) => [i.name, i.file, statusColor(i.status), i.ownerName, clip(i.description, 40)]));
+    o += table(s.interfaces.map((i) => [i.name, i.file, statusColor(i.status), i.ownerName, clip(i.description, 40)]), '  ', ['NAME', 'FILE', 'STATUS', 'OWNER', 'DESCRIPTION']);
   }
   if (s.requests.length) {
     o += '\n' + heading('Open requests', s.requests.length);
-    o += table(s.requests.slice(-5).map((m) => [short(m.id), `${m.byName} -> ${m.to}`, ago(m.at, now), clip(m.text, 60)]));
+    o += table(s.requests.slice(-5).map((m) => [short(m.id), `${m.byName} -> ${m.to}`, ago(m.at, now), clip(m.text, 60)]), '  ', ['ID', 'FROM -> TO', 'WHEN', 'TEXT']);
   }
   if (s.inbox) {
     o += '\n' + heading('Inbox', s.inbox.length);
     o += s.inbox.length
-      ? table(s.inbox.slice(-5).map((m) => [short(m.id), m.kind, `from ${m.byName}`, ago(m.at, now), clip(m.text, 60)])) + c.dim('  (huddle inbox to read and mark them read)\n')
+      ? table(s.inbox.slice(-5).map((m) => [short(m.id), m.kind, m.byName, ago(m.at, now), clip(m.text, 60)]), '  ', ['ID', 'KIND', 'FROM', 'WHEN', 'TEXT']) + c.dim('  (huddle inbox to read and mark them read)\n')
       : c.dim('  nothing unread\n');
   }
   return o;
@@ -116,7 +121,7 @@ Examples:
       const s = await readState(ctx);
       if (opts.json) return json(s.sessions);
       let o = s.source === 'offline' ? sourceLine(s, ctx.cfg.url) : '';
-      o += s.sessions.length ? table([[c.dim('  NAME'), c.dim('ROLE'), c.dim('STATUS'), c.dim('SEEN'), c.dim('DOING'), ''], ...sessionRows(s.sessions, s.at, ctx.cfg.session.id)]) : 'nobody here\n';
+      o += s.sessions.length ? table(sessionRows(s.sessions, s.at, ctx.cfg.session.id), '', SESSION_HEADER) : 'nobody here\n';
       out(o);
     });
 }

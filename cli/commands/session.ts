@@ -1,6 +1,7 @@
 /** Acting as a session: `huddle update` (a sign of life with facts), `huddle editing`, `huddle leave`. */
 import type { Command } from 'commander';
-import { contextOf, repoPath, storedNote, writeOp } from '../common.js';
+import { contextOf, readState, repoPath, storedNote, writeOp } from '../common.js';
+import { patternsOverlap } from '../../src/model/paths.js';
 import { usageError } from '../errors.js';
 import { json, out } from '../format.js';
 
@@ -43,9 +44,13 @@ Examples:
     .action(async (p: string, opts: { lines?: string; json?: boolean }, cmd: Command) => {
       const ranges = opts.lines ? parseLines(opts.lines) : undefined;
       const ctx = contextOf(cmd);
-      const { result } = await writeOp(ctx, 'editing', { path: repoPath(ctx.cfg, p), ranges });
+      const file = repoPath(ctx.cfg, p);
+      const { result } = await writeOp(ctx, 'editing', { path: file, ranges });
+      // Advisory locks are not enforced here: say when another session holds the file exclusively.
+      const held = (await readState(ctx)).locks.filter((l) => l.mode === 'exclusive' && l.state === 'held' && l.session !== ctx.cfg.session.id && patternsOverlap(l.path, file));
+      for (const l of held) process.stderr.write(`huddle: warning: ${l.path} is locked exclusively by ${l.sessionName}${l.reason ? ` ("${l.reason}")` : ''}; tell them (huddle send ${l.session} ...) before you edit it\n`);
       if (opts.json) return json(result);
-      out(`editing ${repoPath(ctx.cfg, p)}; stored`);
+      out(`editing ${file}; stored`);
     });
 
   program

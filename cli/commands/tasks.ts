@@ -8,17 +8,22 @@ import { TASK_STATUSES, type TaskStatus } from '../../src/model/enums.js';
 
 const STATUSES: readonly string[] = TASK_STATUSES;
 
-function taskLine(t: Task): string[] {
+/** A task as a row; `done` holds the ids of finished tasks, which no longer block anything. */
+function taskLine(t: Task, done: Set<string>): string[] {
+  const pending = t.deps.filter((d) => !done.has(d));
+  const handed = t.handoff && t.status === 'open' && !t.assignee ? `handed to ${t.handoff.to} by ${t.handoff.fromName}` : '';
   return [
     short(t.id),
     statusColor(t.status),
-    t.role ? `[${t.role}]` : '',
+    t.role ? t.role : c.dim('-'),
     t.title,
-    t.assignee ? t.assignee.name : '',
-    t.status === 'blocked' && t.blockedReason ? c.red(clip(t.blockedReason, 40)) : t.deps.length ? c.dim(`after ${t.deps.map(short).join(', ')}`) : '',
+    t.assignee ? t.assignee.name : handed ? c.cyan(handed) : c.dim('-'),
+    t.status === 'blocked' && t.blockedReason ? c.red(clip(t.blockedReason, 40)) : pending.length ? c.dim(`after ${pending.map(short).join(', ')}`) : c.dim('-'),
     c.dim(ago(t.updatedAt)),
   ];
 }
+
+const TASK_HEADER = ['ID', 'STATUS', 'ROLE', 'TITLE', 'ASSIGNEE', 'WAITS FOR', 'UPDATED'];
 
 export function registerTasks(program: Command): void {
   const task = program
@@ -29,16 +34,24 @@ Examples:
   $ huddle task add "Login form" --for frontend --dep t-3f2a
   $ huddle task claim t-9c1e
   $ huddle task done t-9c1e --note "merged in #42"
-  $ huddle task list --for frontend --json`);
+  $ huddle task list --for frontend --json`)
+    .action(() => task.help()); // bare `huddle task` lists its subcommands and exits 0
 
   const simple = (name: string, desc: string, op: 'task.claim' | 'task.done' | 'task.block' | 'task.reopen', extra: (c: Command) => Command, args: (o: Record<string, string | undefined>) => Record<string, unknown>, verb: string, example: string) =>
     extra(task.command(name).description(desc).argument('<id>', 'task id or a unique prefix').option('--json', 'print the task as JSON'))
       .addHelpText('after', `\nExample:\n  $ ${example}`)
       .action(async (id: string, opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
         const ctx = contextOf(cmd);
+        const me = ctx.cfg.session.id;
         const { result, local } = await writeOp(ctx, op, { id, ...args(opts) });
+        // Done (or blocked, reopened) while another session holds the claim: say so, and tell that session.
+        const other = op !== 'task.claim' && result.assignee && result.assignee.id !== me ? result.assignee : null;
+        if (other) {
+          await writeOp(ctx, 'send', { to: other.id, kind: 'fyi', text: `${ctx.cfg.session.name} marked your task "${result.title}" (${short(result.id)}) ${verb}` });
+          process.stderr.write(`huddle: note: ${short(result.id)} was claimed by ${other.name}; they were told\n`);
+        }
         if (opts.json) return json(result);
-        out(`task ${short(result.id)} ${verb} (${result.title}); ${storedNote(local)}`);
+        out(`task ${short(result.id)} ${verb} (${result.title})${other ? `, claimed by ${other.name} (told)` : ''}; ${storedNote(local)}`);
       });
 
   task
@@ -93,7 +106,10 @@ Examples:
       const list = opts.all || opts.status ? result : result.filter((t) => t.status !== 'done');
       if (opts.json) return json(list);
       const head = offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)})\n`) : '';
-      out(head + (list.length ? table(list.map(taskLine), '') : 'no tasks'));
+      // Which dependencies are done: the listed tasks, plus a look at the done ones when they were filtered out.
+      const doneTasks = opts.status || opts.for || opts.mine ? (await readOp(ctx, 'task.list', { status: 'done' })).result : result.filter((t) => t.status === 'done');
+      const done = new Set(doneTasks.map((t) => t.id));
+      out(head + (list.length ? table(list.map((t) => taskLine(t, done)), '', TASK_HEADER) : 'no tasks'));
     });
 
   program

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { contextOf } from '../common.js';
 import { ExitError, EXIT_UNREACHABLE } from '../errors.js';
 import { UnreachableError } from '../client.js';
-import { c, clock } from '../format.js';
+import { c, clock, jsonLine, shortIds } from '../format.js';
 import type { WatchEvent } from '../../src/model/snapshot.js';
 
 const COLOR: Partial<Record<WatchEvent['type'], (s: string) => string>> = {
@@ -40,8 +40,8 @@ if it goes away later, watch reconnects (with backoff) and says so on stderr.`)
       process.once('SIGTERM', stop);
       if (!opts.json && process.stdout.isTTY) process.stderr.write(c.dim(`watching ${ctx.cfg.project} at ${ctx.cfg.url} (Ctrl-C to stop)\n`));
       const print = (e: WatchEvent) => {
-        if (opts.json) process.stdout.write(JSON.stringify(e) + '\n');
-        else process.stdout.write(`${c.dim(clock(e.at))}  ${(COLOR[e.type] ?? ((s: string) => s))(e.type.padEnd(14))}  ${e.summary}\n`);
+        if (opts.json) jsonLine(e);
+        else process.stdout.write(`${c.dim(clock(e.at))}  ${(COLOR[e.type] ?? ((s: string) => s))(e.type.padEnd(14))}  ${shortIds(e.summary)}\n`);
       };
       // Unreachable at the start: exit 2. Gone later: reconnect with backoff and jitter, saying so on stderr.
       let connected = false;

@@ -81,9 +81,10 @@ export interface WatchEvent {
     | 'lock.forced'
     | 'decision'
     | 'message'
-    | 'task'
+    | `task.${string}`
     | 'interface'
     | 'note'
+    | 'note.deleted'
     | 'version'
     | 'rollback'
     | 'other';
@@ -119,7 +120,8 @@ export function presenceEvents(prev: PresenceView, next: PresenceView, now = Dat
 export function timelineEvent(e: TimelineEvent): WatchEvent {
   const t = e.type;
   const kind = KINDS.find((k) => ownsTimeline(k, t));
-  const type = (kind ? kind.watch : t === 'lock.forced' || t === 'version' || t === 'rollback' ? t : 'other') as WatchEvent['type'];
-  const what = kind?.namesSubtype && t.startsWith(kind.timeline + '.') ? `${kind.timeline} ${t.slice(kind.timeline.length + 1)}: ` : type === 'other' ? `${t}: ` : '';
+  // The timeline's own type names (task.added, note.deleted...): watch and timeline say the same.
+  const type = (kind || t === 'lock.forced' || t === 'version' || t === 'rollback' ? t : 'other') as WatchEvent['type'];
+  const what = type === 'other' ? `${t}: ` : '';
   return { at: e.at, type, session: e.actor, sessionName: e.actorName, summary: `${e.actorName}: ${what}${e.summary}`, ref: e.ref };
 }

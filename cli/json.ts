@@ -1,0 +1,100 @@
+/**
+ * The JSON the huddle command prints (`--json`), in one vocabulary, whatever
+ * the server's records call things:
+ *
+ * - the session behind a record (who decided, sent, claimed, caused an event)
+ *   is always `by` (its id) and `byName`; the server's `actor`/`actorName`
+ *   (timeline) and `session`/`sessionName` (locks, watch events) are renamed;
+ * - other people keep their own pair: `owner`/`ownerName` (interfaces),
+ *   `holderName` (forced releases), `from`/`fromName` (handoffs), and
+ *   `assignee: {id, name, at} | null` (tasks);
+ * - every key listed in SHAPES is present; one with no value is null, never
+ *   absent. Keys not listed may be added in later versions;
+ * - event types are the timeline's (`task.added`, `note.deleted`, ...) in
+ *   both `watch` and `timeline`.
+ *
+ * README.md ("JSON output") documents the same table; test/cli.test.ts checks
+ * every record printed by the commands against it.
+ */
+
+/** The keys of each record kind; a trailing `?` marks a key that may be null. */
+export const SHAPES = {
+  decision: ['id', 'text', 'rationale?', 'supersedes?', 'supersededBy?', 'by', 'byName', 'at'],
+  interface: ['name', 'file', 'description?', 'owner', 'ownerName', 'status', 'by', 'byName', 'at'],
+  message: ['id', 'to', 'kind', 'text', 'replyTo?', 'needsReply', 'taskId?', 'files?', 'by', 'byName', 'at'],
+  task: ['id', 'title', 'detail?', 'role?', 'status', 'assignee?', 'deps', 'createdAt', 'updatedAt', 'by', 'byName', 'doneAt?', 'blockedReason?', 'lastNote?', 'orphaned?', 'handoff?'],
+  note: ['key', 'value', 'by', 'byName', 'at'],
+  version: ['id', 'name?', 'summary', 'auto', 'by', 'byName', 'at'],
+  event: ['at', 'type', 'by?', 'byName?', 'summary', 'ref?', 'path?'],
+  lock: ['id', 'path', 'mode', 'reason?', 'claimedAt', 'expiresAt', 'confirmed', 'by', 'byName', 'role', 'state', 'blockedBy?', 'holderStatus'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Kind = keyof typeof SHAPES;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Which kind of record an object is, from the keys only that kind has (null: none of them). */
+export function kindOf(o: Obj): Kind | null {
+  const id = typeof o.id === 'string' ? o.id : '';
+  if ('claimedAt' in o && 'path' in o) return 'lock';
+  if (id.startsWith('d-') && 'text' in o) return 'decision';
+  if (id.startsWith('m-') && 'kind' in o) return 'message';
+  if (id.startsWith('t-') && 'title' in o) return 'task';
+  if (id.startsWith('v-') && 'auto' in o) return 'version';
+  if ('owner' in o && 'file' in o && 'status' in o) return 'interface';
+  if ('key' in o && 'value' in o && 'at' in o) return 'note';
+  if ('summary' in o && 'type' in o && 'at' in o) return 'event';
+  return null;
+}
+
+function renameActor(o: Obj): Obj {
+  const pairs: Array<[string, string]> = [['actor', 'actorName'], ['session', 'sessionName']];
+  let out = o;
+  for (const [id, name] of pairs) {
+    if (typeof out[id] === 'string' && name in out && !('by' in out)) {
+      const { [id]: by, [name]: byName, ...rest } = out;
+      out = { ...rest, by, byName };
+    }
+  }
+  return out;
+}
+
+/** One record in the public vocabulary: actor keys renamed, the kind's optional keys null when missing. */
+function record(o: Obj): Obj {
+  const renamed = renameActor(o);
+  const kind = kindOf(renamed);
+  if (!kind) return renamed;
+  const out: Obj = {};
+  for (const spec of SHAPES[kind]) {
+    const key = spec.replace(/\?$/, '');
+    out[key] = renamed[key] ?? null;
+  }
+  // Keys the table does not list yet (capAt, clientId, ...) follow, so that nothing is lost.
+  for (const [k, v] of Object.entries(renamed)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+/** Any value as the command prints it: every record inside, at any depth, in the public vocabulary. */
+export function publicJson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(publicJson);
+  if (!isObj(v)) return v;
+  const o = record(v);
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(o)) out[k] = publicJson(x);
+  return out;
+}
+
+/**
+ * `--field a.b.0.c`: the part of the JSON at a dotted path; a name applied to an
+ * array picks it from every element (`--field decisions.text`). undefined when absent.
+ */
+export function selectField(v: unknown, path: string): unknown {
+  let cur: unknown = v;
+  for (const part of path.split('.').filter(Boolean)) {
+    if (Array.isArray(cur)) cur = /^\d+$/.test(part) ? cur[Number(part)] : cur.map((x) => (isObj(x) ? x[part] : undefined));
+    else if (isObj(cur)) cur = cur[part];
+    else return undefined;
+  }
+  return cur;
+}
