@@ -23,6 +23,7 @@ import { HostedSessions } from './hosted.js';
 import type { UpstreamLink } from './upstream.js';
 import { Router, json, type Access, type HttpHandler, type ServerServices } from './http.js';
 import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
+import { SessionJournal } from './session-journal.js';
 import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
@@ -54,6 +55,8 @@ export class HuddleServer implements ServerServices {
   /** Host names served besides loopback (request-guard.ts). */
   private readonly allowHosts: string[];
   private refusedRequests = 0;
+  /** Journal of hosted sessions, restored at start. */
+  readonly journal: SessionJournal;
 
   constructor(config: Partial<ServerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -95,7 +98,9 @@ export class HuddleServer implements ServerServices {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       }));
     }, 'read');
+    this.journal = new SessionJournal(this.config.dataDir, this.log);
     this.hosted = new HostedSessions({
+      journal: this.journal,
       removeAfterMs: this.config.hostedRemoveAfterMs,
       heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))),
       upstream: (room) => {
@@ -128,6 +133,9 @@ export class HuddleServer implements ServerServices {
       await this.store.close();
       throw new Error(`cannot replay the write-ahead log in ${path.resolve(this.config.dataDir)}: ${(err as Error).message}`);
     }
+    // Sessions hosted before a restart come back before anyone can ask (their locks too).
+    const restored = await this.hosted.restore(this.journal.open((e) => this.hosted.restorable(e)), (name) => this.room(name));
+    if (restored > 0) this.log.info('restored hosted sessions from the journal', { sessions: restored });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         this.http.off('listening', onListening);
@@ -141,6 +149,10 @@ export class HuddleServer implements ServerServices {
       this.http.once('listening', onListening);
       this.http.listen(this.config.port, this.config.host);
     }).catch(async (err: Error & { code?: string }) => {
+      this.hosted.closeAll();
+      this.journal.close();
+      await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
+      this.rooms.clear();
       await this.store.close();
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
@@ -381,6 +393,7 @@ export class HuddleServer implements ServerServices {
       }
     }
     this.hosted.closeAll();
+    this.journal.close();
     for (const conn of this.connections) conn.close(CLOSE_SHUTDOWN, 'server shutting down');
     await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
     this.rooms.clear();
