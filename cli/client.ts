@@ -98,7 +98,9 @@ export class ApiClient {
   /** Run an operation of the table (src/ops/table.ts) as the configured session; resolves with its result once stored. */
   async op<N extends OpName>(name: N, args: OpArgs<N> = {}, opts: RequestOptions = {}): Promise<OpResult<N>> {
     const { status, json } = await this.request('POST', `${this.base()}/op/${name}`, { session: this.cfg.session, ...args }, opts);
-    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string };
+    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string; notices?: unknown };
+    // Locks this session lost (forced, or dropped by the relay rule): said once, on stderr.
+    if (Array.isArray(j.notices)) for (const n of j.notices.slice(0, 20)) if (typeof n === 'string') process.stderr.write(`${n.slice(0, 500)}\n`);
     if (status === 200 && j.ok) return j.result as OpResult<N>;
     throw new ApiFailure(status, j.error ?? `HTTP ${status}`, j.code ?? 'error');
   }
@@ -108,7 +110,9 @@ export class ApiClient {
     const q = reader ? `?session=${encodeURIComponent(this.cfg.session.id)}${role ? `&role=${encodeURIComponent(role)}` : ''}` : '';
     const { status, json } = await this.request('GET', `${this.base()}/state${q}`);
     if (status !== 200) throw new ApiFailure(status, (json as { error?: string })?.error ?? `HTTP ${status}`, 'error');
-    return json as Snapshot;
+    const { notices, ...snap } = json as Snapshot & { notices?: unknown };
+    if (Array.isArray(notices)) for (const n of notices.slice(0, 20)) if (typeof n === 'string') process.stderr.write(`${n.slice(0, 500)}\n`);
+    return snap as Snapshot;
   }
 
   /** GET a JSON document from the server; null on 404. */

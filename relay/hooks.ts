@@ -31,6 +31,7 @@ import { BodyError, readJsonBody } from './body.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
+import { acceptsNotices, withNotices } from './lock-notices.js';
 
 import { HOOK_PATH } from '../src/protocol/constants.js';
 
@@ -205,7 +206,12 @@ export class ClaudeHooks {
     }
     const mem = this.mem(room, sessionId);
     if (mem) mem.lastSeen = Date.now();
+    // Locks this session lost since its last hook call: one line each, once.
+    const lost = acceptsNotices(event) ? session.notices.take('hook') : [];
+    return withNotices(await this.dispatch(event, room, session, cfg, mem, input, cwd), event, lost);
+  }
 
+  private async dispatch(event: string, room: Room, session: HostedSession, cfg: ResolvedConfig, mem: SessionMemory | undefined, input: Record<string, unknown>, cwd: string): Promise<HookReply> {
     switch (event) {
       case 'SessionStart':
         return this.sessionStart(room, session, cfg);

@@ -16,6 +16,7 @@ import { SharedContext } from '../src/model/context.js';
 import type { Room } from './room.js';
 import type { Logger } from './log.js';
 import type { SessionJournal } from './session-journal.js';
+import { LockNotices } from './lock-notices.js';
 import { restorable, type JournalEntry } from '../src/store/session-journal-codec.js';
 
 export interface HostedOptions {
@@ -31,6 +32,8 @@ export interface HostedOptions {
 export class HostedSession {
   readonly presence: Presence;
   readonly ctx: SharedContext;
+  /** Locks this session lost, to be told on every surface. */
+  readonly notices: LockNotices;
   private seen = Date.now();
   /** Called when what the journal keeps of this session changed (urgent: its locks did). */
   onChange?: (urgent: boolean) => void;
@@ -56,6 +59,7 @@ export class HostedSession {
       heartbeatMs: opts.heartbeatMs,
       isForced: (id) => this.ctx.isForced(id),
     });
+    this.notices = new LockNotices(this.presence, this.ctx);
     this.releaseRoom = room.hold();
     room.doc.on('update', this.onDoc);
     this.awareness.on('change', this.onLocal);
@@ -104,6 +108,7 @@ export class HostedSession {
     this.onChange = undefined;
     this.awareness.off('change', this.onLocal);
     this.room.doc.off('update', this.onDoc);
+    this.notices.close();
     this.presence.close();
     this.detach();
     this.awareness.destroy();
