@@ -28,7 +28,7 @@ function extraCa(): string[] | undefined {
 /** No server answered at the URL. */
 export class UnreachableError extends Error {
   constructor(readonly url: string, cause: string) {
-    super(`no huddle server reachable at ${url} (${cause}); start one with \`npm start\` or \`huddle serve\``);
+    super(`no huddle server reachable at ${url} (${cause}); start one with \`huddle serve\``);
   }
 }
 

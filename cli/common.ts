@@ -10,6 +10,7 @@ import { ConfigError, resolveConfig, type ConfigFlags, type ResolvedConfig } fro
 import { ApiClient, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
+import { userStateDir } from '../src/node/server-file.js';
 import type { Snapshot } from '../src/model/snapshot.js';
 import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
@@ -33,10 +34,14 @@ export function contextOf(cmd: Command): Ctx {
   return { cfg, api: new ApiClient({ ...cfg, session }) };
 }
 
-/** The replica folder a local server keeps under the repository root, when it exists. */
-export function replicaDir(cfg: ResolvedConfig): string | null {
-  const dir = path.join(cfg.root, '.huddle', 'data');
-  return fs.existsSync(dir) ? dir : null;
+/**
+ * The local server's replica folder, when it exists: HUDDLE_DATA, a project-local
+ * `.huddle/data` (where servers kept it before), else the per-user state folder.
+ */
+export function replicaDir(cfg: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): string | null {
+  const dirs = [env.HUDDLE_DATA, path.join(cfg.root, '.huddle', 'data'), userStateDir(env)];
+  for (const dir of dirs) if (dir && fs.existsSync(path.join(dir, 'CURRENT'))) return dir;
+  return null;
 }
 
 function unreachable(err: UnreachableError, extra?: string): ExitError {

@@ -24,6 +24,7 @@ import type { UpstreamLink } from './upstream.js';
 import { Router, json, type Access, type HttpHandler, type ServerServices } from './http.js';
 import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
 import { SessionJournal } from './session-journal.js';
+import { liveServer, removeServerFile, writeServerFile } from '../src/node/server-file.js';
 import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
@@ -122,7 +123,9 @@ export class HuddleServer implements ServerServices {
       const e = err as Error & { code?: string; cause?: Error };
       const detail = e.cause?.message ?? e.message;
       if (/lock/i.test(detail)) {
-        throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by another huddle server (LevelDB allows one process per folder)`);
+        const other = liveServer(this.config.dataDir);
+        const who = other ? `the huddle server at ${other.url} (pid ${other.pid})` : 'another huddle server';
+        throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by ${who} (LevelDB allows one process per folder)${other ? `; use that server, or pass --data for another folder` : ''}`);
       }
       throw new Error(`cannot open LevelDB at ${path.resolve(this.config.dataDir)}: ${detail}`);
     }
@@ -159,6 +162,12 @@ export class HuddleServer implements ServerServices {
     });
     this.pingTimer = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
     this.pingTimer.unref();
+    // Say where we listen, so that commands, hooks and the MCP server find us without flags.
+    try {
+      writeServerFile(this.config.dataDir, { url: this.url, pid: process.pid, startedAt: this.startedAt });
+    } catch (err) {
+      this.log.warn('cannot write the server file', { error: (err as Error).message });
+    }
     return this.port;
   }
 
@@ -400,6 +409,11 @@ export class HuddleServer implements ServerServices {
     this.http.closeAllConnections();
     await httpClosed;
     await this.store.close();
+    try {
+      removeServerFile(this.config.dataDir);
+    } catch {
+      /* best effort */
+    }
   }
 }
 

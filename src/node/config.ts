@@ -13,6 +13,7 @@ import { gitBranch, gitRoot } from './repo.js';
 import { parseBool } from './env.js';
 import { projectNameProblem, toProjectName } from '../protocol/names.js';
 import type { SessionInfo } from '../model/session.js';
+import { discoverServer } from './server-file.js';
 
 import { DEFAULT_URL } from '../protocol/constants.js';
 
@@ -37,7 +38,7 @@ export interface FileConfig {
   upstreamToken?: string;
 }
 
-export type Source = 'flag' | 'env' | 'config' | 'default';
+export type Source = 'flag' | 'env' | 'config' | 'default' | 'discovered';
 
 export interface ResolvedConfig {
   /** WebSocket base URL, e.g. ws://127.0.0.1:4321 */
@@ -118,7 +119,10 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
   const pick = <T>(flag: T | undefined, envv: T | undefined, conf: T | undefined, def: T): [T, Source] =>
     flag !== undefined && flag !== '' ? [flag, 'flag'] : envv !== undefined && envv !== '' ? [envv, 'env'] : conf !== undefined && conf !== '' ? [conf, 'config'] : [def, 'default'];
 
-  const [rawUrl, urlSrc] = pick(flags.url, env.HUDDLE_URL, file.url, DEFAULT_SERVER_URL);
+  let [rawUrl, urlSrc] = pick(flags.url, env.HUDDLE_URL, file.url, DEFAULT_SERVER_URL);
+  // No URL configured: the machine's server, from the file it writes where it keeps its data.
+  const found = urlSrc === 'default' ? discoverServer(env) : null;
+  if (found) [rawUrl, urlSrc] = [found.url, 'discovered'];
   const url = normalizeServerUrl(rawUrl);
   const [project, projSrc] = pick(flags.project, env.HUDDLE_PROJECT, file.project, toProjectName(path.basename(root)));
   const problem = projectNameProblem(project);
