@@ -14,6 +14,7 @@ import { parseBool } from './env.js';
 import { projectNameProblem, toProjectName } from '../protocol/names.js';
 import type { SessionInfo } from '../model/session.js';
 import { discoverServer } from './server-file.js';
+import { projectIdentity, type ProjectIdentity } from './project-id.js';
 
 import { DEFAULT_URL } from '../protocol/constants.js';
 
@@ -54,6 +55,8 @@ export interface ResolvedConfig {
   root: string;
   configFile: string | null;
   file: FileConfig;
+  /** Where the default project comes from (used when no flag, env or config names one). */
+  projectFrom: ProjectIdentity;
   sources: Record<'url' | 'project' | 'token' | 'session' | 'role' | 'enforce' | 'autoLock', Source>;
 }
 
@@ -124,7 +127,9 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
   const found = urlSrc === 'default' ? discoverServer(env) : null;
   if (found) [rawUrl, urlSrc] = [found.url, 'discovered'];
   const url = normalizeServerUrl(rawUrl);
-  const [project, projSrc] = pick(flags.project, env.HUDDLE_PROJECT, file.project, toProjectName(path.basename(root)));
+  // The default project is the repository's identity (origin, else common dir), not the folder name.
+  const identity = projectIdentity(root);
+  const [project, projSrc] = pick(flags.project, env.HUDDLE_PROJECT, file.project, identity.project);
   const problem = projectNameProblem(project);
   if (problem) throw new ConfigError(`bad project "${project}" (${projSrc}): ${problem}`);
   const [token, tokSrc] = pick<string | undefined>(flags.token, env.HUDDLE_TOKEN, file.token, undefined);
@@ -153,6 +158,7 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
     root,
     configFile,
     file,
+    projectFrom: identity,
     sources: { url: urlSrc, project: projSrc, token: tokSrc, session: sessSrc, role: roleSrc, enforce: enfSrc, autoLock: alSrc },
   };
 }
