@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
+import { ConfigError, configWarnings, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
 import { ApiClient, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
@@ -29,6 +29,7 @@ export function contextOf(cmd: Command): Ctx {
     if (err instanceof ConfigError) throw new ExitError(EXIT_USAGE, err.message);
     throw err;
   }
+  for (const w of configWarnings(cfg)) process.stderr.write(`huddle: warning: ${w}\n`);
   // A default role must not overwrite the role a session already has (set by a flag, the environment or a hook).
   const session = cfg.sources.role === 'default' && !cfg.session.id.startsWith('human@') ? { ...cfg.session, role: undefined } : cfg.session;
   return { cfg, api: new ApiClient({ ...cfg, session }) };

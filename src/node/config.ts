@@ -14,6 +14,7 @@ import { parseBool } from './env.js';
 import { projectNameProblem, toProjectName } from '../protocol/names.js';
 import type { SessionInfo } from '../model/session.js';
 import { discoverServer } from './server-file.js';
+import { checkFileConfig, FileConfigProblem, trackedTokenWarning } from './config-file.js';
 import { projectIdentity, type ProjectIdentity } from './project-id.js';
 
 import { DEFAULT_URL } from '../protocol/constants.js';
@@ -89,13 +90,32 @@ export function readConfigFile(file: string): FileConfig {
   } catch (err) {
     throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(raw);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as FileConfig;
+    v = JSON.parse(raw);
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
+  // Every key typed; a wrong type names the file and key, an unknown key is a warning.
+  try {
+    const { config, warnings } = checkFileConfig(v, file);
+    fileWarnings.set(file, warnings);
+    return config as FileConfig;
+  } catch (err) {
+    if (err instanceof FileConfigProblem) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+const fileWarnings = new Map<string, string[]>();
+
+/** Warnings about a config file read earlier (unknown keys), and a token in a file git tracks. */
+export function configWarnings(cfg: Pick<ResolvedConfig, 'configFile' | 'file'>): string[] {
+  if (!cfg.configFile) return [];
+  const out = [...(fileWarnings.get(cfg.configFile) ?? [])];
+  const tracked = trackedTokenWarning(cfg.configFile, cfg.file);
+  if (tracked) out.push(tracked);
+  return out;
 }
 
 /** ws(s):// base URL from anything a user may write (http://, host:port, trailing slash). */
