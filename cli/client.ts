@@ -98,7 +98,12 @@ export class ApiClient {
   /** Run an operation of the table (src/ops/table.ts) as the configured session; resolves with its result once stored. */
   async op<N extends OpName>(name: N, args: OpArgs<N> = {}, opts: RequestOptions = {}): Promise<OpResult<N>> {
     const { status, json } = await this.request('POST', `${this.base()}/op/${name}`, { session: this.cfg.session, ...args }, opts);
-    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string; notices?: unknown };
+    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string; notices?: unknown; relay?: { url?: unknown; reason?: unknown; downSince?: unknown } };
+    if (status === 200 && j.ok && j.relay && typeof j.relay.url === 'string') {
+      const r = j.relay;
+      const since = typeof r.downSince === 'number' ? ` since ${new Date(r.downSince).toLocaleTimeString()}` : '';
+      process.stderr.write(`huddle: stored on this machine, not yet on the team relay ${r.url} (${typeof r.reason === 'string' ? r.reason : 'away'}${since}); it is passed on when the link is back\n`);
+    }
     // Locks this session lost (forced, or dropped by the relay rule): said once, on stderr.
     if (Array.isArray(j.notices)) for (const n of j.notices.slice(0, 20)) if (typeof n === 'string') process.stderr.write(`${n.slice(0, 500)}\n`);
     if (status === 200 && j.ok) return j.result as OpResult<N>;

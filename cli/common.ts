@@ -11,6 +11,7 @@ import { ApiClient, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
 import { userStateDir } from '../src/node/server-file.js';
+import { loadLastSeen, presenceOnlySnapshot, saveLastSeen } from './last-seen.js';
 import type { Snapshot } from '../src/model/snapshot.js';
 import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
@@ -54,19 +55,31 @@ function unreachable(err: UnreachableError, extra?: string): ExitError {
  * exists, from the replica (source 'offline', asOf its last write).
  */
 export async function readState(ctx: Ctx): Promise<Snapshot> {
+  let err: unknown;
   try {
-    return await ctx.api.state();
-  } catch (err) {
-    if (!(err instanceof UnreachableError)) throw err;
-    const dir = replicaDir(ctx.cfg);
-    if (!dir) throw unreachable(err);
-    const { offlineSnapshot } = await import('./offline.js');
-    try {
-      return await offlineSnapshot(ctx.cfg, dir);
-    } catch (e) {
-      throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
-    }
+    const snap = await ctx.api.state();
+    saveLastSeen(ctx.cfg.url, snap);
+    return snap;
+  } catch (e) {
+    err = e;
   }
+  if (!(err instanceof UnreachableError)) throw err;
+  // Server away: the replica's documents, and the sessions and locks last seen live (as of then).
+  const seen = loadLastSeen(ctx.cfg.url, ctx.cfg.project);
+  const dir = replicaDir(ctx.cfg);
+  if (!dir) {
+    if (seen) return presenceOnlySnapshot(ctx.cfg.project, seen);
+    throw unreachable(err);
+  }
+  const { offlineSnapshot } = await import('./offline.js');
+  let snap: Snapshot;
+  try {
+    snap = await offlineSnapshot(ctx.cfg, dir);
+  } catch (e) {
+    if (seen) return presenceOnlySnapshot(ctx.cfg.project, seen);
+    throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
+  }
+  return seen ? { ...snap, sessions: seen.sessions, locks: seen.locks, presenceAsOf: seen.at } : snap;
 }
 
 /** A read operation of the API, with the same offline fallback as readState. */

@@ -147,7 +147,11 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       if (op.access === 'write') await room.whenDurable();
       // Locks the acting session lost since its last command, told once (the CLI prints them on stderr).
       const notices = hosted.get(room, info.id)?.notices.take('cli') ?? [];
-      server.json(c.res, 200, { ok: true, result, stored: op.access === 'write', ...(notices.length ? { notices } : {}) });
+      // A context write while the team relay is away is on this machine only, until the link returns.
+      const link = server.upstreams.get(room.name);
+      const away = op.access === 'write' && op.needs === 'context' && link && server.config.upstream && link.status().status !== 'connected' ? link.status() : null;
+      const relay = away ? { url: server.config.upstream!.replace(/\/\/[^@/]*@/, '//'), reason: away.reason, downSince: away.downSince } : undefined;
+      server.json(c.res, 200, { ok: true, result, stored: op.access === 'write', ...(notices.length ? { notices } : {}), ...(relay ? { relay } : {}) });
     } catch (err) {
       const e = toOpError(err);
       if (e.code === 'error') server.log.error('operation failed', { op: c.params.op, error: e.message });
