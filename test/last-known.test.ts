@@ -11,6 +11,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { cleanup, onCleanup, spawnServer, startServer, tempDir, waitExit, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
 import type { HuddleServer } from '../relay/server.js';
+import { HuddlePeer } from '../src/peer/peer.js';
 
 afterEach(cleanup);
 
@@ -109,5 +110,22 @@ describe.skipIf(skipBrowser)('dashboard: relay state and unknown projects', () =
     await page.waitForSelector('#notice:not([hidden])', { timeout: 10_000 });
     expect(await page.textContent('#notice')).toContain('No project named “dahs1” exists on this server yet');
     expect(await page.textContent('#notice')).toContain('dash1');
+  });
+
+  it('a server that shuts down leaves the last known sessions and locks on the page, as of then', async () => {
+    const server = await startServer();
+    const alice = await HuddlePeer.join({ url: server.wsUrl, project: 'dash2', session: { id: 'a', name: 'alice', role: 'backend' }, heartbeatMs: 200 });
+    onCleanup(() => alice.close());
+    expect((await alice.lock(['src/api/**'])).status).toBe('confirmed');
+    const page = await browser.newPage();
+    onCleanup(() => page.close());
+    await page.goto(`${server.url}/?project=dash2`);
+    await page.locator('tr[data-session="a"]').waitFor({ timeout: 10_000 });
+    await page.locator('tr[data-lock="src/api/**"]').waitFor({ timeout: 10_000 });
+    await server.close();
+    await page.locator('#conn', { hasText: /offline as of \d\d:\d\d:\d\d/ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('tr[data-session="a"]').count()).toBe(1);
+    expect(await page.locator('tr[data-lock="src/api/**"]').count()).toBe(1);
+    expect(await page.locator('#main').getAttribute('class')).toContain('as-of');
   });
 });
