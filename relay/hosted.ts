@@ -162,15 +162,16 @@ export class HostedSessions {
     return sessions;
   }
 
+  /** Whether a journaled session is still within the window this server keeps sessions for. */
+  restorable(e: JournalEntry, now = Date.now()): boolean {
+    return restorable(e, now, this.opts.removeAfterMs);
+  }
+
   /**
    * Host again the sessions a previous run journaled, those whose last sign of life is
    * within the removal window: presence as it was, locks ordered again by the relay rule.
    * Returns how many were restored; the others are forgotten.
    */
-  /** Whether a journaled session is still within the window this server keeps sessions for. */
-  restorable(e: JournalEntry, now = Date.now()): boolean {
-    return restorable(e, now, this.opts.removeAfterMs);
-  }
 
   async restore(entries: JournalEntry[], roomOf: (project: string) => Promise<Room>, now = Date.now()): Promise<number> {
     let n = 0;

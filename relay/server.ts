@@ -401,6 +401,9 @@ export class HuddleServer implements ServerServices {
         this.log.warn('shutdown hook failed', { error: (err as Error).message });
       }
     }
+    // Close every socket before anything leaves: the removals that follow (hosted sessions, closed
+    // peers) are the server going away, not sessions leaving, and no client should show them so.
+    for (const conn of this.connections) conn.ws.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.hosted.closeAll();
     this.journal.close();
     for (const conn of this.connections) conn.close(CLOSE_SHUTDOWN, 'server shutting down');

@@ -59,9 +59,6 @@ async function api<T>(path: string): Promise<T> {
   return body;
 }
 
-/** Removals this close before a drop are taken as the server going away, not sessions leaving. */
-const LEAVE_WINDOW_MS = 1000;
-
 /** One project's live connection and what the page knows of it. */
 class Live {
   readonly doc = new Y.Doc();
@@ -103,10 +100,7 @@ class Live {
     });
     this.conn.on('status', (s) => {
       if (s === 'connected') timing('socket-open');
-      if (s !== 'connected' && this.lastLiveAt !== null && this.droppedAt === null) {
-        this.droppedAt = this.lastLiveAt = Date.now();
-        this.keepLastKnown(this.droppedAt);
-      }
+      if (s !== 'connected' && this.lastLiveAt !== null && this.droppedAt === null) this.droppedAt = this.lastLiveAt = Date.now();
       mark('header');
     });
     this.conn.on('closed', (e) => {
@@ -123,30 +117,11 @@ class Live {
     return this.conn.synced;
   }
 
-  /** Views of the last moments, to undo the removals a shutting-down server sends just before it goes. */
-  private recent: Array<{ at: number; view: PresenceView }> = [];
-
-  /**
-   * The server went away. A server that shuts down closes the other sockets first, so the page
-   * sees everyone leave an instant before its own socket closes: that is not everyone leaving.
-   * Show the view from before those last removals, as of then, instead of "nobody here".
-   */
-  private keepLastKnown(droppedAt: number): void {
-    const before = this.recent.find((r) => r.at >= droppedAt - LEAVE_WINDOW_MS);
-    this.recent = [];
-    if (!before || before.view.sessions.length <= this.presence.sessions.length) return;
-    this.presence = before.view;
-    for (const s of before.view.sessions) this.departed.delete(s.id);
-    mark('sessions', 'locks', 'overlaps');
-  }
-
   /** Recompute presence from awareness; while offline the last live view stays (shown as of then). */
   recompute(): void {
     if (!this.live) return;
     const now = Date.now();
     this.lastLiveAt = now;
-    this.recent.push({ at: now, view: this.presence });
-    while (this.recent.length > 0 && (this.recent[0].at < now - 2 * LEAVE_WINDOW_MS || this.recent.length > 50)) this.recent.shift();
     const before = this.presence.sessions;
     try {
       this.presence = buildPresence(this.awareness.getStates(), { now, isForced: (id) => this.ctx.isForced(id) });
