@@ -41,9 +41,20 @@ export function saveLastSeen(url: string, snap: Snapshot, env: NodeJS.ProcessEnv
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ v: 1, at: snap.at, url, project: snap.project, sessions: snap.sessions, locks: snap.locks }));
     fs.renameSync(tmp, file);
+    prune(path.dirname(file));
   } catch {
     /* a read-only home: no cache */
   }
+}
+
+/** Keep the folder small: the most recently seen MAX_FILES projects. */
+const MAX_FILES = 50;
+
+function prune(dir: string): void {
+  const names = fs.readdirSync(dir).filter((n) => n.endsWith('.json'));
+  if (names.length <= MAX_FILES) return;
+  const byAge = names.map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => b.t - a.t);
+  for (const { n } of byAge.slice(MAX_FILES)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
 export function loadLastSeen(url: string, project: string, env: NodeJS.ProcessEnv = process.env): LastSeen | null {
