@@ -35,7 +35,7 @@ async function extraCa(): Promise<string[] | undefined> {
 /** No server answered at the URL. */
 export class UnreachableError extends Error {
   constructor(readonly url: string, cause: string) {
-    super(`no huddle server reachable at ${url} (${cause}); start one with \`npm start\` or \`huddle serve\``);
+    super(`no huddle server reachable at ${url} (${cause}); start one with \`huddle serve\``);
   }
 }
 
@@ -106,7 +106,14 @@ export class ApiClient {
   /** Run an operation of the table (src/ops/table.ts) as the configured session; resolves with its result once stored. */
   async op<N extends OpName>(name: N, args: OpArgs<N> = {}, opts: RequestOptions = {}): Promise<OpResult<N>> {
     const { status, json } = await this.request('POST', `${this.base()}/op/${name}`, { session: this.cfg.session, ...args }, opts);
-    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string };
+    const j = (json ?? {}) as { ok?: boolean; result?: OpResult<N>; error?: string; code?: string; notices?: unknown; relay?: { url?: unknown; reason?: unknown; downSince?: unknown } };
+    if (status === 200 && j.ok && j.relay && typeof j.relay.url === 'string') {
+      const r = j.relay;
+      const since = typeof r.downSince === 'number' ? ` since ${new Date(r.downSince).toLocaleTimeString()}` : '';
+      process.stderr.write(`huddle: stored on this machine, not yet on the team relay ${r.url} (${typeof r.reason === 'string' ? r.reason : 'away'}${since}); it is passed on when the link is back\n`);
+    }
+    // Locks this session lost (forced, or dropped by the relay rule): said once, on stderr.
+    if (Array.isArray(j.notices)) for (const n of j.notices.slice(0, 20)) if (typeof n === 'string') process.stderr.write(`${n.slice(0, 500)}\n`);
     if (status === 200 && j.ok) return j.result as OpResult<N>;
     throw new ApiFailure(status, j.error ?? `HTTP ${status}`, j.code ?? 'error');
   }
@@ -116,7 +123,9 @@ export class ApiClient {
     const q = reader ? `?session=${encodeURIComponent(this.cfg.session.id)}${role ? `&role=${encodeURIComponent(role)}` : ''}` : '';
     const { status, json } = await this.request('GET', `${this.base()}/state${q}`);
     if (status !== 200) throw new ApiFailure(status, (json as { error?: string })?.error ?? `HTTP ${status}`, 'error');
-    return json as Snapshot;
+    const { notices, ...snap } = json as Snapshot & { notices?: unknown };
+    if (Array.isArray(notices)) for (const n of notices.slice(0, 20)) if (typeof n === 'string') process.stderr.write(`${n.slice(0, 500)}\n`);
+    return snap as Snapshot;
   }
 
   /** GET a JSON document from the server; null on 404. */

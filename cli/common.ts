@@ -6,10 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
+import { ConfigError, configWarnings, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
 import { ApiClient, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
+import { userStateDir } from '../src/node/server-file.js';
+import { loadLastSeen, presenceOnlySnapshot, saveLastSeen } from './last-seen.js';
 import type { Snapshot } from '../src/model/snapshot.js';
 import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
 
@@ -28,15 +30,20 @@ export function contextOf(cmd: Command): Ctx {
     if (err instanceof ConfigError) throw new ExitError(EXIT_USAGE, err.message);
     throw err;
   }
+  for (const w of configWarnings(cfg)) process.stderr.write(`huddle: warning: ${w}\n`);
   // A default role must not overwrite the role a session already has (set by a flag, the environment or a hook).
   const session = cfg.sources.role === 'default' && !cfg.session.id.startsWith('human@') ? { ...cfg.session, role: undefined } : cfg.session;
   return { cfg, api: new ApiClient({ ...cfg, session }) };
 }
 
-/** The replica folder a local server keeps under the repository root, when it exists. */
-export function replicaDir(cfg: ResolvedConfig): string | null {
-  const dir = path.join(cfg.root, '.huddle', 'data');
-  return fs.existsSync(dir) ? dir : null;
+/**
+ * The local server's replica folder, when it exists: HUDDLE_DATA, a project-local
+ * `.huddle/data` (where servers kept it before), else the per-user state folder.
+ */
+export function replicaDir(cfg: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): string | null {
+  const dirs = [env.HUDDLE_DATA, path.join(cfg.root, '.huddle', 'data'), userStateDir(env)];
+  for (const dir of dirs) if (dir && fs.existsSync(path.join(dir, 'CURRENT'))) return dir;
+  return null;
 }
 
 function unreachable(err: UnreachableError, extra?: string): ExitError {
@@ -48,19 +55,31 @@ function unreachable(err: UnreachableError, extra?: string): ExitError {
  * exists, from the replica (source 'offline', asOf its last write).
  */
 export async function readState(ctx: Ctx): Promise<Snapshot> {
+  let err: unknown;
   try {
-    return await ctx.api.state();
-  } catch (err) {
-    if (!(err instanceof UnreachableError)) throw err;
-    const dir = replicaDir(ctx.cfg);
-    if (!dir) throw unreachable(err);
-    const { offlineSnapshot } = await import('./offline.js');
-    try {
-      return await offlineSnapshot(ctx.cfg, dir);
-    } catch (e) {
-      throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
-    }
+    const snap = await ctx.api.state();
+    saveLastSeen(ctx.cfg.url, snap);
+    return snap;
+  } catch (e) {
+    err = e;
   }
+  if (!(err instanceof UnreachableError)) throw err;
+  // Server away: the replica's documents, and the sessions and locks last seen live (as of then).
+  const seen = loadLastSeen(ctx.cfg.url, ctx.cfg.project);
+  const dir = replicaDir(ctx.cfg);
+  if (!dir) {
+    if (seen) return presenceOnlySnapshot(ctx.cfg.project, seen);
+    throw unreachable(err);
+  }
+  const { offlineSnapshot } = await import('./offline.js');
+  let snap: Snapshot;
+  try {
+    snap = await offlineSnapshot(ctx.cfg, dir);
+  } catch (e) {
+    if (seen) return presenceOnlySnapshot(ctx.cfg.project, seen);
+    throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
+  }
+  return seen ? { ...snap, sessions: seen.sessions, locks: seen.locks, presenceAsOf: seen.at } : snap;
 }
 
 /** A read operation of the API, with the same offline fallback as readState. */

@@ -78,7 +78,8 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const snap = buildSnapshot(ctx, presence, { project: room.name, reader });
       const link = server.upstreams.get(room.name);
       snap.upstream = link && server.config.upstream ? { url: server.config.upstream.replace(/\/\/[^@/]*@/, '//'), ...link.status() } : null;
-      server.json(c.res, 200, snap);
+      const notices = sid ? hosted.get(room, sid)?.notices.take('cli') ?? [] : [];
+      server.json(c.res, 200, notices.length ? { ...snap, notices } : snap);
     } finally {
       release();
     }
@@ -179,7 +180,13 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       }
       const result = await op.run(args, env);
       if (op.access === 'write') await room.whenDurable();
-      server.json(c.res, 200, { ok: true, result, stored: op.access === 'write' });
+      // Locks the acting session lost since its last command, told once (the CLI prints them on stderr).
+      const notices = hosted.get(room, info.id)?.notices.take('cli') ?? [];
+      // A context write while the team relay is away is on this machine only, until the link returns.
+      const link = server.upstreams.get(room.name);
+      const away = op.access === 'write' && op.needs === 'context' && link && server.config.upstream && link.status().status !== 'connected' ? link.status() : null;
+      const relay = away ? { url: server.config.upstream!.replace(/\/\/[^@/]*@/, '//'), reason: away.reason, downSince: away.downSince } : undefined;
+      server.json(c.res, 200, { ok: true, result, stored: op.access === 'write', ...(notices.length ? { notices } : {}), ...(relay ? { relay } : {}) });
     } catch (err) {
       const e = toOpError(err);
       if (e.code === 'error') server.log.error('operation failed', { op: c.params.op, error: e.message });

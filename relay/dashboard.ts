@@ -139,8 +139,9 @@ export function registerDashboard(server: ServerServices): void {
         return;
       }
       const loaded = new Set(server.loadedRooms());
-      const names = new Set<string>([...(await server.persistence.list()), ...loaded]);
-      const projects: Array<{ name: string; loaded: boolean; sessions: number }> = [];
+      const stored = new Set(await server.persistence.list());
+      const names = new Set<string>([...stored, ...loaded]);
+      const projects: Array<{ name: string; loaded: boolean; stored: boolean; sessions: number }> = [];
       for (const name of Array.from(names).sort((a, b) => a.localeCompare(b))) {
         if (!all && server.accessOf(c.req, c.url, name) === 'none') continue;
         let sessions = 0;
@@ -157,7 +158,7 @@ export function registerDashboard(server: ServerServices): void {
             /* unloaded meanwhile or shutting down: count 0 */
           }
         }
-        projects.push({ name, loaded: loaded.has(name), sessions });
+        projects.push({ name, loaded: loaded.has(name), stored: stored.has(name), sessions });
       }
       server.json(c.res, 200, { projects });
     },

@@ -138,6 +138,12 @@ export class HookPolicy {
       this.memory.ensure(room.name, ev.session).publishedAt = Date.now();
     }
 
+    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts).
+    const lost = ev.kind === 'activity' || ev.kind === 'stop' ? [] : session.notices.take('hook');
+    return withLostLocks(await this.dispatch(ev, room, session, cfg), lost);
+  }
+
+  private async dispatch(ev: HookEvent, room: Room, session: HostedSession, cfg: ResolvedConfig): Promise<HookDecision> {
     switch (ev.kind) {
       case 'session-start':
         return { inject: this.start(room, session, cfg) };
@@ -331,4 +337,11 @@ function dedupeLockChanges<T extends { now: LockView | null }>(xs: T[]): T[] {
     seen.add(x.now.id);
     return true;
   });
+}
+
+/** A decision with the lines about lost locks added to what the agent reads (and to a denial's reason). */
+export function withLostLocks(d: HookDecision, lines: string[]): HookDecision {
+  if (lines.length === 0) return d;
+  const text = lines.join('\n');
+  return { ...d, inject: d.inject ? `${text}\n${d.inject}` : text, ...(d.deny ? { deny: `${d.deny} (${text})` } : {}) };
 }

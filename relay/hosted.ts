@@ -17,6 +17,9 @@ import type { Room } from './room.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { guarded } from './guard.js';
+import type { SessionJournal } from './session-journal.js';
+import { LockNotices } from './lock-notices.js';
+import { restorable, type JournalEntry } from '../src/store/session-journal-codec.js';
 
 export interface HostedOptions {
   /** Remove a hosted session after this long without a sign of life. Default 30 min. */
@@ -24,6 +27,8 @@ export interface HostedOptions {
   heartbeatMs: number;
   /** The room's link to a team relay, when the server has one: its order then decides locks. */
   upstream?: (room: Room) => UpstreamEchoes | undefined;
+  /** Where hosted sessions are journaled so that they survive a restart. */
+  journal?: SessionJournal;
 }
 
 export class HostedSession {
@@ -31,7 +36,12 @@ export class HostedSession {
   readonly kind = 'hosted' as const;
   readonly presence: Presence;
   readonly ctx: SharedContext;
-  lastSeen = Date.now();
+  /** Locks this session lost, to be told on every surface. */
+  readonly notices: LockNotices;
+  private seen = Date.now();
+  /** Called when what the journal keeps of this session changed (urgent: its locks did). */
+  onChange?: (urgent: boolean) => void;
+  private lockIds = '';
   private readonly doc = new Y.Doc();
   private readonly awareness: Awareness;
   private readonly detach: () => void;
@@ -54,9 +64,41 @@ export class HostedSession {
       heartbeatMs: opts.heartbeatMs,
       isForced: (id) => this.ctx.isForced(id),
     });
+    this.notices = new LockNotices(this.presence, this.ctx);
     this.releaseRoom = room.hold();
     // Forced releases and the like are read from the document once they are durable.
     this.offDurable = room.onDurable(() => this.presence.documentChanged());
+    this.awareness.on('change', this.onLocal);
+  }
+
+  /** Last call seen from the thin client: a sign of life. */
+  get lastSeen(): number {
+    return this.seen;
+  }
+
+  set lastSeen(t: number) {
+    this.seen = t;
+    this.onChange?.(false);
+  }
+
+  private onLocal = (): void => {
+    const ids = this.presence.current.locks.map((c) => `${c.id}${c.confirmed ? '+' : ''}`).join(',');
+    const urgent = ids !== this.lockIds;
+    this.lockIds = ids;
+    this.onChange?.(urgent);
+  };
+
+  private last: JournalEntry | null = null;
+
+  /** What the journal keeps of this session. */
+  entry(): JournalEntry {
+    if (this.closed && this.last) return this.last;
+    const st = this.presence.current;
+    this.last = {
+      p: this.room.name, id: st.id, name: st.name, role: st.role, agent: st.agent, host: st.host, pid: st.pid, cwd: st.cwd,
+      branch: st.branch, task: st.task, intent: st.intent, startedAt: st.startedAt, lastActive: st.lastActive, lastSeen: this.seen, locks: st.locks,
+    };
+    return this.last;
   }
 
   get id(): string {
@@ -65,8 +107,12 @@ export class HostedSession {
 
   close(): void {
     if (this.closed) return;
+    this.entry();
     this.closed = true;
     this.offDurable();
+    this.onChange = undefined;
+    this.awareness.off('change', this.onLocal);
+    this.notices.close();
     this.presence.close();
     this.detach();
     this.awareness.destroy();
@@ -87,22 +133,72 @@ export class HostedSessions {
 
   /** The hosted session `info.id` in `room`, created or refreshed with `info`; counts as a sign of life. */
   touch(room: Room, info: SessionInfo): HostedSession {
-    let sessions = this.byRoom.get(room);
-    if (!sessions) {
-      sessions = new Map();
-      this.byRoom.set(room, sessions);
-      room.onDestroy(() => this.dropRoom(room));
-    }
+    const sessions = this.roomSessions(room);
     let s = sessions.get(info.id);
     if (!s) {
-      s = new HostedSession(room, info, this.opts);
-      sessions.set(info.id, s);
+      s = this.host(room, sessions, info);
       this.log.debug('hosting session', { project: room.name, session: info.id });
     } else {
       s.presence.touch({ name: info.name, role: info.role, agent: info.agent, task: info.task, intent: info.intent, branch: info.branch, cwd: info.cwd, host: info.host, pid: info.pid }, true);
     }
     s.lastSeen = Date.now();
     return s;
+  }
+
+  private host(room: Room, sessions: Map<string, HostedSession>, info: SessionInfo): HostedSession {
+    const s = new HostedSession(room, info, this.opts);
+    sessions.set(info.id, s);
+    const journal = this.opts.journal;
+    if (journal) {
+      s.onChange = (urgent) => journal.mark(room.name, s.id, () => s.entry(), urgent);
+      journal.mark(room.name, s.id, () => s.entry(), true);
+    }
+    return s;
+  }
+
+  private roomSessions(room: Room): Map<string, HostedSession> {
+    let sessions = this.byRoom.get(room);
+    if (!sessions) {
+      sessions = new Map();
+      this.byRoom.set(room, sessions);
+      room.onDestroy(() => this.dropRoom(room));
+    }
+    return sessions;
+  }
+
+  /** Whether a journaled session is still within the window this server keeps sessions for. */
+  restorable(e: JournalEntry, now = Date.now()): boolean {
+    return restorable(e, now, this.opts.removeAfterMs);
+  }
+
+  /**
+   * Host again the sessions a previous run journaled, those whose last sign of life is
+   * within the removal window: presence as it was, locks ordered again by the relay rule.
+   * Returns how many were restored; the others are forgotten.
+   */
+
+  async restore(entries: JournalEntry[], roomOf: (project: string) => Promise<Room>, now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const e of entries) {
+      if (!restorable(e, now, this.opts.removeAfterMs)) {
+        this.opts.journal?.remove(e.p, e.id);
+        continue;
+      }
+      let room: Room;
+      try {
+        room = await roomOf(e.p);
+      } catch (err) {
+        this.log.warn('cannot restore a hosted session', { project: e.p, session: e.id, error: (err as Error).message });
+        continue;
+      }
+      const sessions = this.roomSessions(room);
+      if (sessions.has(e.id)) continue;
+      const s = this.host(room, sessions, { id: e.id, name: e.name, role: e.role, agent: e.agent, host: e.host, pid: e.pid, cwd: e.cwd, branch: e.branch, task: e.task, intent: e.intent });
+      s.presence.restore(e);
+      s.lastSeen = e.lastSeen;
+      n++;
+    }
+    return n;
   }
 
   get(room: Room, id: string): HostedSession | undefined {
@@ -119,6 +215,7 @@ export class HostedSessions {
     if (!s) return false;
     this.byRoom.get(room)!.delete(id);
     s.close();
+    this.opts.journal?.remove(room.name, id);
     return true;
   }
 
@@ -142,14 +239,17 @@ export class HostedSessions {
         if (now - s.lastSeen > this.opts.removeAfterMs) {
           sessions.delete(id);
           s.close();
+          this.opts.journal?.remove(room.name, id);
           this.log.info('hosted session removed after no sign of life', { project: room.name, session: id });
         }
       }
     }
   }
 
+  /** Stop hosting (shutdown): sessions stay in the journal for the next start. */
   closeAll(): void {
     clearInterval(this.timer);
+    this.opts.journal?.flush();
     for (const room of Array.from(this.byRoom.keys())) this.dropRoom(room);
   }
 }

@@ -3,6 +3,7 @@
  * default, parser and help text. The command's options, their defaults and
  * the README table are derived from (or checked against) this list.
  */
+import { userStateDir } from '../src/node/server-file.js';
 import { DEFAULT_CONFIG } from './config.js';
 
 export { parseBool } from '../src/node/env.js';
@@ -32,7 +33,7 @@ export function parseWhole(v: string, from: string): number {
 export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'host', flag: '--host <host>', env: 'HUDDLE_HOST', default: DEFAULT_CONFIG.host, doc: 'interface to bind' },
   { key: 'port', flag: '--port <port>', env: 'HUDDLE_PORT', default: DEFAULT_CONFIG.port, parse: parseWhole, doc: 'TCP port (0 picks a free one)' },
-  { key: 'data', flag: '--data <dir>', env: 'HUDDLE_DATA', default: DEFAULT_CONFIG.dataDir, doc: 'LevelDB folder' },
+  { key: 'data', flag: '--data <dir>', env: 'HUDDLE_DATA', default: userStateDir() ?? DEFAULT_CONFIG.dataDir, doc: 'data folder (LevelDB, logs, session journal); default: the per-user state folder' },
   { key: 'token', flag: '--token <token>', env: 'HUDDLE_TOKEN', doc: 'token every client must present (read-write)' },
   { key: 'tokenFile', flag: '--token-file <file>', env: 'HUDDLE_TOKEN_FILE', doc: 'read the read-write token from a file' },
   { key: 'readToken', flag: '--read-token <token>', env: 'HUDDLE_READ_TOKEN', doc: 'token that may read and send presence, not change documents' },

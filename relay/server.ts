@@ -23,6 +23,8 @@ import { HostedSessions } from './hosted.js';
 import type { UpstreamLink } from './upstream.js';
 import { Router, json, type Access, type HttpHandler, type ServerServices } from './http.js';
 import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
+import { SessionJournal } from './session-journal.js';
+import { liveServer, removeServerFile, writeServerFile } from '../src/node/server-file.js';
 import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
@@ -62,6 +64,8 @@ export class HuddleServer implements ServerServices {
   /** Host names served besides loopback (request-guard.ts). */
   private readonly allowHosts: string[];
   private refusedRequests = 0;
+  /** Journal of hosted sessions, restored at start. */
+  readonly journal: SessionJournal;
 
   constructor(config: Partial<ServerConfig> = {}, d: ServerDeps = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -103,7 +107,9 @@ export class HuddleServer implements ServerServices {
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       }));
     }, 'read');
+    this.journal = new SessionJournal(this.config.dataDir, this.log);
     this.hosted = new HostedSessions({
+      journal: this.journal,
       removeAfterMs: this.config.hostedRemoveAfterMs,
       heartbeatMs: Math.min(10_000, Math.max(100, Math.floor(this.config.awarenessTimeoutMs / 3))),
       upstream: (room) => {
@@ -119,13 +125,23 @@ export class HuddleServer implements ServerServices {
   /** Open the persistence (replaying what a crash left) and listen. Resolves with the bound port. */
   async listen(): Promise<number> {
     walHooks.onRemoveError = (file, err) => this.log.warn('cannot delete a write-ahead log file (its records are in LevelDB); retrying later', { file: path.basename(file), error: (err as Error & { code?: string }).code ?? err.message });
-    await this.persistence.open();
+    try {
+      await this.persistence.open();
+    } catch (err) {
+      // Name the server that holds the folder, when it said where it listens (server-file.ts).
+      const other = /in use by another huddle server/.test((err as Error).message) ? liveServer(this.config.dataDir) : null;
+      if (other) throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by the huddle server at ${other.url} (pid ${other.pid}); use that server, or pass --data for another folder`);
+      throw err;
+    }
     if (this.persistence instanceof LeveldbPersistence) {
       const replayed = this.persistence.replayed;
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
       // A damaged record in the middle of a log: skipped, everything after it recovered. Loudly.
       for (const d of replayed.damaged) this.log.warn('write-ahead log damaged: skipped unreadable bytes and recovered the records after them', { file: d.file, stretches: d.stretches, bytes: d.bytes });
     }
+    // Sessions hosted before a restart come back before anyone can ask (their locks too).
+    const restored = await this.hosted.restore(this.journal.open((e) => this.hosted.restorable(e)), (name) => this.room(name));
+    if (restored > 0) this.log.info('restored hosted sessions from the journal', { sessions: restored });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         this.http.off('listening', onListening);
@@ -139,6 +155,10 @@ export class HuddleServer implements ServerServices {
       this.http.once('listening', onListening);
       this.http.listen(this.config.port, this.config.host);
     }).catch(async (err: Error & { code?: string }) => {
+      this.hosted.closeAll();
+      this.journal.close();
+      await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
+      this.rooms.clear();
       await this.persistence.close();
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
@@ -146,6 +166,12 @@ export class HuddleServer implements ServerServices {
     this.pingTimer = setInterval(guarded(this.log, this.metrics, 'ping', () => this.pingAll()), this.config.pingIntervalMs);
     this.pingTimer.unref();
     this.metrics.monitorLoop();
+    // Say where we listen, so that commands, hooks and the MCP server find us without flags.
+    try {
+      writeServerFile(this.config.dataDir, { url: this.url, pid: process.pid, startedAt: this.startedAt });
+    } catch (err) {
+      this.log.warn('cannot write the server file', { error: (err as Error).message });
+    }
     return this.port;
   }
 
@@ -380,13 +406,22 @@ export class HuddleServer implements ServerServices {
         this.log.warn('shutdown hook failed', { error: (err as Error).message });
       }
     }
+    // Close every socket before anything leaves: the removals that follow (hosted sessions, closed
+    // peers) are the server going away, not sessions leaving, and no client should show them so.
+    for (const conn of this.connections) conn.ws.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.hosted.closeAll();
+    this.journal.close();
     for (const conn of this.connections) conn.close(CLOSE_SHUTDOWN, 'server shutting down');
     await Promise.all(Array.from(this.rooms.values()).map((r) => r.shutdown().catch(() => {})));
     this.rooms.clear();
     this.http.closeAllConnections();
     await httpClosed;
     await this.persistence.close();
+    try {
+      removeServerFile(this.config.dataDir);
+    } catch {
+      /* best effort */
+    }
   }
 }
 

@@ -61,11 +61,20 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
     });
     this.conn.on('status', (s) => {
       this.since = Date.now();
+      if (s !== 'connected' && this.downSince === null) this.downSince = Date.now();
       if (s === 'connected') log.debug('upstream socket open', { project: room.name });
       else if (s === 'disconnected') log.warn('upstream disconnected; serving from the local replica', { project: room.name });
     });
-    this.conn.on('synced', () => log.info('upstream connected', { project: room.name }));
-    this.conn.on('closed', (e) => log.error('upstream refused the connection', { project: room.name, code: e.code, reason: e.reason }));
+    this.conn.on('synced', () => {
+      this.downSince = null;
+      this.refused = null;
+      log.info('upstream connected', { project: room.name });
+    });
+    this.conn.on('closed', (e) => {
+      // Said where users look (peek, /healthz, the dashboard), not only in this log.
+      this.refused = e.code === 4401 ? 'refused: wrong or missing token' : `refused: ${e.reason || `close code ${e.code}`}`;
+      log.error('upstream refused the connection', { project: room.name, code: e.code, reason: e.reason });
+    });
     this.conn.on('authority', (a) => {
       this.since = Date.now();
       room.sendToSubscribed(encodeRelayStatus(a));
@@ -106,12 +115,21 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
     return this.conn.status === 'connected' && this.conn.synced;
   }
 
+  /** Since when the link has been down (never synced yet, or lost), or null while connected. */
+  private downSince: number | null = Date.now();
+  /** Why the team relay refused us (a wrong token stops retries), or null. */
+  private refused: string | null = null;
+
   status() {
+    const connected = this.connected;
     return {
-      status: this.connected ? 'connected' : this.conn.status,
+      status: connected ? 'connected' : this.conn.status,
       authoritative: this.authoritative,
       since: this.since,
       lastSyncedAt: this.conn.lastSyncedAt,
+      /** null while connected; else "refused: ..." or "unreachable" (see downSince). */
+      reason: connected ? null : this.refused ?? 'unreachable',
+      downSince: connected ? null : this.downSince,
     };
   }
 

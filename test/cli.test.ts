@@ -5,6 +5,7 @@
  * Each child runs with a clean environment (no HUDDLE_* / CLAUDE_CODE_*) in a temp folder.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +18,14 @@ import type { Command } from 'commander';
 let server: HuddleServer;
 let cwd: string;
 let seq = 0;
+const XDG = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-cli-xdg-'));
+afterAll(() => fs.rmSync(XDG, { recursive: true, force: true }));
 
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HUDDLE_') && !k.startsWith('CLAUDE_CODE_') && k !== 'NO_COLOR') env[k] = v;
-  return { ...env, ...extra };
+  // Never the real home's server file, data folder or cache.
+  return { ...env, XDG_STATE_HOME: XDG, XDG_CACHE_HOME: XDG, ...extra };
 }
 
 interface Run {
@@ -350,7 +354,8 @@ describe.concurrent('huddle command', () => {
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/http:\/\/127\.0\.0\.1:9.*npm start.*huddle serve/);
+      expect(r.stderr).toMatch(/http:\/\/127\.0\.0\.1:9.*huddle serve/);
+      expect(r.stderr).not.toContain("npm start");
     }
   });
 });

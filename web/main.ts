@@ -27,6 +27,8 @@ const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'mes
 interface ProjectInfo {
   name: string;
   loaded?: boolean;
+  /** Has a stored document (something was ever written to it). */
+  stored?: boolean;
   sessions?: number;
 }
 
@@ -581,12 +583,58 @@ async function refreshProjects(): Promise<void> {
     return; // the connection state tells the story; try again on the next round
   }
   renderProjects();
+  warnUnknownProject();
+  void refreshRelay();
   if (!current) {
     const wanted = pageUrl.searchParams.get('project');
     const pick = wanted ?? projects.slice().sort((a, b) => (b.sessions ?? 0) - (a.sessions ?? 0))[0]?.name;
     if (pick) switchTo(pick);
     else notice('<p><strong>No projects yet.</strong> A project appears here once an agent joins it (for example after <code>huddle init</code> in a repository). This page checks every few seconds.</p>');
   }
+}
+
+type LinkStatus = { status: string; authoritative: boolean; reason?: string | null; downSince?: number | null };
+
+/** The server's link to its team relay, from /healthz: shown with its reason while it is not connected. */
+async function refreshRelay(): Promise<void> {
+  let h: { upstream?: { url: string; projects: Record<string, LinkStatus> } | null };
+  try {
+    h = await api('/healthz');
+  } catch {
+    return;
+  }
+  const el = $('relay');
+  const up = h.upstream;
+  const link = up && current ? up.projects?.[current.project] : undefined;
+  if (!up || !link || (link.status === 'connected' && link.authoritative)) {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  const now = Date.now();
+  const why = link.reason === 'unreachable' && link.downSince ? `unreachable since ${clock(link.downSince, now)}` : link.reason ?? link.status;
+  el.textContent = `team relay ${up.url}: ${why}; changes stay on this machine until it is back`;
+  el.className = `relay relay-${link.reason?.startsWith('refused') ? 'refused' : 'away'}`;
+  el.hidden = false;
+}
+
+/** A `?project=` nobody has used (a typo?) is an empty project: say so instead of showing an empty page. */
+function warnUnknownProject(): void {
+  const wanted = pageUrl.searchParams.get('project');
+  if (!wanted || current?.project !== wanted) return;
+  const p = projects.find((x) => x.name === wanted);
+  const unknown = !p || (p.stored === false && !p.sessions);
+  const el = $('notice');
+  if (!unknown) {
+    if (el.dataset.kind === 'unknown-project') {
+      delete el.dataset.kind;
+      notice(null);
+    }
+    return;
+  }
+  const others = projects.filter((x) => x.name !== wanted && (x.stored || x.sessions)).map((x) => `<code>${esc(x.name)}</code>`);
+  notice(`<p><strong>No project named “${esc(wanted)}” exists on this server yet</strong> (is the address right?). It is empty until an agent joins it.${others.length ? ` Known projects: ${others.join(', ')}.` : ''}</p>`);
+  el.dataset.kind = 'unknown-project';
 }
 
 // ---- start --------------------------------------------------------------------

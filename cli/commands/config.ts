@@ -21,7 +21,7 @@ then .huddle/config.json (found walking up from here), then defaults.`)
       const token = cfg.token ? `${cfg.token.slice(0, 2)}…(${cfg.token.length} chars)` : null;
       const values = {
         url: { value: cfg.url, source: cfg.sources.url },
-        project: { value: cfg.project, source: cfg.sources.project },
+        project: { value: cfg.project, source: cfg.sources.project, ...(cfg.sources.project === 'default' ? { derivedFrom: cfg.projectFrom.source, identity: cfg.projectFrom.from } : {}) },
         token: { value: token, source: cfg.sources.token },
         session: { value: cfg.session.id, source: cfg.sources.session },
         role: { value: cfg.session.role ?? null, source: cfg.sources.role },
@@ -29,7 +29,8 @@ then .huddle/config.json (found walking up from here), then defaults.`)
         autoLock: { value: cfg.autoLock, source: cfg.sources.autoLock },
       };
       if (opts.json) return json({ ...values, httpUrl: cfg.httpUrl, name: cfg.session.name, root: cfg.root, configFile: cfg.configFile });
-      let o = table(Object.entries(values).map(([k, v]) => [k, String(v.value ?? c.dim('(none)')), c.dim(v.source)]), '');
+      const from = (v: { source: string; derivedFrom?: string; identity?: string }) => (v.derivedFrom ? `${v.source}: ${v.derivedFrom} ${v.identity}` : v.source);
+      let o = table(Object.entries(values).map(([k, v]) => [k, String(v.value ?? c.dim('(none)')), c.dim(from(v))]), '');
       o += table([['name', cfg.session.name ?? ''], ['root', cfg.root], ['config file', cfg.configFile ?? c.dim('(none found)')]], '');
       out(o);
     });

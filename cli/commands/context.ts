@@ -116,6 +116,8 @@ Examples:
       if (!text.trim()) throw usageError('empty message');
       const ctx = contextOf(cmd);
       const { result, local } = await writeOp(ctx, 'send', { to, text, kind: opts.kind as MessageKind | undefined, replyTo: opts.replyTo, needsReply: opts.needsReply });
+      const warning = (result as { warning?: unknown }).warning;
+      if (typeof warning === 'string') process.stderr.write(`huddle send: warning: ${warning}\n`);
       if (opts.json) return json(result);
       out(`message ${short(result.id)} to ${result.to} ${storedNote(local)}`);
     });

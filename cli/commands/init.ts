@@ -21,6 +21,7 @@ import { HOOK_PATH } from '../../src/protocol/constants.js';
 import { AGENT_KINDS, type AgentKind } from '../../src/agents/event.js';
 import { INSTALLERS, SHIM_RE, detectAgents, type FileEdit } from '../agents-install.js';
 import { SHIM_FILE, SHIM_MARK, shimScript } from '../shim.js';
+import { GITIGNORE_NOTE, nextSteps, withIgnores } from '../init-gitignore.js';
 
 export interface InitFlags {
   dryRun?: boolean;
@@ -348,8 +349,15 @@ function planCommon(root: string, flags: InitFlags, cfg: { project: string }, bi
   }
   plans.push({ file: CONFIG, before: cBefore, after: JSON.stringify(conf) === cObj && cBefore !== null ? cBefore : pretty(conf) });
 
-  // .git/hooks/pre-commit
+  // .gitignore: local state out of git, config.json in (cli/init-gitignore.ts)
   const gd = gitDir(root);
+  if (gd) {
+    const gBefore = readText(path.join(root, '.gitignore'));
+    plans.push({ file: '.gitignore', before: gBefore, after: withIgnores(gBefore) });
+    notes.push(GITIGNORE_NOTE);
+  }
+
+  // .git/hooks/pre-commit
   if (flags.guard === false) notes.push('git pre-commit guard not installed (--no-guard)');
   else if (!gd) notes.push('not a git repository: no pre-commit guard (huddle guard) installed');
   else {
@@ -485,7 +493,9 @@ export async function runInit(cwd: string, flags: InitFlags): Promise<{ output: 
   const root = gitRoot(cwd) ?? path.resolve(cwd);
   const result = flags.uninstall ? planUninstall(root) : await planInstall(root, flags);
   if (!flags.dryRun) apply(result, !!flags.uninstall);
-  return { output: show(result, !!flags.dryRun, !!flags.uninstall), result };
+  const { discoverServer } = await import('../../src/node/server-file.js');
+  const next = flags.uninstall || flags.dryRun ? '' : nextSteps(discoverServer()?.url ?? null);
+  return { output: show(result, !!flags.dryRun, !!flags.uninstall) + next, result };
 }
 
 export function registerInit(program: Command): void {

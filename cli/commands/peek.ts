@@ -7,11 +7,17 @@ import type { SessionView, LockView } from '../../src/model/view.js';
 
 export function sourceLine(s: Snapshot, url: string): string {
   const where = `${c.bold(s.project)} ${c.dim('at')} ${url}`;
-  if (s.source === 'offline') return `${where}  ${c.red(`OFFLINE, as of ${clock(s.asOf ?? s.at)} (${ago(s.asOf ?? s.at, s.at)})`)} ${c.dim('- presence and locks unknown')}\n`;
+  if (s.source === 'offline') {
+    const seen = s.presenceAsOf
+      ? c.yellow(`- sessions and locks as last seen ${clock(s.presenceAsOf)} (${ago(s.presenceAsOf, s.at)})`)
+      : c.dim('- presence and locks unknown');
+    return `${where}  ${c.red(`OFFLINE, as of ${clock(s.asOf ?? s.at)} (${ago(s.asOf ?? s.at, s.at)})`)} ${seen}\n`;
+  }
   const up = s.upstream;
+  const away = up ? (up.reason === 'unreachable' && up.downSince ? `unreachable since ${clock(up.downSince)} (${ago(up.downSince, s.at)})` : up.reason ?? `${up.status} since ${clock(up.since)} (${ago(up.since, s.at)})`) : '';
   const link = !up ? '' : up.status === 'connected' && up.authoritative
     ? `  ${c.dim(`team relay ${up.url}: connected since ${clock(up.since)}`)}`
-    : `  ${c.yellow(`team relay ${up.url}: ${up.status} since ${clock(up.since)} (${ago(up.since, s.at)}); locks taken now stay unconfirmed`)}`;
+    : `  ${c.yellow(`team relay ${up.url}: ${away}; writes stay on this machine and locks unconfirmed until it is back`)}`;
   return `${where}  ${c.green('live')}${link}\n`;
 }
 
@@ -100,7 +106,8 @@ Examples:
   $ huddle peek --json | jq '.sessions[].name'
   $ huddle peek --session backend-1     # with backend-1's inbox
 
-Without a server, the last state stored in .huddle/data is shown, marked "offline, as of TIME".`)
+Without a server, the last stored state (the local replica) is shown, marked "offline, as of TIME", with the
+sessions and locks last seen live, marked as of when they were seen.`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const s = await readState(ctx);

@@ -99,7 +99,7 @@ export function registerServe(program: Command): void {
   serve
     .addHelpText('after', `
 Examples:
-  $ huddle serve                          # local server on 127.0.0.1:4321, data in .huddle/data
+  $ huddle serve                          # local server on 127.0.0.1:4321, data in ~/.local/state/huddle
   $ huddle serve --port 0 --data /tmp/h   # any free port, another folder
   $ huddle serve --host 0.0.0.0 --token-file ~/.huddle-token   # a team relay
   $ huddle serve --host 0.0.0.0 --token-file tok --tls-cert cert.pem --tls-key key.pem   # ... on wss://

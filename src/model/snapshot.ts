@@ -15,7 +15,9 @@ export interface Snapshot {
   source: 'live' | 'offline';
   asOf: number | null;
   /** The link of the server to a team relay, when it has one (filled in by the server). */
-  upstream?: { url: string; status: string; authoritative: boolean; since: number } | null;
+  upstream?: { url: string; status: string; authoritative: boolean; since: number; reason?: string | null; downSince?: number | null } | null;
+  /** Set when sessions and locks are the last ones seen live (server away), as of this time. */
+  presenceAsOf?: number | null;
   sessions: SessionView[];
   watchers: number;
   locks: LockView[];

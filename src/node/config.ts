@@ -13,6 +13,9 @@ import { gitBranch, gitRoot } from './repo.js';
 import { parseBool } from './env.js';
 import { projectNameProblem, toProjectName } from '../protocol/names.js';
 import type { SessionInfo } from '../model/session.js';
+import { discoverServer } from './server-file.js';
+import { checkFileConfig, FileConfigProblem, trackedTokenWarning } from './config-file.js';
+import { projectIdentity, type ProjectIdentity } from './project-id.js';
 
 import { DEFAULT_URL } from '../protocol/constants.js';
 
@@ -37,7 +40,7 @@ export interface FileConfig {
   upstreamToken?: string;
 }
 
-export type Source = 'flag' | 'env' | 'config' | 'default';
+export type Source = 'flag' | 'env' | 'config' | 'default' | 'discovered';
 
 export interface ResolvedConfig {
   /** WebSocket base URL, e.g. ws://127.0.0.1:4321 */
@@ -53,6 +56,8 @@ export interface ResolvedConfig {
   root: string;
   configFile: string | null;
   file: FileConfig;
+  /** Where the default project comes from (used when no flag, env or config names one). */
+  projectFrom: ProjectIdentity;
   sources: Record<'url' | 'project' | 'token' | 'session' | 'role' | 'enforce' | 'autoLock', Source>;
 }
 
@@ -85,13 +90,32 @@ export function readConfigFile(file: string): FileConfig {
   } catch (err) {
     throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(raw);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as FileConfig;
+    v = JSON.parse(raw);
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
+  // Every key typed; a wrong type names the file and key, an unknown key is a warning.
+  try {
+    const { config, warnings } = checkFileConfig(v, file);
+    fileWarnings.set(file, warnings);
+    return config as FileConfig;
+  } catch (err) {
+    if (err instanceof FileConfigProblem) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+const fileWarnings = new Map<string, string[]>();
+
+/** Warnings about a config file read earlier (unknown keys), and a token in a file git tracks. */
+export function configWarnings(cfg: Pick<ResolvedConfig, 'configFile' | 'file'>): string[] {
+  if (!cfg.configFile) return [];
+  const out = [...(fileWarnings.get(cfg.configFile) ?? [])];
+  const tracked = trackedTokenWarning(cfg.configFile, cfg.file);
+  if (tracked) out.push(tracked);
+  return out;
 }
 
 /** ws(s):// base URL from anything a user may write (http://, host:port, trailing slash). */
@@ -118,9 +142,14 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
   const pick = <T>(flag: T | undefined, envv: T | undefined, conf: T | undefined, def: T): [T, Source] =>
     flag !== undefined && flag !== '' ? [flag, 'flag'] : envv !== undefined && envv !== '' ? [envv, 'env'] : conf !== undefined && conf !== '' ? [conf, 'config'] : [def, 'default'];
 
-  const [rawUrl, urlSrc] = pick(flags.url, env.HUDDLE_URL, file.url, DEFAULT_SERVER_URL);
+  let [rawUrl, urlSrc] = pick(flags.url, env.HUDDLE_URL, file.url, DEFAULT_SERVER_URL);
+  // No URL configured: the machine's server, from the file it writes where it keeps its data.
+  const found = urlSrc === 'default' ? discoverServer(env) : null;
+  if (found) [rawUrl, urlSrc] = [found.url, 'discovered'];
   const url = normalizeServerUrl(rawUrl);
-  const [project, projSrc] = pick(flags.project, env.HUDDLE_PROJECT, file.project, toProjectName(path.basename(root)));
+  // The default project is the repository's identity (origin, else common dir), not the folder name.
+  const identity = projectIdentity(root);
+  const [project, projSrc] = pick(flags.project, env.HUDDLE_PROJECT, file.project, identity.project);
   const problem = projectNameProblem(project);
   if (problem) throw new ConfigError(`bad project "${project}" (${projSrc}): ${problem}`);
   const [token, tokSrc] = pick<string | undefined>(flags.token, env.HUDDLE_TOKEN, file.token, undefined);
@@ -149,6 +178,7 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
     root,
     configFile,
     file,
+    projectFrom: identity,
     sources: { url: urlSrc, project: projSrc, token: tokSrc, session: sessSrc, role: roleSrc, enforce: enfSrc, autoLock: alSrc },
   };
 }

@@ -12,6 +12,7 @@ import type { Actor, SharedContext } from '../model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, forcedReleaseNotice } from '../model/enums.js';
 import { normalizePattern } from '../model/paths.js';
 import type { Presence } from '../peer/presence.js';
+import { recipientWarning } from '../model/recipients.js';
 import { OpError } from './errors.js';
 
 /** What an operation may ask of the acting session (a hosted session on the server). */
@@ -141,7 +142,12 @@ export const OPS = {
     access: 'write',
     needs: 'context',
     input: z.object({ to: str.min(1), text: str.min(1), kind: z.enum(MESSAGE_KINDS).optional(), replyTo: str.optional(), needsReply: z.boolean().optional() }),
-    run: (a, { ctx, actor }) => ctx.send(actor, a),
+    run: (a, { ctx, actor, presence }) => {
+      const m = ctx.send(actor, a);
+      // A message to a session or role that does not exist would sit unread: say so (when live).
+      const warning = presence ? recipientWarning(m.to, presence.view(), ctx) : null;
+      return warning ? { ...m, warning } : m;
+    },
   }),
   inbox: op({
     access: 'write',

@@ -145,6 +145,20 @@ export class Presence extends ObservableV2<Events> {
     this.publish();
   }
 
+  /**
+   * Take back the state a previous run of the host left (a server restart): start,
+   * last sign of life and locks. The locks come back unconfirmed and are ordered
+   * again by the relay rule, so a claim another session took meanwhile wins and
+   * this one is dropped (`lock-lost`, reason 'conflict').
+   */
+  restore(prev: Pick<SessionState, 'startedAt' | 'lastActive' | 'locks'>): void {
+    const now = Date.now();
+    const locks = prev.locks.filter((c) => claimLive(c, now)).map((c) => ({ ...c, confirmed: false }));
+    this.state = { ...this.state, startedAt: prev.startedAt, lastActive: prev.lastActive, locks };
+    this.publish();
+    this.reconcileUnconfirmed();
+  }
+
   /** Record that this session edits `path` (repository-relative), with line ranges when known. */
   editing(path: string, ranges?: Array<[number, number]>): void {
     this.state = { ...this.state, lastActive: Date.now(), editing: withEditing(this.state.editing, { path: normalizePattern(path), ranges, at: Date.now() }) };

@@ -1,0 +1,87 @@
+/**
+ * Issue 12, "whoever loses a lock is told, wherever they are": a hosted session
+ * (agent behind hooks, CLI) whose lock is forced or dropped by the relay rule
+ * hears it at its next hook call, its next CLI command (once), in its inbox,
+ * and in the timeline the dashboard shows.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cleanup, startServer, tempDir, waitFor } from './helpers.js';
+import { isolatedEnv, runCli } from './cli-run.js';
+import type { HuddleServer } from '../relay/server.js';
+
+afterEach(cleanup);
+
+type Json = Record<string, any>;
+
+async function post(url: string, body: unknown): Promise<Json> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return (await res.json()) as Json;
+}
+
+function repo(project: string): string {
+  const root = path.join(tempDir(), 'repo');
+  fs.mkdirSync(path.join(root, '.git'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  fs.mkdirSync(path.join(root, '.huddle'));
+  fs.writeFileSync(path.join(root, '.huddle', 'config.json'), JSON.stringify({ project }));
+  return root;
+}
+
+const hookOf = (session: string, cwd: string, event: string, extra: Json = {}) => ({ session_id: session, transcript_path: '/tmp/t.jsonl', cwd, hook_event_name: event, ...extra });
+const editOf = (session: string, cwd: string, file: string) => hookOf(session, cwd, 'PreToolUse', { tool_name: 'Edit', tool_input: { file_path: file, old_string: 'a', new_string: 'b' } });
+
+function cli(server: HuddleServer, root: string, session: string, args: string[]) {
+  return runCli(args, { cwd: root, env: isolatedEnv({ HUDDLE_URL: server.wsUrl, HUDDLE_SESSION: session }) });
+}
+
+describe('a hosted session that loses a lock is told', () => {
+  it('forced release: the next hook call injects one line, the next CLI command prints it once', async () => {
+    const server = await startServer();
+    const root = repo('lost1');
+    const op = (name: string, body: Json) => post(`${server.url}/api/p/lost1/op/${name}`, body);
+    await post(`${server.url}/hooks/claude-code`, hookOf('sess-A', root, 'SessionStart', { source: 'startup' }));
+    expect((await op('lock', { session: { id: 'sess-A', name: 'alice' }, paths: ['src/a.ts'] })).result.status).toBe('confirmed');
+    await op('unlock', { session: { id: 'sess-B', name: 'bob' }, paths: ['src/a.ts'], force: true, reason: 'alice is away' });
+    const room = await server.room('lost1');
+    await waitFor(() => server.hosted.get(room, 'sess-A')?.presence.claims().length === 0, 'the claim to drop');
+
+    // The next hook call, whatever it is (an edit of another file here), carries the line.
+    const r = await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, path.join(root, 'src/other.ts')));
+    expect(r.hookSpecificOutput?.additionalContext).toBe('huddle: your lock on src/a.ts was dropped: released by bob: alice is away.');
+    expect(await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, path.join(root, 'src/other.ts')))).toEqual({});
+
+    // The same session's next CLI command says it once on stderr.
+    const first = await cli(server, root, 'sess-A', ['locks', '--mine']);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('your lock on src/a.ts was dropped: released by bob');
+    const second = await cli(server, root, 'sess-A', ['locks', '--mine']);
+    expect(second.stderr).not.toContain('src/a.ts');
+  });
+
+  it('dropped by the relay rule (a rival ordered first after a restart): hook, CLI, inbox and timeline', async () => {
+    const server = await startServer();
+    const root = repo('lost2');
+    const op = (name: string, body: Json) => post(`${server.url}/api/p/lost2/op/${name}`, body);
+    // B took src/db/** while A's server was away.
+    expect((await op('lock', { session: { id: 'sess-B', name: 'bob', role: 'backend' }, paths: ['src/db/**'] })).result.status).toBe('confirmed');
+    // A comes back from the journal with an older claim on the same files: B's confirmed claim wins.
+    const t = Date.now() - 60_000;
+    const claim = { id: 'l-old', path: 'src/db/**', mode: 'exclusive' as const, claimedAt: t, expiresAt: Date.now() + 3600_000, capAt: Date.now() + 7200_000, confirmed: true };
+    const n = await server.hosted.restore([{ p: 'lost2', id: 'sess-A', name: 'alice', role: 'backend', agent: 'claude-code', host: 'h', pid: 0, cwd: root, branch: null, task: null, intent: null, startedAt: t, lastActive: t, lastSeen: t, locks: [claim] }], (p) => server.room(p));
+    expect(n).toBe(1);
+    const room = await server.room('lost2');
+    await waitFor(() => server.hosted.get(room, 'sess-A')?.presence.claims().length === 0, 'A to yield');
+
+    const r = await post(`${server.url}/hooks/claude-code`, hookOf('sess-A', root, 'PostToolUse', { tool_name: 'Read', tool_input: {} }));
+    expect(r.hookSpecificOutput.additionalContext).toMatch(/^huddle: your lock on src\/db\/\*\* was dropped: bob holds it/);
+    const first = await cli(server, root, 'sess-A', ['inbox', '--json']);
+    expect(first.stderr).toMatch(/your lock on src\/db\/\*\* was dropped: bob holds it/);
+    const inbox = JSON.parse(first.stdout) as Json[];
+    expect(inbox.some((m) => m.by === 'huddle' && /src\/db\/\*\* was dropped: bob holds it/.test(m.text))).toBe(true);
+    expect((await cli(server, root, 'sess-A', ['inbox'])).stderr).toBe('');
+    const timeline = (await op('timeline', {})).result as Json[];
+    expect(timeline.find((e) => e.type === 'lock.lost')).toMatchObject({ actor: 'huddle', summary: 'src/db/** of alice: bob holds it' });
+  });
+});
