@@ -45,8 +45,9 @@ describe('shared context', () => {
   it('timeline entries become watch events of their kind', () => {
     const ev = (type: string) => timelineEvent({ at: 1, type, actor: 'a', actorName: 'A', summary: 's' });
     expect(ev('decision').type).toBe('decision');
-    expect(ev('task.claimed')).toMatchObject({ type: 'task', summary: 'A: task claimed: s' });
-    expect(ev('note.deleted')).toMatchObject({ type: 'note', summary: 'A: s' });
+    // The timeline's own type names (issue 15: watch and timeline say the same).
+    expect(ev('task.claimed')).toMatchObject({ type: 'task.claimed', summary: 'A: s' });
+    expect(ev('note.deleted')).toMatchObject({ type: 'note.deleted', summary: 'A: s' });
     expect(ev('lock.forced').type).toBe('lock.forced');
     expect(ev('weird')).toMatchObject({ type: 'other', summary: 'A: weird: s' });
   });

@@ -187,7 +187,7 @@ describe('event-loop stalls', () => {
     const port = Number(new URL(url).port);
     const sock = net.connect(port, '127.0.0.1');
     await new Promise<void>((r) => sock.once('connect', () => r()));
-    sock.write('GET /api/p/ev/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    sock.write(`GET /api/p/ev/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     sock.pause(); // never reads
     const writer = await rawSocket(`${wsUrl}/ev`);
     const doc = new Y.Doc();

@@ -85,8 +85,9 @@ export function registerDoctor(program: Command): void {
     .description('Check each agent wired here: hooks in place, server reachable, hooks trusted, a probe hook answers.')
     .option('--json', 'one JSON array of checks')
     .addHelpText('after', `
-Example:
-  huddle doctor        # one line per check, with the fix; exit 1 when something is off`)
+Examples:
+  $ huddle doctor          # one line per check, with the fix; exit 1 when something is off
+  $ huddle doctor --json   # the checks as one JSON array`)
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals() as { url?: string; json?: boolean };
       try {
@@ -94,7 +95,7 @@ Example:
         process.stdout.write(opts.json ? JSON.stringify(r.checks) + '\n' : r.text);
         process.exitCode = r.code;
       } catch (err) {
-        process.stderr.write(`huddle doctor: ${(err as Error).message}\n`);
+        process.stderr.write(`huddle: ${(err as Error).message}\n`);
         process.exitCode = 1;
       }
     });
