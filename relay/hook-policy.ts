@@ -24,6 +24,7 @@ import { blockingLock, buildPresence, type LockView, type PresenceView } from '.
 import { SharedContext } from '../src/model/context.js';
 import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
+import { suggestionLines } from '../src/model/suggest.js';
 import { normalizePattern } from '../src/model/paths.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
@@ -176,7 +177,7 @@ export class HookPolicy {
           : 'Locks are advisory here (enforce: off).',
       ...(cfg.autoLock ? ['A file is locked for this session at its first edit (autoLock).'] : []),
     ];
-    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes });
+    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me) });
     for (const id of out.messageIds) mem.messages.add(id);
     for (const id of out.decisionIds) mem.decisions.add(id);
     mem.introduced = true;

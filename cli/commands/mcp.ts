@@ -95,6 +95,15 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     return inject.sessionSummary({ project: snap.project, me: me(), sessions: snap.sessions, locks: snap.locks, inbox: snap.inbox ?? [], decisions: snap.decisions, tasks: snap.tasks.open }).text;
   }));
 
+  server.registerTool('next', {
+    description: 'Where this session could help: open tasks for its role with dependencies done and nobody on them, folders nobody edits or holds, what the others are on (facts; the choice stays yours).',
+    inputSchema: { role: field('next').role },
+  }, (a) => run(async () => {
+    const { localAreas } = await import('./next.js');
+    const { suggestText } = await import('../../src/model/suggest.js');
+    return suggestText(await api.op('next', { role: a.role, areas: localAreas(cfg.root) }), 4000);
+  }));
+
   server.registerTool('lock', {
     description: 'Take an advisory lock on files or globs (repository-relative) so other sessions do not edit them; exclusive by default. Released by unlock or when this session ends.',
     inputSchema: {
@@ -218,7 +227,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
 export function registerMcp(program: Command): void {
   program
     .command('mcp')
-    .description('Run a stdio MCP server with huddle tools (status, lock, unlock, decide, declare, send, inbox, task).')
+    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task).')
     .addHelpText('after', `
 Examples:
   $ huddle mcp                                      # as Claude Code starts it from .mcp.json

@@ -13,6 +13,8 @@ import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, forcedReleaseNotice }
 import { normalizePattern } from '../model/paths.js';
 import type { Presence } from '../peer/presence.js';
 import { recipientWarning } from '../model/recipients.js';
+import type { PresenceView } from '../model/view.js';
+import { suggestionsFor } from '../model/suggest.js';
 import { OpError } from './errors.js';
 
 /** What an operation may ask of the acting session (a hosted session on the server). */
@@ -25,6 +27,14 @@ export interface OpEnv {
   presence?: ActingPresence;
   /** Ends the acting session (`session` operations: the server's registry). */
   end?: () => boolean;
+  /** Everyone's live presence (the server); absent offline. */
+  view?: () => PresenceView;
+}
+
+/** Everyone's presence as the operation can know it: none offline. */
+function viewOf(env: OpEnv): Pick<PresenceView, 'sessions' | 'locks'> & { known: boolean } {
+  const v = env.view?.() ?? env.presence?.view();
+  return v ? { sessions: v.sessions, locks: v.locks, known: true } : { sessions: [], locks: [], known: false };
 }
 
 /** context: the shared document alone (also offline); presence: the acting session's live presence; session: its lifetime. */
@@ -224,6 +234,18 @@ export const OPS = {
   history: op({ access: 'read', needs: 'context', input: none, run: (_a, { ctx }) => ctx.versions() }),
   diff: op({ access: 'read', needs: 'context', input: z.object({ from: str, to: str.optional() }), run: (a, { ctx }) => ctx.diff(a.from, a.to ?? 'current') }),
   rollback: op({ access: 'write', needs: 'context', input: z.object({ version: str }), run: (a, { ctx, actor }) => ctx.rollback(actor, a.version) }),
+  next: op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({
+      areas: strs.max(500, 'at most 500 areas').optional().describe('folders of the repository (e.g. src/payments) to consider besides those huddle has seen'),
+      role: str.optional().describe('suggest for this role instead of the session\'s'),
+    }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return { ...suggestionsFor(env.ctx, v, { ...env.actor, role: a.role ?? env.actor.role }, a.areas), presenceKnown: v.known };
+    },
+  }),
   timeline: op({ access: 'read', needs: 'context', input: z.object({ since: nonNeg.optional(), limit: nonNeg.optional() }), run: (a, { ctx }) => ctx.timeline(a) }),
 };
 
