@@ -20,6 +20,7 @@ import { registerConflicts } from './commands/conflicts.js';
 import { registerConfig } from './commands/config.js';
 import { registerMeta } from './commands/meta.js';
 import { registerNext } from './commands/next.js';
+import { registerSync } from './commands/sync.js';
 
 type Register = (program: Command) => void;
 
@@ -46,6 +47,7 @@ export const GROUPS: Record<string, () => Promise<Register> | Register> = {
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   meta: () => registerMeta,
   next: () => registerNext,
+  sync: () => registerSync,
 };
 
 /** Top-level command name -> its group (test/cli.test.ts checks this against what the groups register). */
@@ -55,7 +57,7 @@ export const COMMAND_GROUP: Record<string, string> = {
   interfaces: 'context', send: 'context', inbox: 'context', note: 'context', task: 'tasks', handoff: 'tasks',
   history: 'history', snapshot: 'history', diff: 'history', rollback: 'history', timeline: 'history',
   conflicts: 'conflicts', config: 'config', hook: 'hook', mcp: 'mcp', init: 'init', guard: 'guard', doctor: 'doctor',
-  version: 'meta', completion: 'meta', next: 'next',
+  version: 'meta', completion: 'meta', next: 'next', sync: 'sync',
 };
 
 /** Global options that take a value (their value is not the command name). */

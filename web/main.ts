@@ -17,12 +17,13 @@ import { KINDS } from '../src/model/kinds/index.js';
 import { $, patchList, setHtml } from './dom.js';
 import { clock, esc, plural } from './format.js';
 import * as R from './render.js';
+import { syncsHtml } from './syncs.js';
 
 type Access = 'none' | 'read' | 'write';
-type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
+type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
 /** Sections that show one kind of record each. */
 const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces']);
-const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'messages', 'decisions', 'interfaces', 'timeline'];
+const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'messages', 'decisions', 'interfaces', 'timeline'];
 
 interface ProjectInfo {
   name: string;
@@ -87,6 +88,7 @@ class Live {
       if (KIND_SECTIONS.has(section)) this.doc.getMap(k.section).observeDeep(() => mark(section));
     }
     this.ctx.timelineArr.observe(() => mark('timeline'));
+    this.doc.getMap('syncs').observeDeep(() => mark('syncs'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
     this.conn = new RelayConnection({ url: wsBase, project, doc: this.doc, awareness: this.awareness, token, socket });
@@ -138,7 +140,7 @@ class Live {
   presenceChanged(): void {
     if (!this.live) return;
     this.recompute();
-    mark('header', 'sessions', 'locks', 'overlaps');
+    mark('header', 'sessions', 'locks', 'overlaps', 'syncs');
   }
 
   private renewedAt = Date.now();
@@ -183,6 +185,7 @@ const SECTION_EL: Record<Section, string> = {
   locks: 'n-locks',
   overlaps: 'overlaps',
   tasks: 'board',
+  syncs: 'syncs',
   messages: 'messages',
   decisions: 'decisions',
   interfaces: 'interfaces',
@@ -218,6 +221,7 @@ function render(): void {
       setHtml($('overlaps'), R.overlapsHtml(overlaps));
     });
     run('tasks', () => renderTasks(l, now));
+    run('syncs', () => setHtml($('syncs'), syncsHtml(l.ctx, l.presence, now)));
     run('messages', () => {
       const all = l.ctx.messages();
       setHtml($('messages'), R.messagesHtml(l.ctx.openRequests(), all.slice(-15).reverse(), all.length, names, now, access === 'write'));
@@ -733,7 +737,7 @@ async function start(): Promise<void> {
     mark('header', 'sessions', 'locks', 'overlaps');
     if (now - slowAt >= 10_000) {
       slowAt = now;
-      mark('timeline', 'tasks', 'messages', 'decisions', 'interfaces');
+      mark('timeline', 'tasks', 'syncs', 'messages', 'decisions', 'interfaces');
     }
   }, Math.max(200, Math.min(1000, presenceTimeoutMs / 10)));
 }

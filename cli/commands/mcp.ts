@@ -198,6 +198,37 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     }
   }));
 
+  server.registerTool('sync', {
+    description: 'Sync points where parallel work meets: create (name, sessions or tasks), done (name, summary, files), drop, list, show. Complete opens a follow-up task.',
+    inputSchema: {
+      action: z.enum(['create', 'done', 'drop', 'list', 'show']),
+      name: field('sync.create').name.optional(),
+      sessions: field('sync.create').sessions,
+      tasks: field('sync.create').tasks,
+      then: field('sync.create').then,
+      summary: field('sync.done').summary.optional(),
+      files: field('sync.done').files,
+      participant: field('sync.drop').participant.optional().describe('drop: the participant not to wait for'),
+    },
+  }, (a) => run(async () => {
+    type V = { name: string; status: string; followUp?: string; participants: Array<{ name: string; state: string; summary?: string }> };
+    const show = (v: V) => `${v.name} (${v.status}${v.followUp ? `, follow-up ${sid(v.followUp)}` : ''}): ${v.participants.map((p) => `${p.name} ${p.state}`).join(', ')}`;
+    switch (a.action) {
+      case 'create':
+        return `Created ${show(await api.op('sync.create', { name: a.name, sessions: a.sessions, tasks: a.tasks, then: a.then }))}.`;
+      case 'done':
+        return `Arrived: ${show(await api.op('sync.done', { name: a.name, summary: a.summary, files: a.files }))}.`;
+      case 'drop':
+        return `Dropped ${a.participant}: ${show(await api.op('sync.drop', { name: a.name, participant: a.participant }))}.`;
+      case 'list': {
+        const r = await api.op('sync.list', {});
+        return r.syncs.length ? r.syncs.map(show).join('\n') : 'No sync points.';
+      }
+      case 'show':
+        return show(await api.op('sync.show', { name: a.name }));
+    }
+  }));
+
   // Alive while running: one sign of life now and then.
   const touch = () => follow().then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
   void touch();
@@ -227,7 +258,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
 export function registerMcp(program: Command): void {
   program
     .command('mcp')
-    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task).')
+    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task, sync).')
     .addHelpText('after', `
 Examples:
   $ huddle mcp                                      # as Claude Code starts it from .mcp.json

@@ -15,6 +15,7 @@ import type { Presence } from '../peer/presence.js';
 import { recipientWarning } from '../model/recipients.js';
 import type { PresenceView } from '../model/view.js';
 import { suggestionsFor } from '../model/suggest.js';
+import { arriveSync, createSync, dropFromSync, listSyncs, settleTaskSyncs, showSync } from '../model/syncs.js';
 import { OpError } from './errors.js';
 
 /** What an operation may ask of the acting session (a hosted session on the server). */
@@ -185,7 +186,19 @@ export const OPS = {
       return t;
     },
   }),
-  'task.done': op({ access: 'write', needs: 'context', input: z.object({ id, note: str.optional() }), run: (a, { ctx, actor }) => ctx.completeTask(actor, a.id, a.note) }),
+  'task.done': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ id, note: str.optional() }),
+    run: (a, { ctx, actor }) => {
+      let t!: ReturnType<SharedContext['completeTask']>;
+      ctx.doc.transact(() => {
+        t = ctx.completeTask(actor, a.id, a.note);
+        settleTaskSyncs(ctx, actor, t.id);
+      });
+      return t;
+    },
+  }),
   'task.block': op({ access: 'write', needs: 'context', input: z.object({ id, reason: str }), run: (a, { ctx, actor }) => ctx.blockTask(actor, a.id, a.reason) }),
   'task.reopen': op({ access: 'write', needs: 'context', input: z.object({ id }), run: (a, { ctx, actor }) => ctx.reopenTask(actor, a.id) }),
   'task.note': op({ access: 'write', needs: 'context', input: z.object({ id, note: str }), run: (a, { ctx, actor }) => ctx.noteTask(actor, a.id, a.note) }),
@@ -244,6 +257,59 @@ export const OPS = {
     run: (a, env) => {
       const v = viewOf(env);
       return { ...suggestionsFor(env.ctx, v, { ...env.actor, role: a.role ?? env.actor.role }, a.areas), presenceKnown: v.known };
+    },
+  }),
+  'sync.create': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({
+      name: str.min(1),
+      sessions: strs.optional().describe('session ids or names that must arrive'),
+      tasks: strs.optional().describe('tasks that must be done (or their assignees arrive)'),
+      ofRole: str.optional().describe('every live session of this role'),
+      then: str.optional().describe('title of the follow-up task (default "integrate NAME")'),
+      role: str.optional().describe('role of the follow-up task'),
+      notify: str.optional().describe('also told on completion: a session, role:NAME or all'),
+    }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return createSync(env.ctx, env.actor, a, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.done': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ name: str.min(1), summary: str.min(1), files: strs.optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return arriveSync(env.ctx, env.actor, a.name, a, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.drop': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ name: str.min(1), participant: str.min(1).describe('the participant (session id or name, or task id) not to wait for'), reason: str.optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return dropFromSync(env.ctx, env.actor, a.name, a.participant, a.reason, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.list': op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({ all: z.boolean().optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return listSyncs(env.ctx, v.known ? v.sessions : null, { all: a.all === true });
+    },
+  }),
+  'sync.show': op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({ name: str.min(1) }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return showSync(env.ctx, a.name, v.known ? v.sessions : null);
     },
   }),
   timeline: op({ access: 'read', needs: 'context', input: z.object({ since: nonNeg.optional(), limit: nonNeg.optional() }), run: (a, { ctx }) => ctx.timeline(a) }),
