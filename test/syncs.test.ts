@@ -52,8 +52,8 @@ describe('sync points', () => {
       return s.participants.find((p) => p.name === 'carol')?.state === 'missing' ? s : null;
     }, 'carol to show as missing');
     // The others being done does not complete it: missing is not done.
-    expect(missing.status).toBe('open');
-    expect(missing.counts).toMatchObject({ done: 2, missing: 1 });
+    expect(missing!.status).toBe('open');
+    expect(missing!.counts).toMatchObject({ done: 2, missing: 1 });
     expect((await lead.op('task.list', {})).some((t) => t.title === 'integrate auth and payments')).toBe(false);
 
     const cwd = tempDir();
