@@ -21,6 +21,7 @@ import { registerConfig } from './commands/config.js';
 import { registerMeta } from './commands/meta.js';
 import { registerNext } from './commands/next.js';
 import { registerSync } from './commands/sync.js';
+import { registerReport } from './commands/report.js';
 
 type Register = (program: Command) => void;
 
@@ -48,6 +49,7 @@ export const GROUPS: Record<string, () => Promise<Register> | Register> = {
   meta: () => registerMeta,
   next: () => registerNext,
   sync: () => registerSync,
+  report: () => registerReport,
 };
 
 /** Top-level command name -> its group (test/cli.test.ts checks this against what the groups register). */
@@ -57,7 +59,7 @@ export const COMMAND_GROUP: Record<string, string> = {
   interfaces: 'context', send: 'context', inbox: 'context', note: 'context', task: 'tasks', handoff: 'tasks',
   history: 'history', snapshot: 'history', diff: 'history', rollback: 'history', timeline: 'history',
   conflicts: 'conflicts', config: 'config', hook: 'hook', mcp: 'mcp', init: 'init', guard: 'guard', doctor: 'doctor',
-  version: 'meta', completion: 'meta', next: 'next', sync: 'sync',
+  version: 'meta', completion: 'meta', next: 'next', sync: 'sync', report: 'report',
 };
 
 /** Global options that take a value (their value is not the command name). */

@@ -18,12 +18,13 @@ import { $, patchList, setHtml } from './dom.js';
 import { clock, esc, plural } from './format.js';
 import * as R from './render.js';
 import { syncsHtml } from './syncs.js';
+import { reportHtml } from './report.js';
 
 type Access = 'none' | 'read' | 'write';
-type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
+type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'report' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
 /** Sections that show one kind of record each. */
 const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces']);
-const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'messages', 'decisions', 'interfaces', 'timeline'];
+const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces', 'timeline'];
 
 interface ProjectInfo {
   name: string;
@@ -87,7 +88,7 @@ class Live {
       const section = k.section as Section;
       if (KIND_SECTIONS.has(section)) this.doc.getMap(k.section).observeDeep(() => mark(section));
     }
-    this.ctx.timelineArr.observe(() => mark('timeline'));
+    this.ctx.timelineArr.observe(() => mark('timeline', 'report'));
     this.doc.getMap('syncs').observeDeep(() => mark('syncs'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
@@ -186,6 +187,7 @@ const SECTION_EL: Record<Section, string> = {
   overlaps: 'overlaps',
   tasks: 'board',
   syncs: 'syncs',
+  report: 'report',
   messages: 'messages',
   decisions: 'decisions',
   interfaces: 'interfaces',
@@ -222,6 +224,7 @@ function render(): void {
     });
     run('tasks', () => renderTasks(l, now));
     run('syncs', () => setHtml($('syncs'), syncsHtml(l.ctx, l.presence, now)));
+    run('report', () => setHtml($('report'), reportHtml(l.ctx, l.presence, Number(($('rp-range') as HTMLSelectElement).value), now)));
     run('messages', () => {
       const all = l.ctx.messages();
       setHtml($('messages'), R.messagesHtml(l.ctx.openRequests(), all.slice(-15).reverse(), all.length, names, now, access === 'write'));
@@ -647,6 +650,7 @@ function bind(): void {
   $('project').addEventListener('change', (e) => switchTo((e.target as HTMLSelectElement).value));
   for (const id of ['tl-range', 'tl-type']) $(id).addEventListener('change', () => ((timelineLimit = 200), mark('timeline')));
   $('tl-search').addEventListener('input', () => ((timelineLimit = 200), mark('timeline')));
+  $('rp-range').addEventListener('change', () => mark('report'));
   $('tl-more').addEventListener('click', () => ((timelineLimit += 200), mark('timeline')));
   $('confirm-ok').addEventListener('click', () => ($('confirm') as HTMLDialogElement).close('ok'));
   $('confirm-cancel').addEventListener('click', () => ($('confirm') as HTMLDialogElement).close('cancel'));
@@ -737,7 +741,7 @@ async function start(): Promise<void> {
     mark('header', 'sessions', 'locks', 'overlaps');
     if (now - slowAt >= 10_000) {
       slowAt = now;
-      mark('timeline', 'tasks', 'syncs', 'messages', 'decisions', 'interfaces');
+      mark('timeline', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces');
     }
   }, Math.max(200, Math.min(1000, presenceTimeoutMs / 10)));
 }

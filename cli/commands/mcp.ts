@@ -229,6 +229,15 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     }
   }));
 
+  server.registerTool('report', {
+    description: 'What each session did recently: joined/left, tasks claimed and done, files edited, locks held and waits on them, edits refused, messages.',
+    inputSchema: { who: field('report').who, since_minutes: z.number().min(1).max(43200).optional().describe('how far back (default 1440)') },
+  }, (a) => run(async () => {
+    const { reportLines } = await import('../../src/model/report.js');
+    const r = await api.op('report', { who: a.who, sinceMs: (a.since_minutes ?? 1440) * 60_000 });
+    return r.sessions.length ? r.sessions.map((x) => reportLines(x, r.until).join('\n  ')).join('\n').slice(0, 4000) : 'No session activity in that window.';
+  }));
+
   // Alive while running: one sign of life now and then.
   const touch = () => follow().then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
   void touch();
@@ -258,7 +267,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
 export function registerMcp(program: Command): void {
   program
     .command('mcp')
-    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task, sync).')
+    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task, sync, report).')
     .addHelpText('after', `
 Examples:
   $ huddle mcp                                      # as Claude Code starts it from .mcp.json

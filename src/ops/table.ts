@@ -11,6 +11,9 @@ import { z } from 'zod';
 import type { Actor, SharedContext } from '../model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, forcedReleaseNotice } from '../model/enums.js';
 import { normalizePattern } from '../model/paths.js';
+import { conflicts } from '../model/locks.js';
+import { noteLockWait } from '../model/activity.js';
+import { buildReport } from '../model/report.js';
 import type { Presence } from '../peer/presence.js';
 import { recipientWarning } from '../model/recipients.js';
 import type { PresenceView } from '../model/view.js';
@@ -105,7 +108,18 @@ export const OPS = {
       ttlMs: nonNeg.min(1000, 'ttl must be between 1 s and 24 h').max(TTL_MAX, 'ttl must be between 1 s and 24 h').optional(),
       waitMs: nonNeg.optional(),
     }),
-    run: (a, env) => live(env).acquire(a.paths, { mode: a.mode ?? 'exclusive', reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) }),
+    run: async (a, env) => {
+      const p = live(env);
+      const mode = a.mode ?? 'exclusive';
+      const t0 = Date.now();
+      const wanted = a.paths.map(normalizePattern);
+      const first = p.view().locks.find((l) => l.state !== 'blocked' && wanted.some((w) => conflicts(l, { path: w, mode, session: env.actor.id })));
+      const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
+      // Met another's lock: how long it waited and whether it got it (what each session did, src/model/report.ts).
+      const by = r.status === 'held' && r.holder ? r.holder : first;
+      if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });
+      return r;
+    },
   }),
   unlock: op({
     access: 'write',
@@ -310,6 +324,19 @@ export const OPS = {
     run: (a, env) => {
       const v = viewOf(env);
       return showSync(env.ctx, a.name, v.known ? v.sessions : null);
+    },
+  }),
+  report: op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({
+      who: str.optional().describe('only this session (id or name)'),
+      sinceMs: nonNeg.max(30 * 24 * 3600_000, 'at most 30 days back').optional().describe('how far back, in ms (default 24 h)'),
+    }),
+    run: (a, env) => {
+      const now = Date.now();
+      const v = viewOf(env);
+      return { ...buildReport({ events: env.ctx.timeline(), messages: env.ctx.messages(), sessions: v.sessions, since: now - (a.sinceMs ?? 24 * 3600_000), now, session: a.who }), presenceKnown: v.known };
     },
   }),
   timeline: op({ access: 'read', needs: 'context', input: z.object({ since: nonNeg.optional(), limit: nonNeg.optional() }), run: (a, { ctx }) => ctx.timeline(a) }),
