@@ -65,6 +65,18 @@ const strs = z.array(z.string());
 const id = z.string().describe('id, or a unique prefix of it (as shown)');
 const none = z.object({});
 
+/** Acquire, and note in the timeline when another session's lock was met (what each session did). */
+async function lockNoting(p: ActingPresence, a: { paths: string[]; mode?: 'exclusive' | 'shared'; reason?: string; ttlMs?: number; waitMs?: number }, env: OpEnv) {
+  const mode = a.mode ?? 'exclusive';
+  const t0 = Date.now();
+  const wanted = a.paths.map(normalizePattern);
+  const first = p.view().locks.find((l) => l.state !== 'blocked' && wanted.some((w) => conflicts(l, { path: w, mode, session: env.actor.id })));
+  const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
+  const by = r.status === 'held' && r.holder ? r.holder : first;
+  if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });
+  return r;
+}
+
 export const OPS = {
   touch: op({ access: 'write', needs: 'presence', input: none, run: (_a, env) => live(env).current }),
   end: op({
@@ -108,18 +120,8 @@ export const OPS = {
       ttlMs: nonNeg.min(1000, 'ttl must be between 1 s and 24 h').max(TTL_MAX, 'ttl must be between 1 s and 24 h').optional(),
       waitMs: nonNeg.optional(),
     }),
-    run: async (a, env) => {
-      const p = live(env);
-      const mode = a.mode ?? 'exclusive';
-      const t0 = Date.now();
-      const wanted = a.paths.map(normalizePattern);
-      const first = p.view().locks.find((l) => l.state !== 'blocked' && wanted.some((w) => conflicts(l, { path: w, mode, session: env.actor.id })));
-      const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
-      // Met another's lock: how long it waited and whether it got it (what each session did, src/model/report.ts).
-      const by = r.status === 'held' && r.holder ? r.holder : first;
-      if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });
-      return r;
-    },
+    // live() first, synchronously: offline, the operation says at once that it needs the server.
+    run: (a, env) => lockNoting(live(env), a, env),
   }),
   unlock: op({
     access: 'write',
