@@ -88,7 +88,8 @@ class Live {
       const section = k.section as Section;
       if (KIND_SECTIONS.has(section)) this.doc.getMap(k.section).observeDeep(() => mark(section));
     }
-    this.ctx.timelineArr.observe(() => mark('timeline', 'report'));
+    // The report is rebuilt with the slow tick (every 10 s), not per timeline entry: it scans the whole timeline.
+    this.ctx.timelineArr.observe(() => mark('timeline'));
     this.doc.getMap('syncs').observeDeep(() => mark('syncs'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
