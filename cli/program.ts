@@ -19,6 +19,9 @@ import { registerHistory } from './commands/history.js';
 import { registerConflicts } from './commands/conflicts.js';
 import { registerConfig } from './commands/config.js';
 import { registerMeta } from './commands/meta.js';
+import { registerNext } from './commands/next.js';
+import { registerSync } from './commands/sync.js';
+import { registerReport } from './commands/report.js';
 
 type Register = (program: Command) => void;
 
@@ -44,6 +47,9 @@ export const GROUPS: Record<string, () => Promise<Register> | Register> = {
   guard: async () => (await import('./commands/guard.js')).registerGuard,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   meta: () => registerMeta,
+  next: () => registerNext,
+  sync: () => registerSync,
+  report: () => registerReport,
 };
 
 /** Top-level command name -> its group (test/cli.test.ts checks this against what the groups register). */
@@ -53,7 +59,7 @@ export const COMMAND_GROUP: Record<string, string> = {
   interfaces: 'context', send: 'context', inbox: 'context', note: 'context', task: 'tasks', handoff: 'tasks',
   history: 'history', snapshot: 'history', diff: 'history', rollback: 'history', timeline: 'history',
   conflicts: 'conflicts', config: 'config', hook: 'hook', mcp: 'mcp', init: 'init', guard: 'guard', doctor: 'doctor',
-  version: 'meta', completion: 'meta',
+  version: 'meta', completion: 'meta', next: 'next', sync: 'sync', report: 'report',
 };
 
 /** Global options that take a value (their value is not the command name). */

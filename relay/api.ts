@@ -166,17 +166,20 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const room = await roomOf(c);
       const info = sessionInfoOf(body);
       const args = parseArgs(op.input, body);
-      const asGiven: Actor = { id: info.id, name: info.name ?? info.id, role: info.role ?? 'agent' };
+      const known = hosted.get(room, info.id)?.presence.current;
+      const asGiven: Actor = { id: info.id, name: info.name ?? known?.name ?? info.id, role: info.role ?? known?.role ?? 'agent' };
+      const readCtx = new SharedContext(room.doc);
+      const view = () => buildPresence(room.awareness.getStates(), { isForced: (id) => readCtx.isForced(id) });
       let env: OpEnv;
       if (op.needs === 'session') {
-        env = { ctx: new SharedContext(room.doc), actor: asGiven, end: () => hosted.end(room, info.id) };
+        env = { ctx: new SharedContext(room.doc), actor: asGiven, end: () => hosted.end(room, info.id), view };
       } else if (op.access === 'write') {
         // Writes are signs of life of the acting session (hosted from now on); reads host nobody.
         const session = hosted.touch(room, info);
         const me = session.presence.current;
-        env = { ctx: session.ctx, actor: { id: session.id, name: me.name, role: me.role }, presence: session.presence };
+        env = { ctx: session.ctx, actor: { id: session.id, name: me.name, role: me.role }, presence: session.presence, view };
       } else {
-        env = { ctx: new SharedContext(room.doc), actor: asGiven };
+        env = { ctx: new SharedContext(room.doc), actor: asGiven, view };
       }
       const result = await op.run(args, env);
       if (op.access === 'write') await room.whenDurable();

@@ -24,6 +24,8 @@ import { blockingLock, buildPresence, type LockView, type PresenceView } from '.
 import { SharedContext } from '../src/model/context.js';
 import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
+import { suggestionLines } from '../src/model/suggest.js';
+import { noteDenied } from '../src/model/activity.js';
 import { normalizePattern } from '../src/model/paths.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
@@ -176,7 +178,7 @@ export class HookPolicy {
           : 'Locks are advisory here (enforce: off).',
       ...(cfg.autoLock ? ['A file is locked for this session at its first edit (autoLock).'] : []),
     ];
-    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes });
+    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me) });
     for (const id of out.messageIds) mem.messages.add(id);
     for (const id of out.decisionIds) mem.decisions.add(id);
     mem.introduced = true;
@@ -310,6 +312,7 @@ export class HookPolicy {
     if (cfg.enforce === 'warn') {
       return { warn: `huddle warning: ${lines.join(' ')} The edit goes ahead (enforce: warn); ${holder.sessionName} may be changing the same file.` };
     }
+    for (const b of blocked.slice(0, 5)) noteDenied(session.ctx, this.me(session), b.path === '**' ? b.lock.path : b.path, b.lock);
     return { deny: `huddle: ${lines.join(' ')} Edits by other sessions are refused while the lock is held. The holder can be asked through huddle (send to ${holder.sessionName}); the lock ends when it is released or its holder goes away.` };
   }
 

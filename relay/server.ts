@@ -25,6 +25,7 @@ import { Router, json, type Access, type HttpHandler, type ServerServices } from
 import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } from './extensions.js';
 import { SessionJournal } from './session-journal.js';
 import { liveServer, removeServerFile, writeServerFile } from '../src/node/server-file.js';
+import { activityExtension } from './activity.js';
 import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
@@ -87,7 +88,7 @@ export class HuddleServer implements ServerServices {
         return true;
       },
     });
-    this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams)];
+    this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams), activityExtension(this.config)];
     this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.router.handle(req, res);
     // With a certificate: https and wss, everything else identical.

@@ -42,7 +42,7 @@ describe('huddle mcp', () => {
 
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name).sort();
-    expect(names).toEqual(['decide', 'declare', 'inbox', 'lock', 'send', 'status', 'task', 'unlock']);
+    expect(names).toEqual(['decide', 'declare', 'inbox', 'lock', 'next', 'report', 'send', 'status', 'sync', 'task', 'unlock']);
     for (const t of tools) expect((t.description ?? '').length, t.name).toBeLessThan(200);
 
     // The session is alive while the MCP server runs.

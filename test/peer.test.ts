@@ -35,6 +35,8 @@ describe('sessions', () => {
     const server = await startServer();
     const a = await join(server.wsUrl, 'hb', { id: 'a' });
     a.context.decide(a.actor, { text: 'use ESM' });
+    // The server records the join once (issue 17, src/model/activity.ts); heartbeats add nothing after it.
+    await waitFor(() => a.context.timeline({ types: ['session.joined'] }).length === 1, 'the join to be recorded');
     await a.whenStored();
     const before = Y.encodeStateAsUpdate(a.doc).byteLength;
     for (let i = 0; i < 10_000; i++) a.presence.touch({ intent: `step ${i}` });

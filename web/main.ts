@@ -17,12 +17,14 @@ import { KINDS } from '../src/model/kinds/index.js';
 import { $, patchList, setHtml } from './dom.js';
 import { clock, esc, plural } from './format.js';
 import * as R from './render.js';
+import { syncsHtml } from './syncs.js';
+import { reportHtml } from './report.js';
 
 type Access = 'none' | 'read' | 'write';
-type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
+type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'report' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
 /** Sections that show one kind of record each. */
 const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces']);
-const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'messages', 'decisions', 'interfaces', 'timeline'];
+const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces', 'timeline'];
 
 interface ProjectInfo {
   name: string;
@@ -86,7 +88,9 @@ class Live {
       const section = k.section as Section;
       if (KIND_SECTIONS.has(section)) this.doc.getMap(k.section).observeDeep(() => mark(section));
     }
+    // The report is rebuilt with the slow tick (every 10 s), not per timeline entry: it scans the whole timeline.
     this.ctx.timelineArr.observe(() => mark('timeline'));
+    this.doc.getMap('syncs').observeDeep(() => mark('syncs'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
     this.conn = new RelayConnection({ url: wsBase, project, doc: this.doc, awareness: this.awareness, token, socket });
@@ -138,7 +142,7 @@ class Live {
   presenceChanged(): void {
     if (!this.live) return;
     this.recompute();
-    mark('header', 'sessions', 'locks', 'overlaps');
+    mark('header', 'sessions', 'locks', 'overlaps', 'syncs');
   }
 
   private renewedAt = Date.now();
@@ -183,6 +187,8 @@ const SECTION_EL: Record<Section, string> = {
   locks: 'n-locks',
   overlaps: 'overlaps',
   tasks: 'board',
+  syncs: 'syncs',
+  report: 'report',
   messages: 'messages',
   decisions: 'decisions',
   interfaces: 'interfaces',
@@ -218,6 +224,8 @@ function render(): void {
       setHtml($('overlaps'), R.overlapsHtml(overlaps));
     });
     run('tasks', () => renderTasks(l, now));
+    run('syncs', () => setHtml($('syncs'), syncsHtml(l.ctx, l.presence, now)));
+    run('report', () => setHtml($('report'), reportHtml(l.ctx, l.presence, Number(($('rp-range') as HTMLSelectElement).value), now)));
     run('messages', () => {
       const all = l.ctx.messages();
       setHtml($('messages'), R.messagesHtml(l.ctx.openRequests(), all.slice(-15).reverse(), all.length, names, now, access === 'write'));
@@ -643,6 +651,7 @@ function bind(): void {
   $('project').addEventListener('change', (e) => switchTo((e.target as HTMLSelectElement).value));
   for (const id of ['tl-range', 'tl-type']) $(id).addEventListener('change', () => ((timelineLimit = 200), mark('timeline')));
   $('tl-search').addEventListener('input', () => ((timelineLimit = 200), mark('timeline')));
+  $('rp-range').addEventListener('change', () => mark('report'));
   $('tl-more').addEventListener('click', () => ((timelineLimit += 200), mark('timeline')));
   $('confirm-ok').addEventListener('click', () => ($('confirm') as HTMLDialogElement).close('ok'));
   $('confirm-cancel').addEventListener('click', () => ($('confirm') as HTMLDialogElement).close('cancel'));
@@ -733,7 +742,7 @@ async function start(): Promise<void> {
     mark('header', 'sessions', 'locks', 'overlaps');
     if (now - slowAt >= 10_000) {
       slowAt = now;
-      mark('timeline', 'tasks', 'messages', 'decisions', 'interfaces');
+      mark('timeline', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces');
     }
   }, Math.max(200, Math.min(1000, presenceTimeoutMs / 10)));
 }

@@ -95,6 +95,15 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     return inject.sessionSummary({ project: snap.project, me: me(), sessions: snap.sessions, locks: snap.locks, inbox: snap.inbox ?? [], decisions: snap.decisions, tasks: snap.tasks.open }).text;
   }));
 
+  server.registerTool('next', {
+    description: 'Where this session could help: open tasks for its role with dependencies done and nobody on them, folders nobody edits or holds, what the others are on (facts; the choice stays yours).',
+    inputSchema: { role: field('next').role },
+  }, (a) => run(async () => {
+    const { localAreas } = await import('./next.js');
+    const { suggestText } = await import('../../src/model/suggest.js');
+    return suggestText(await api.op('next', { role: a.role, areas: localAreas(cfg.root) }), 4000);
+  }));
+
   server.registerTool('lock', {
     description: 'Take an advisory lock on files or globs (repository-relative) so other sessions do not edit them; exclusive by default. Released by unlock or when this session ends.',
     inputSchema: {
@@ -189,6 +198,46 @@ export async function runMcp(flags: McpFlags): Promise<void> {
     }
   }));
 
+  server.registerTool('sync', {
+    description: 'Sync points where parallel work meets: create (name, sessions or tasks), done (name, summary, files), drop, list, show. Complete opens a follow-up task.',
+    inputSchema: {
+      action: z.enum(['create', 'done', 'drop', 'list', 'show']),
+      name: field('sync.create').name.optional(),
+      sessions: field('sync.create').sessions,
+      tasks: field('sync.create').tasks,
+      then: field('sync.create').then,
+      summary: field('sync.done').summary.optional(),
+      files: field('sync.done').files,
+      participant: field('sync.drop').participant.optional().describe('drop: the participant not to wait for'),
+    },
+  }, (a) => run(async () => {
+    type V = { name: string; status: string; followUp?: string; participants: Array<{ name: string; state: string; summary?: string }> };
+    const show = (v: V) => `${v.name} (${v.status}${v.followUp ? `, follow-up ${sid(v.followUp)}` : ''}): ${v.participants.map((p) => `${p.name} ${p.state}`).join(', ')}`;
+    switch (a.action) {
+      case 'create':
+        return `Created ${show(await api.op('sync.create', { name: a.name, sessions: a.sessions, tasks: a.tasks, then: a.then }))}.`;
+      case 'done':
+        return `Arrived: ${show(await api.op('sync.done', { name: a.name, summary: a.summary, files: a.files }))}.`;
+      case 'drop':
+        return `Dropped ${a.participant}: ${show(await api.op('sync.drop', { name: a.name, participant: a.participant }))}.`;
+      case 'list': {
+        const r = await api.op('sync.list', {});
+        return r.syncs.length ? r.syncs.map(show).join('\n') : 'No sync points.';
+      }
+      case 'show':
+        return show(await api.op('sync.show', { name: a.name }));
+    }
+  }));
+
+  server.registerTool('report', {
+    description: 'What each session did recently: joined/left, tasks claimed and done, files edited, locks held and waits on them, edits refused, messages.',
+    inputSchema: { who: field('report').who, since_minutes: z.number().min(1).max(43200).optional().describe('how far back (default 1440)') },
+  }, (a) => run(async () => {
+    const { reportLines } = await import('../../src/model/report.js');
+    const r = await api.op('report', { who: a.who, sinceMs: (a.since_minutes ?? 1440) * 60_000 });
+    return r.sessions.length ? r.sessions.map((x) => reportLines(x, r.until).join('\n  ')).join('\n').slice(0, 4000) : 'No session activity in that window.';
+  }));
+
   // Alive while running: one sign of life now and then.
   const touch = () => follow().then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
   void touch();
@@ -218,7 +267,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
 export function registerMcp(program: Command): void {
   program
     .command('mcp')
-    .description('Run a stdio MCP server with huddle tools (status, lock, unlock, decide, declare, send, inbox, task).')
+    .description('Run a stdio MCP server with huddle tools (status, next, lock, unlock, decide, declare, send, inbox, task, sync, report).')
     .addHelpText('after', `
 Examples:
   $ huddle mcp                                      # as Claude Code starts it from .mcp.json

@@ -101,7 +101,11 @@ export interface TimelineEvent {
   actorName: string;
   summary: string;
   ref?: string;
+  /** Compact facts of activity events (durations, paths, who): read through guards (src/model/report.ts). */
+  data?: TimelineData;
 }
+
+export type TimelineData = Record<string, string | number | boolean | string[]>;
 
 export interface Version extends Authored {
   id: string;
@@ -183,9 +187,9 @@ export class SharedContext {
   }
 
   /** Append to the timeline (inside the caller's transaction), trimming the oldest past the bound. */
-  record(actor: Actor, type: string, summary: string, ref?: string, now = Date.now()): void {
+  record(actor: Actor, type: string, summary: string, ref?: string, now = Date.now(), data?: TimelineData): void {
     this.doc.transact(() => {
-      this.timelineArr.push([clean({ at: now, type, actor: actor.id, actorName: actor.name, summary: wellFormed(summary.slice(0, /[\ud800-\udbff]/.test(summary.charAt(299)) ? 299 : 300)), ref })]);
+      this.timelineArr.push([clean({ at: now, type, actor: actor.id, actorName: actor.name, summary: wellFormed(summary.slice(0, /[\ud800-\udbff]/.test(summary.charAt(299)) ? 299 : 300)), ref, data })]);
       const over = this.timelineArr.length - this.opts.timelineMax;
       // Trim in chunks so that concurrent writers rarely trim the same range twice.
       if (over > Math.max(10, this.opts.timelineMax / 10)) this.timelineArr.delete(0, over);

@@ -28,6 +28,8 @@ export interface SummaryInput {
   tasks: Task[];
   /** Extra facts about how huddle is wired (one line each). */
   notes?: string[];
+  /** Where this session could help (src/model/suggest.ts suggestionLines); replaces the plain task list. */
+  suggestions?: string[];
   now?: number;
 }
 
@@ -142,7 +144,9 @@ export function sessionSummary(input: SummaryInput, max = MAX_INJECT): { text: s
       { title: (s, t) => `Locks held by others (${lockCount}${s < t ? `, ${s} of ${t} holders shown` : ''}):`, items: lockItems },
       { title: (s, t) => `Unread messages${s < t || input.inbox.length > msgs.length ? ` (${s} of ${input.inbox.length})` : ''}:`, items: msgItems },
       { title: (s) => `Latest decisions (${s} of ${input.decisions.length}, newest first):`, items: decisionItems },
-      { title: (s) => `Open tasks for role ${me.role} (${s} of ${tasks.length}):`, items: taskItems },
+      input.suggestions
+        ? { title: () => 'Where this session could help (facts, not instructions):', items: input.suggestions }
+        : { title: (s) => `Open tasks for role ${me.role} (${s} of ${tasks.length}):`, items: taskItems },
     ],
     max,
   );

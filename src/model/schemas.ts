@@ -79,7 +79,8 @@ const message = z.object({
   ...authored,
 });
 const note = z.object({ key: str, value: str, ...authored });
-const timeline = z.object({ at: num, type: str, actor: str, actorName: str, summary: str, ref: opt(str) });
+// `data`: compact facts of activity events (src/model/activity.ts); its values are read through guards (report.ts).
+const timeline = z.object({ at: num, type: str, actor: str, actorName: str, summary: str, ref: opt(str), data: opt(z.record(str, z.unknown())) });
 const version = z.object({ id: str, name: opt(str), summary: str, auto: z.boolean(), content: str, ...authored });
 const forced = z.object({ claimId: str, holder: str, holderName: str, path: str, reason: opt(str), ...authored });
 /** A task as Y.Map.toJSON() gives it (its id is the key). */

@@ -89,6 +89,7 @@ export interface WatchEvent {
     | 'note.deleted'
     | 'version'
     | 'rollback'
+    | 'sync'
     | 'other';
   session?: string;
   sessionName?: string;

@@ -11,8 +11,14 @@ import { z } from 'zod';
 import type { Actor, SharedContext } from '../model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, forcedReleaseNotice } from '../model/enums.js';
 import { normalizePattern } from '../model/paths.js';
+import { conflicts } from '../model/locks.js';
+import { noteLockWait } from '../model/activity.js';
+import { buildReport } from '../model/report.js';
 import type { Presence } from '../peer/presence.js';
 import { recipientWarning } from '../model/recipients.js';
+import type { PresenceView } from '../model/view.js';
+import { suggestionsFor } from '../model/suggest.js';
+import { arriveSync, createSync, dropFromSync, listSyncs, settleTaskSyncs, showSync } from '../model/syncs.js';
 import { OpError } from './errors.js';
 
 /** What an operation may ask of the acting session (a hosted session on the server). */
@@ -25,6 +31,14 @@ export interface OpEnv {
   presence?: ActingPresence;
   /** Ends the acting session (`session` operations: the server's registry). */
   end?: () => boolean;
+  /** Everyone's live presence (the server); absent offline. */
+  view?: () => PresenceView;
+}
+
+/** Everyone's presence as the operation can know it: none offline. */
+function viewOf(env: OpEnv): Pick<PresenceView, 'sessions' | 'locks'> & { known: boolean } {
+  const v = env.view?.() ?? env.presence?.view();
+  return v ? { sessions: v.sessions, locks: v.locks, known: true } : { sessions: [], locks: [], known: false };
 }
 
 /** context: the shared document alone (also offline); presence: the acting session's live presence; session: its lifetime. */
@@ -50,6 +64,18 @@ const nonNeg = z.number().nonnegative();
 const strs = z.array(z.string());
 const id = z.string().describe('id, or a unique prefix of it (as shown)');
 const none = z.object({});
+
+/** Acquire, and note in the timeline when another session's lock was met (what each session did). */
+async function lockNoting(p: ActingPresence, a: { paths: string[]; mode?: 'exclusive' | 'shared'; reason?: string; ttlMs?: number; waitMs?: number }, env: OpEnv) {
+  const mode = a.mode ?? 'exclusive';
+  const t0 = Date.now();
+  const wanted = a.paths.map(normalizePattern);
+  const first = p.view().locks.find((l) => l.state !== 'blocked' && wanted.some((w) => conflicts(l, { path: w, mode, session: env.actor.id })));
+  const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
+  const by = r.status === 'held' && r.holder ? r.holder : first;
+  if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });
+  return r;
+}
 
 export const OPS = {
   touch: op({ access: 'write', needs: 'presence', input: none, run: (_a, env) => live(env).current }),
@@ -94,7 +120,8 @@ export const OPS = {
       ttlMs: nonNeg.min(1000, 'ttl must be between 1 s and 24 h').max(TTL_MAX, 'ttl must be between 1 s and 24 h').optional(),
       waitMs: nonNeg.optional(),
     }),
-    run: (a, env) => live(env).acquire(a.paths, { mode: a.mode ?? 'exclusive', reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) }),
+    // live() first, synchronously: offline, the operation says at once that it needs the server.
+    run: (a, env) => lockNoting(live(env), a, env),
   }),
   unlock: op({
     access: 'write',
@@ -175,7 +202,19 @@ export const OPS = {
       return t;
     },
   }),
-  'task.done': op({ access: 'write', needs: 'context', input: z.object({ id, note: str.optional() }), run: (a, { ctx, actor }) => ctx.completeTask(actor, a.id, a.note) }),
+  'task.done': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ id, note: str.optional() }),
+    run: (a, { ctx, actor }) => {
+      let t!: ReturnType<SharedContext['completeTask']>;
+      ctx.doc.transact(() => {
+        t = ctx.completeTask(actor, a.id, a.note);
+        settleTaskSyncs(ctx, actor, t.id);
+      });
+      return t;
+    },
+  }),
   'task.block': op({ access: 'write', needs: 'context', input: z.object({ id, reason: str }), run: (a, { ctx, actor }) => ctx.blockTask(actor, a.id, a.reason) }),
   'task.reopen': op({ access: 'write', needs: 'context', input: z.object({ id }), run: (a, { ctx, actor }) => ctx.reopenTask(actor, a.id) }),
   'task.note': op({ access: 'write', needs: 'context', input: z.object({ id, note: str }), run: (a, { ctx, actor }) => ctx.noteTask(actor, a.id, a.note) }),
@@ -224,6 +263,84 @@ export const OPS = {
   history: op({ access: 'read', needs: 'context', input: none, run: (_a, { ctx }) => ctx.versions() }),
   diff: op({ access: 'read', needs: 'context', input: z.object({ from: str, to: str.optional() }), run: (a, { ctx }) => ctx.diff(a.from, a.to ?? 'current') }),
   rollback: op({ access: 'write', needs: 'context', input: z.object({ version: str }), run: (a, { ctx, actor }) => ctx.rollback(actor, a.version) }),
+  next: op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({
+      areas: strs.max(500, 'at most 500 areas').optional().describe('folders of the repository (e.g. src/payments) to consider besides those huddle has seen'),
+      role: str.optional().describe('suggest for this role instead of the session\'s'),
+    }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return { ...suggestionsFor(env.ctx, v, { ...env.actor, role: a.role ?? env.actor.role }, a.areas), presenceKnown: v.known };
+    },
+  }),
+  'sync.create': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({
+      name: str.min(1),
+      sessions: strs.optional().describe('session ids or names that must arrive'),
+      tasks: strs.optional().describe('tasks that must be done (or their assignees arrive)'),
+      ofRole: str.optional().describe('every live session of this role'),
+      then: str.optional().describe('title of the follow-up task (default "integrate NAME")'),
+      role: str.optional().describe('role of the follow-up task'),
+      notify: str.optional().describe('also told on completion: a session, role:NAME or all'),
+    }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return createSync(env.ctx, env.actor, a, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.done': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ name: str.min(1), summary: str.min(1), files: strs.optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return arriveSync(env.ctx, env.actor, a.name, a, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.drop': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ name: str.min(1), participant: str.min(1).describe('the participant (session id or name, or task id) not to wait for'), reason: str.optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return dropFromSync(env.ctx, env.actor, a.name, a.participant, a.reason, v.known ? v.sessions : null);
+    },
+  }),
+  'sync.list': op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({ all: z.boolean().optional() }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return listSyncs(env.ctx, v.known ? v.sessions : null, { all: a.all === true });
+    },
+  }),
+  'sync.show': op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({ name: str.min(1) }),
+    run: (a, env) => {
+      const v = viewOf(env);
+      return showSync(env.ctx, a.name, v.known ? v.sessions : null);
+    },
+  }),
+  report: op({
+    access: 'read',
+    needs: 'context',
+    input: z.object({
+      who: str.optional().describe('only this session (id or name)'),
+      sinceMs: nonNeg.max(30 * 24 * 3600_000, 'at most 30 days back').optional().describe('how far back, in ms (default 24 h)'),
+    }),
+    run: (a, env) => {
+      const now = Date.now();
+      const v = viewOf(env);
+      return { ...buildReport({ events: env.ctx.timeline(), messages: env.ctx.messages(), sessions: v.sessions, since: now - (a.sinceMs ?? 24 * 3600_000), now, session: a.who }), presenceKnown: v.known };
+    },
+  }),
   timeline: op({ access: 'read', needs: 'context', input: z.object({ since: nonNeg.optional(), limit: nonNeg.optional() }), run: (a, { ctx }) => ctx.timeline(a) }),
 };
 
