@@ -19,6 +19,9 @@ import type { PresenceView } from './view.js';
 
 export const DENY_DEDUPE_MS = 10 * 60_000;
 
+/** Timeline types the server records from presence and hooks, not from an operation. */
+export const ACTIVITY_TYPES: ReadonlySet<string> = new Set(['session.joined', 'session.left', 'lock.held', 'lock.waited', 'edit.denied']);
+
 export interface ActivityEvent {
   actor: Actor;
   type: 'session.joined' | 'session.left' | 'lock.held';
