@@ -375,9 +375,12 @@ describe('chaos', () => {
     }
 
     // ---- stop everything; compare what each server stored --------------------------------
-    for (const w of watchers) w.conn.destroy();
     for (const s of alive) s.send('stop');
     await Promise.all(alive.map((s) => new Promise((r) => (s.proc!.exitCode !== null ? r(null) : s.proc!.once('exit', r)))));
+    // The relay records the sessions' last lock holds from presence (activity events, throttled to 0.5 s):
+    // let them reach the watchers before the watchers go, so that both sides hold the same last write.
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const w of watchers) w.conn.destroy();
     await Promise.all([relay, ...servers].map((p) => p.stop()));
     const docs = await Promise.all([relay, ...servers].map((p) => readStoredDoc(path.join(dir, p === relay ? 'relay' : `m${p.machine}`), PROJECT)));
     const stored = docs.map(contentOf);
