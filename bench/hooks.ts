@@ -17,7 +17,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Section } from './section.js';
-import { shimScript } from '../cli/shim.js';
+import { shimScript } from '../src/agents/shim.js';
 import { summarize, type ResultRow } from './stats.js';
 import { HUDDLE_CLI, makeTempDir, removeTempDir, startServer, type ServerProc } from './procs.js';
 

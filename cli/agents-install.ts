@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentKind } from '../src/agents/event.js';
-import { shimCommand } from './shim.js';
+import { shimCommand } from '../src/agents/shim.js';
 
 type Json = Record<string, unknown>;
 type Group = { matcher?: string; hooks?: Json[] } & Json;

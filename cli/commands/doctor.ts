@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { SHIM_FILE } from '../shim.js';
+import { SHIM_FILE } from '../../src/agents/shim.js';
 
 interface Check {
   agent: string;

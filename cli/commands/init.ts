@@ -20,7 +20,7 @@ import path from 'node:path';
 import { HOOK_PATH } from '../../src/protocol/constants.js';
 import { AGENT_KINDS, type AgentKind } from '../../src/agents/event.js';
 import { INSTALLERS, SHIM_RE, detectAgents, type FileEdit } from '../agents-install.js';
-import { SHIM_FILE, SHIM_MARK, shimScript } from '../shim.js';
+import { SHIM_FILE, SHIM_MARK, shimScript } from '../../src/agents/shim.js';
 import { GITIGNORE_NOTE, nextSteps, withIgnores } from '../init-gitignore.js';
 
 export interface InitFlags {
