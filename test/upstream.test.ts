@@ -123,7 +123,7 @@ describe('lock authority with several machines', () => {
   it('sessions in processes on two machines race: exactly one is confirmed', async () => {
     const { machineA, machineB } = await team();
     const script = path.join(ROOT, 'dist/test/fixtures/lock-racer.js');
-    const procs = [machineA, machineB, machineA, machineB, machineA, machineB].map((m, i) => spawnJsonLines(script, [m.wsUrl, 'team', `racer-${i}`, 'src/shared.ts']));
+    const procs = [machineA, machineB, machineA, machineB, machineA, machineB].map((m, i) => spawnJsonLines(script, [m.wsUrl, 'team', `racer-${i}`, 'src/shared.ts', '6']));
     await waitFor(() => procs.every((x) => x.lines.some((l) => l.ready)), 'racers ready', 20000);
     // Each racer must see the others (through the relay) before the race means anything.
     await sleep(500);
