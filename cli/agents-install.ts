@@ -294,7 +294,8 @@ export const opencodeInstaller: Installer = {
 
 export const INSTALLERS: Installer[] = [codexInstaller, geminiInstaller, cursorInstaller, opencodeInstaller];
 
-function onPath(name: string): boolean {
+/** Whether an executable of this name is on PATH. */
+export function onPath(name: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     try {

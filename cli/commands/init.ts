@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HOOK_PATH } from '../../src/protocol/constants.js';
 import { AGENT_KINDS, type AgentKind } from '../../src/agents/event.js';
-import { INSTALLERS, SHIM_RE, detectAgents, type FileEdit } from '../agents-install.js';
+import { INSTALLERS, SHIM_RE, detectAgents, onPath, type FileEdit } from '../agents-install.js';
 import { SHIM_FILE, SHIM_MARK, shimScript } from '../../src/agents/shim.js';
 import { GITIGNORE_NOTE, nextSteps, withIgnores } from '../init-gitignore.js';
 
@@ -151,19 +151,6 @@ function parseJson(file: string, text: string | null): Json {
 }
 
 const pretty = (o: unknown) => JSON.stringify(o, null, 2) + '\n';
-
-function onPath(name: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    try {
-      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
-      return true;
-    } catch {
-      /* next */
-    }
-  }
-  return false;
-}
 
 /** A command line split as a shell splits words (quotes, backslashes): `node "/a b/huddle.js"` → [node, /a b/huddle.js]. */
 export function splitCommand(line: string): string[] {
