@@ -116,6 +116,11 @@ export class AwarenessGate {
     }
   }
 
+  /** Send the queued (coalesced) broadcast now; see Room.flushAwareness. */
+  flush(): void {
+    this.out.flush();
+  }
+
   destroy(): void {
     this.destroyed = true;
     this.out.destroy();

@@ -238,6 +238,15 @@ export class Room {
   }
 
   /** Send `frame` to every peer that opted in to acknowledgements (and relay status). */
+  /**
+   * Send the awareness changes still queued for broadcast now. A frame sent to one peer
+   * outside the broadcast (an upstream echo) must not overtake states applied before it:
+   * a lock is confirmed on its echo, with every claim ordered before it in view.
+   */
+  flushAwareness(): void {
+    this.gate.flush();
+  }
+
   sendToSubscribed(frame: Uint8Array): void {
     for (const [p, st] of this.peers) if (st.storedSubscribed) p.send(frame);
   }

@@ -84,6 +84,10 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
       // peer already; the others the room ignored, so pass them to their owners.
       const ignored = entries.filter((e) => !e.applied);
       if (ignored.length > 0) {
+        // The rivals' states this frame (and earlier ones) brought sit in the room's coalesced
+        // broadcast; they go first, or the owner would confirm a claim with a rival ordered
+        // before it still out of its view (two confirmed holders; chaos test, 2026-12-01).
+        room.flushAwareness();
         for (const [p, st] of room.peers) {
           const ids = st.awarenessIds;
           if (!ids) continue;

@@ -458,7 +458,7 @@ describe('chaos', () => {
         const apart = notConnected(h.session, k.session);
         let covered = from;
         for (const [a, b] of apart) if (a <= covered && b > covered) covered = b;
-        if (covered < to) violations.push(`${h.session.name} ${h.path} and ${k.session.name} ${k.path}, both confirmed in [${from - t0}, ${to - t0}] ms while connected from ${covered - t0} ms`);
+        if (covered < to) violations.push(`${h.session.name} ${h.path} and ${k.session.name} ${k.path}, both confirmed in [${from - chaosStart}, ${to - chaosStart}] ms while connected from ${covered - chaosStart} ms (times since the chaos began, as in the log)`);
         else overlapsWhileApart++;
       }
     }
