@@ -26,6 +26,8 @@ import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
 import { suggestionLines } from '../src/model/suggest.js';
 import { noteDenied } from '../src/model/activity.js';
+import { DELIVER_MAX, selectDelivery, stopRequest, type LockChange } from '../src/model/deliver.js';
+import type { Message } from '../src/model/context.js';
 import { normalizePattern } from '../src/model/paths.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
@@ -155,6 +157,8 @@ export class HookPolicy {
         return this.preTool(room, session, cfg, ev);
       case 'post-tool':
         return this.postTool(room, session, cfg, ev);
+      case 'stop':
+        return this.stop(session, this.memory.ensure(room.name, session.id));
       default:
         return {};
     }
@@ -204,30 +208,71 @@ export class HookPolicy {
       for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
       return { inject: this.summary(room, session, cfg, mem) };
     }
+    const d = this.collect(session, mem);
+    const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges });
+    if (!text) {
+      d.commit([]);
+      return {};
+    }
+    d.commit(d.messages.filter((m) => text.includes(`id ${shortId(m.id)})`)));
+    return { inject: text };
+  }
+
+  /**
+   * What is new for this session (messages, decisions by others, lock changes on files it touched),
+   * shared by the prompt-time delta and post-tool delivery. Nothing is remembered until `commit`
+   * (a rate-limited delivery leaves the items new for the next call).
+   */
+  private collect(session: HostedSession, mem: SessionNotes) {
     const me = this.me(session);
     const ctx = session.ctx;
     const messages = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
     const decisions = ctx.decisions({ includeSuperseded: false }).filter((d) => !mem.decisions.has(d.id) && d.by !== me.id);
     const view = session.presence.view();
     for (const e of session.presence.current.editing) if (!mem.touched.has(e.path)) mem.touched.set(e.path, '');
-    const lockChanges: Array<{ path: string; now: LockView | null; before: string | null }> = [];
+    const lockChanges: LockChange[] = [];
+    const keys: Array<[string, string]> = [];
     for (const [p, before] of mem.touched) {
       const l = blockingLock(view, me.id, p);
       const key = lockKey(l);
       if (key !== before) {
         lockChanges.push({ path: p, now: l, before: before ? before.split('|')[1] : null });
-        mem.touched.set(p, key);
+        keys.push([p, key]);
       }
     }
-    // Our own decisions are known to us; remember every decision seen.
-    for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
-    const text = deltaText({ messages, decisions, lockChanges: dedupeLockChanges(lockChanges) });
-    if (!text) return {};
-    const shownMsgs = messages.filter((m) => text.includes(`id ${shortId(m.id)})`));
-    for (const m of shownMsgs) mem.messages.add(m.id);
-    ctx.markRead(me.id, shownMsgs.map((m) => m.id));
+    const commit = (shown: Message[]) => {
+      for (const [p, k] of keys) mem.touched.set(p, k);
+      // Our own decisions are known to us; remember every decision seen.
+      for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
+      for (const m of shown) mem.messages.add(m.id);
+      ctx.markRead(me.id, shown.map((m) => m.id));
+      SessionMemory.trim(mem);
+    };
+    return { me, messages, decisions, lockChanges: dedupeLockChanges(lockChanges), commit };
+  }
+
+  /** After a tool call: what is new, compact and rate-limited (urgent items bypass the limit). */
+  private deliver(session: HostedSession, mem: SessionNotes): string | undefined {
+    if (!mem.introduced) return undefined;
+    const d = this.collect(session, mem);
+    const now = Date.now();
+    const out = selectDelivery({ me: d.me, messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, now, lastAt: mem.deliveredAt });
+    if (!out) return undefined;
+    d.commit(out.messages);
+    mem.deliveredAt = now;
+    return out.text;
+  }
+
+  /** A turn about to stop with an unanswered request addressed to this session: keep it going, once per request. */
+  private stop(session: HostedSession, mem: SessionNotes): HookDecision {
+    const me = this.me(session);
+    const req = stopRequest(session.ctx.openRequests(), me, mem.stopHeld);
+    if (!req) return {};
+    mem.stopHeld.add(req.id);
+    mem.messages.add(req.id);
     SessionMemory.trim(mem);
-    return { inject: text };
+    const text = deltaText({ messages: [req], decisions: [], lockChanges: [] }, DELIVER_MAX);
+    return { keepGoing: `${text}\nThis request waits for this session's answer: reply with \`huddle send --reply-to ${shortId(req.id)} …\` (or the huddle MCP send tool) before stopping.` };
   }
 
   /** Repository-relative pattern of a path an event names, or null when outside the repository. */
@@ -324,7 +369,8 @@ export class HookPolicy {
       if (!mem.touched.has(t.path)) mem.touched.set(t.path, lockKey(blockingLock(session.presence.view(), session.id, t.path)));
     }
     SessionMemory.trim(mem);
-    return {};
+    const inject = this.deliver(session, mem);
+    return inject ? { inject } : {};
   }
 }
 
