@@ -202,6 +202,8 @@ export const cursorInstaller: Installer = {
       preToolUse: cmd(5, 'Write|Delete|Shell'),
       beforeShellExecution: cmd(5),
       afterFileEdit: cmd(5),
+      // Delivery between tool calls: postToolUse is the Cursor event whose answer (additional_context) the agent reads.
+      postToolUse: cmd(5),
       sessionEnd: cmd(5),
     };
     return [

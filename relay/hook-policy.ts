@@ -6,7 +6,9 @@
  *   session-start  host the session; inject a compact summary
  *   prompt         inject only what changed since the last injection (nothing when nothing did)
  *   pre-tool       deny writes to files another live session holds an exclusive lock on
- *   post-tool      record the files (and the lines the agent's payload names) as being edited
+ *   post-tool      record the files (and the lines the agent's payload names) as being edited;
+ *                  deliver what is new for the session (deliver.ts: compact, rate-limited, urgent at once)
+ *   stop           keep a stopping turn going once per unanswered request addressed to the session
  *   session-end    release everything the session holds and end it
  *
  * Every call is a sign of life. The project and policy (enforce, autoLock,
@@ -27,8 +29,9 @@ import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../sr
 import { suggestionLines } from '../src/model/suggest.js';
 import { noteDenied } from '../src/model/activity.js';
 import { DELIVER_MAX, selectDelivery, stopRequest, type LockChange } from '../src/model/deliver.js';
-import type { Message } from '../src/model/context.js';
+import type { InterfaceDecl, Message } from '../src/model/context.js';
 import { normalizePattern } from '../src/model/paths.js';
+import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
 import type { ServerServices as HuddleServer } from './http.js';
@@ -142,9 +145,13 @@ export class HookPolicy {
       this.memory.ensure(room.name, ev.session).publishedAt = Date.now();
     }
 
-    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts).
-    const lost = ev.kind === 'activity' || ev.kind === 'stop' ? [] : session.notices.take('hook');
-    return withLostLocks(await this.dispatch(ev, room, session, cfg), lost);
+    const d = await this.dispatch(ev, room, session, cfg);
+    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts). Post-tool
+    // delivery renders them itself (urgent, inside the team-context fence). An allowed pre-tool leaves them
+    // for it: what it adds reaches the model with the tool result anyway, and some agents cannot show it
+    // (Gemini BeforeTool). A denial names them in its reason.
+    const later = ev.kind === 'activity' || ev.kind === 'stop' || ev.kind === 'post-tool' || ev.quiet === true || (ev.kind === 'pre-tool' && !d.deny);
+    return later ? d : withLostLocks(d, session.notices.take('hook'));
   }
 
   private async dispatch(ev: HookEvent, room: Room, session: HostedSession, cfg: ResolvedConfig): Promise<HookDecision> {
@@ -185,6 +192,8 @@ export class HookPolicy {
     const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me) });
     for (const id of out.messageIds) mem.messages.add(id);
     for (const id of out.decisionIds) mem.decisions.add(id);
+    // Interfaces as they are now are known; only later changes are delivered.
+    for (const i of ctx.interfaces()) mem.interfaces.add(interfaceKey(i));
     mem.introduced = true;
     // Delivered into the agent's context: mark read so other channels do not repeat them.
     ctx.markRead(me.id, out.messageIds);
@@ -209,7 +218,7 @@ export class HookPolicy {
       return { inject: this.summary(room, session, cfg, mem) };
     }
     const d = this.collect(session, mem);
-    const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges });
+    const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing });
     if (!text) {
       d.commit([]);
       return {};
@@ -240,25 +249,36 @@ export class HookPolicy {
         keys.push([p, key]);
       }
     }
+    // Interfaces others declared or changed on a file this session edits.
+    const editing = Array.from(mem.touched.keys());
+    const allIfaces = ctx.interfaces();
+    const interfaces = allIfaces.filter((i) => i.by !== me.id && !mem.interfaces.has(interfaceKey(i)) && mem.touched.has(patternOf(i.file)));
     const commit = (shown: Message[]) => {
       for (const [p, k] of keys) mem.touched.set(p, k);
       // Our own decisions are known to us; remember every decision seen.
       for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
+      for (const i of allIfaces) mem.interfaces.add(interfaceKey(i));
       for (const m of shown) mem.messages.add(m.id);
       ctx.markRead(me.id, shown.map((m) => m.id));
       SessionMemory.trim(mem);
     };
-    return { me, messages, decisions, lockChanges: dedupeLockChanges(lockChanges), commit };
+    return { me, messages, decisions, lockChanges: dedupeLockChanges(lockChanges), interfaces, editing, commit };
   }
 
-  /** After a tool call: what is new, compact and rate-limited (urgent items bypass the limit). */
+  /** After a tool call: what is new, compact and rate-limited (urgent items, such as a lock this session lost, bypass the limit). */
   private deliver(session: HostedSession, mem: SessionNotes): string | undefined {
-    if (!mem.introduced) return undefined;
+    const notices = session.notices.takeNotices('hook');
+    const lost: LockChange[] = notices.map((n) => ({ path: n.path, now: null, before: null, lost: { forced: n.reason === 'forced', by: n.holder, why: n.why } }));
+    // No summary seen yet (a server restart): only the lost locks, not the whole backlog.
+    if (!mem.introduced) return lost.length ? deltaText({ messages: [], decisions: [], lockChanges: lost }, DELIVER_MAX) : undefined;
     const d = this.collect(session, mem);
+    // The forcer's message saying the same as a lost-lock line is not shown twice.
+    const forcedTexts = new Set(notices.filter((n) => n.reason === 'forced').map((n) => forcedReleaseNotice(n.path, n.holder ?? '', n.why)));
+    const same = d.messages.filter((m) => m.kind === 'fyi' && forcedTexts.has(m.text));
     const now = Date.now();
-    const out = selectDelivery({ me: d.me, messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, now, lastAt: mem.deliveredAt });
+    const out = selectDelivery({ me: d.me, messages: d.messages.filter((m) => !same.includes(m)), decisions: d.decisions, lockChanges: [...lost, ...d.lockChanges], interfaces: d.interfaces, editing: d.editing, now, lastAt: mem.deliveredAt });
     if (!out) return undefined;
-    d.commit(out.messages);
+    d.commit([...out.messages, ...same]);
     mem.deliveredAt = now;
     return out.text;
   }
@@ -363,14 +383,30 @@ export class HookPolicy {
 
   private postTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): HookDecision {
     const mem = this.memory.ensure(room.name, session.id);
+    const quiet = ev.quiet === true;
     for (const t of this.targets(cfg, ev, true).slice(0, 20)) {
       if (t.path === '**') continue;
       session.presence.editing(t.path, t.lines && t.lines.length ? t.lines : undefined);
       if (!mem.touched.has(t.path)) mem.touched.set(t.path, lockKey(blockingLock(session.presence.view(), session.id, t.path)));
     }
     SessionMemory.trim(mem);
-    const inject = this.deliver(session, mem);
+    // An event whose answer the agent never shows (Cursor afterFileEdit) records only; nothing is used up on it.
+    const inject = quiet ? undefined : this.deliver(session, mem);
     return inject ? { inject } : {};
+  }
+}
+
+/** An interface version: it is new again when re-declared. */
+function interfaceKey(i: InterfaceDecl): string {
+  return `${i.name}\u0000${i.at}\u0000${i.status}`;
+}
+
+/** An interface's file as a lock pattern (what `touched` is keyed by), or '' when it is not a valid one. */
+function patternOf(file: string): string {
+  try {
+    return normalizePattern(file);
+  } catch {
+    return '';
   }
 }
 

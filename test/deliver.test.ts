@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, startServer, tempDir } from './helpers.js';
+import { cleanup, startServer, tempDir, waitFor } from './helpers.js';
 import type { HuddleServer } from '../relay/server.js';
 import { selectDelivery, stopRequest, DELIVER_GAP_MS } from '../src/model/deliver.js';
-import { FENCE_OPEN } from '../src/model/inject.js';
+import { FENCE_CLOSE, FENCE_OPEN } from '../src/model/inject.js';
 import type { Message } from '../src/model/context.js';
 
 afterEach(async () => {
@@ -73,6 +73,88 @@ describe('delivery between tool calls (policy, real server)', () => {
     expect(stop1.reason).toContain('stop, I am changing that interface');
     const stop2 = await hook(server, { ...base(me, root, 'Stop'), stop_hook_active: true });
     expect(stop2.decision).toBeUndefined();
+  });
+});
+
+/** Any agent's route; an empty body (allow for Codex/Gemini) is null. */
+async function hookAs(server: HuddleServer, agent: string, payload: Record<string, unknown>): Promise<Record<string, any> | null> {
+  const res = await fetch(`${server.url}/hooks/${agent}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+  expect(res.status).toBe(200);
+  const t = await res.text();
+  return t === '' ? null : (JSON.parse(t) as Record<string, any>);
+}
+
+/** `me` takes a lock on `file`, `other` force-releases it with a reason; waits until the hosted claim is gone. */
+async function forceRelease(server: HuddleServer, me: string, other: Record<string, unknown>, file: string, reason: string) {
+  expect((await op(server, 'lock', { id: me, name: 'worker' }, { paths: [file] })).status).toBe('confirmed');
+  await op(server, 'unlock', other, { paths: [file], force: true, reason });
+  const room = await server.room('deliver1');
+  await waitFor(() => !server.hosted.get(room, me)?.presence.claims().some((c) => c.path === file), 'the claim to drop');
+}
+
+describe('lost locks and interface changes (policy, real server)', () => {
+  it('a force-released lock of this session goes out on its next tool call regardless of the gap, fenced, with what was held back; an interface change on a file it edits is its own item', async () => {
+    const server = await startServer();
+    const root = repo();
+    const me = 'sess-w2';
+    const lead = { id: 'sess-lead', name: 'lead', role: 'lead' };
+    await hook(server, { ...base(me, root, 'SessionStart'), source: 'startup' });
+    // It edits src/api.ts.
+    const edit = { ...base(me, root, 'PostToolUse'), tool_name: 'Edit', tool_input: { file_path: path.join(root, 'src/api.ts'), old_string: 'a', new_string: 'b' }, tool_response: {}, tool_use_id: 'toolu_e1' };
+    expect(ctxOf(await hook(server, edit))).toBeUndefined();
+
+    // An interface change on that file: its own item. One on a file it does not edit: not delivered.
+    await op(server, 'declare', lead, { name: 'ApiClient', file: 'src/api.ts', description: 'fetch() now returns Result<T>', status: 'changed' });
+    await op(server, 'declare', lead, { name: 'Elsewhere', file: 'src/other.ts', description: 'not this session' });
+    const first = ctxOf(await hook(server, post(me, root)))!;
+    expect(first).toContain('Interfaces changed on files this session edits:');
+    expect(first).toMatch(/- ApiClient in src\/api\.ts is changed \(by lead\): fetch\(\) now returns Result<T>/);
+    expect(first).not.toContain('Elsewhere');
+    expect(first.indexOf('ApiClient')).toBeGreaterThan(first.indexOf(FENCE_OPEN));
+
+    // Within the gap: a decision naming its file is held back ...
+    await op(server, 'decide', lead, { text: 'src/api.ts keeps the v1 names until Friday' });
+    expect(ctxOf(await hook(server, post(me, root)))).toBeUndefined();
+    // ... until its own lock is force-released: that goes at once, inside the fence, and brings the decision along.
+    await forceRelease(server, me, lead, 'src/db.ts', 'migrating the schema');
+    const urgent = ctxOf(await hook(server, post(me, root)))!;
+    expect(urgent).toContain("Locks this session lost:\n- This session's lock on src/db.ts was released by lead: migrating the schema.");
+    expect(urgent.indexOf('migrating the schema')).toBeGreaterThan(urgent.indexOf(FENCE_OPEN));
+    expect(urgent.indexOf('migrating the schema')).toBeLessThan(urgent.indexOf(FENCE_CLOSE));
+    expect(urgent).toContain('src/api.ts keeps the v1 names until Friday');
+    expect(urgent).toContain('names src/api.ts, which this session edits');
+    expect(urgent).not.toContain('ApiClient');
+    expect(urgent).not.toContain('Your lock on src/db.ts');
+    expect(urgent.length).toBeLessThan(800);
+    // Nothing twice, nothing when nothing is new.
+    expect(ctxOf(await hook(server, post(me, root)))).toBeUndefined();
+  });
+
+  it('Gemini: an allowed BeforeTool (no context there) leaves the lost lock for AfterTool; Cursor: afterFileEdit (answer unread) uses nothing up, postToolUse carries it', async () => {
+    const server = await startServer();
+    const root = repo();
+    const lead = { id: 'sess-lead', name: 'lead', role: 'lead' };
+    const g = 'sess-gem';
+    const gb = (event: string, extra: Record<string, unknown> = {}) => ({ session_id: g, transcript_path: '/tmp/t', cwd: root, hook_event_name: event, timestamp: new Date().toISOString(), ...extra });
+    expect((await hookAs(server, 'gemini', gb('SessionStart', { source: 'startup' })))?.hookSpecificOutput.additionalContext).toContain('huddle');
+    await forceRelease(server, g, lead, 'src/g.ts', 'gemini lock taken');
+    const file = path.join(root, 'src/free.ts');
+    expect(await hookAs(server, 'gemini', gb('BeforeTool', { tool_name: 'write_file', tool_input: { file_path: file, content: 'x\n' } }))).toBeNull();
+    const after = await hookAs(server, 'gemini', gb('AfterTool', { tool_name: 'write_file', tool_input: { file_path: file, content: 'x\n' }, tool_response: {} }));
+    expect(after?.hookSpecificOutput.hookEventName).toBe('AfterTool');
+    expect(after?.hookSpecificOutput.additionalContext).toContain("This session's lock on src/g.ts was released by lead: gemini lock taken");
+    // The forcer's inbox message says the same: not shown twice.
+    expect(after?.hookSpecificOutput.additionalContext).not.toContain('Your lock on src/g.ts');
+    expect(await hookAs(server, 'gemini', gb('AfterTool', { tool_name: 'read_file', tool_input: { file_path: file }, tool_response: {} }))).toBeNull();
+
+    const c = 'conv-cur';
+    const cb = (event: string, extra: Record<string, unknown> = {}) => ({ conversation_id: c, generation_id: 'g1', model: 'x', cursor_version: '2.0', workspace_roots: [root], hook_event_name: event, cwd: root, ...extra });
+    await hookAs(server, 'cursor', cb('sessionStart'));
+    await forceRelease(server, c, lead, 'src/c.ts', 'cursor lock taken');
+    expect(await hookAs(server, 'cursor', cb('afterFileEdit', { file_path: file, edits: [{ old_string: 'a', new_string: 'b' }] }))).toEqual({});
+    const cur = await hookAs(server, 'cursor', cb('postToolUse', { tool_name: 'Write', tool_input: { file_path: file }, tool_use_id: 't1' }));
+    expect(cur?.additional_context).toContain("This session's lock on src/c.ts was released by lead: cursor lock taken");
+    expect(await hookAs(server, 'cursor', cb('postToolUse', { tool_name: 'Read', tool_input: { file_path: file }, tool_use_id: 't2' }))).toEqual({});
   });
 });
 
