@@ -34,6 +34,7 @@ import { normalizePattern } from '../src/model/paths.js';
 import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
+import type { LockNotice } from './lock-notices.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
@@ -146,11 +147,11 @@ export class HookPolicy {
     }
 
     const d = await this.dispatch(ev, room, session, cfg);
-    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts). Post-tool
-    // delivery renders them itself (urgent, inside the team-context fence). An allowed pre-tool leaves them
-    // for it: what it adds reaches the model with the tool result anyway, and some agents cannot show it
-    // (Gemini BeforeTool). A denial names them in its reason.
-    const later = ev.kind === 'activity' || ev.kind === 'stop' || ev.kind === 'post-tool' || ev.quiet === true || (ev.kind === 'pre-tool' && !d.deny);
+    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts). The prompt
+    // delta and post-tool delivery render them themselves (urgent, inside the team-context fence). An
+    // allowed pre-tool leaves them for the post-tool answer: what it adds reaches the model with the tool
+    // result anyway, and some agents cannot show it (Gemini BeforeTool). A denial names them in its reason.
+    const later = ev.kind === 'activity' || ev.kind === 'stop' || ev.kind === 'prompt' || ev.kind === 'post-tool' || ev.quiet === true || (ev.kind === 'pre-tool' && !d.deny);
     return later ? d : withLostLocks(d, session.notices.take('hook'));
   }
 
@@ -215,7 +216,7 @@ export class HookPolicy {
     if (!mem.introduced) {
       // No session start seen (e.g. the server restarted): the summary, once.
       for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
-      return { inject: this.summary(room, session, cfg, mem) };
+      return withLostLocks({ inject: this.summary(room, session, cfg, mem) }, session.notices.take('hook'));
     }
     const d = this.collect(session, mem);
     const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing });
@@ -230,12 +231,18 @@ export class HookPolicy {
   /**
    * What is new for this session (messages, decisions by others, lock changes on files it touched),
    * shared by the prompt-time delta and post-tool delivery. Nothing is remembered until `commit`
-   * (a rate-limited delivery leaves the items new for the next call).
+   * (a rate-limited delivery leaves the items new for the next call), except the lost-lock notices,
+   * which are taken: they are urgent, so a delivery that has them always goes out.
    */
   private collect(session: HostedSession, mem: SessionNotes) {
     const me = this.me(session);
     const ctx = session.ctx;
-    const messages = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
+    const notices = session.notices.takeNotices('hook');
+    // The forcer's message saying the same as a lost-lock line is not shown twice.
+    const forcedTexts = new Set(notices.filter((n) => n.reason === 'forced').map((n) => forcedReleaseNotice(n.path, n.holder ?? '', n.why)));
+    const unseen = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
+    const same = unseen.filter((m) => m.kind === 'fyi' && forcedTexts.has(m.text));
+    const messages = unseen.filter((m) => !same.includes(m));
     const decisions = ctx.decisions({ includeSuperseded: false }).filter((d) => !mem.decisions.has(d.id) && d.by !== me.id);
     const view = session.presence.view();
     for (const e of session.presence.current.editing) if (!mem.touched.has(e.path)) mem.touched.set(e.path, '');
@@ -258,27 +265,25 @@ export class HookPolicy {
       // Our own decisions are known to us; remember every decision seen.
       for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
       for (const i of allIfaces) mem.interfaces.add(interfaceKey(i));
-      for (const m of shown) mem.messages.add(m.id);
-      ctx.markRead(me.id, shown.map((m) => m.id));
+      for (const m of [...shown, ...same]) mem.messages.add(m.id);
+      ctx.markRead(me.id, [...shown, ...same].map((m) => m.id));
       SessionMemory.trim(mem);
     };
-    return { me, messages, decisions, lockChanges: dedupeLockChanges(lockChanges), interfaces, editing, commit };
+    return { me, messages, decisions, lockChanges: [...lostChanges(notices), ...dedupeLockChanges(lockChanges)], interfaces, editing, commit };
   }
 
   /** After a tool call: what is new, compact and rate-limited (urgent items, such as a lock this session lost, bypass the limit). */
   private deliver(session: HostedSession, mem: SessionNotes): string | undefined {
-    const notices = session.notices.takeNotices('hook');
-    const lost: LockChange[] = notices.map((n) => ({ path: n.path, now: null, before: null, lost: { forced: n.reason === 'forced', by: n.holder, why: n.why } }));
-    // No summary seen yet (a server restart): only the lost locks, not the whole backlog.
-    if (!mem.introduced) return lost.length ? deltaText({ messages: [], decisions: [], lockChanges: lost }, DELIVER_MAX) : undefined;
+    if (!mem.introduced) {
+      // No summary seen yet (a server restart): only the lost locks, not the whole backlog.
+      const lost = lostChanges(session.notices.takeNotices('hook'));
+      return lost.length ? deltaText({ messages: [], decisions: [], lockChanges: lost }, DELIVER_MAX) : undefined;
+    }
     const d = this.collect(session, mem);
-    // The forcer's message saying the same as a lost-lock line is not shown twice.
-    const forcedTexts = new Set(notices.filter((n) => n.reason === 'forced').map((n) => forcedReleaseNotice(n.path, n.holder ?? '', n.why)));
-    const same = d.messages.filter((m) => m.kind === 'fyi' && forcedTexts.has(m.text));
     const now = Date.now();
-    const out = selectDelivery({ me: d.me, messages: d.messages.filter((m) => !same.includes(m)), decisions: d.decisions, lockChanges: [...lost, ...d.lockChanges], interfaces: d.interfaces, editing: d.editing, now, lastAt: mem.deliveredAt });
+    const out = selectDelivery({ me: d.me, messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing, now, lastAt: mem.deliveredAt });
     if (!out) return undefined;
-    d.commit([...out.messages, ...same]);
+    d.commit(out.messages);
     mem.deliveredAt = now;
     return out.text;
   }
@@ -394,6 +399,11 @@ export class HookPolicy {
     const inject = quiet ? undefined : this.deliver(session, mem);
     return inject ? { inject } : {};
   }
+}
+
+/** Lost-lock notices as lock changes the delta renders (inside the fence: the forcer's reason is another session's text). */
+function lostChanges(notices: LockNotice[]): LockChange[] {
+  return notices.map((n) => ({ path: n.path, now: null, before: null, lost: { forced: n.reason === 'forced', by: n.holder, why: n.why } }));
 }
 
 /** An interface version: it is new again when re-declared. */
