@@ -41,6 +41,8 @@ interface Call {
   at: number;
   chars: number;
   text: string;
+  /** Round trip of the PostToolUse hook call (ms). */
+  postMs: number;
 }
 
 /** The huddle CLI as another session (lead); resolves when it exits, with that time. */
@@ -74,10 +76,12 @@ async function toolLoop(client: HttpClient, root: string, sid: string, steps: nu
       if (pre.body.hookSpecificOutput?.permissionDecision === 'deny') throw new Error(`step ${step}: the edit was denied: ${pre.body.hookSpecificOutput.permissionDecisionReason}`);
       text += ctxOf(pre.body);
     }
+    const p0 = performance.now();
     const post = await client.post(HOOK, { ...base(sid, root, 'PostToolUse'), ...tool, tool_response: {}, tool_use_id: id });
+    const postMs = performance.now() - p0;
     if (post.status !== 200) throw new Error(`PostToolUse: HTTP ${post.status}`);
     text += ctxOf(post.body);
-    calls.push({ step, at: performance.now(), chars: text.length, text });
+    calls.push({ step, at: performance.now(), chars: text.length, text, postMs });
     if (process.env.BENCH_DEBUG && text) process.stderr.write(`--- ${sid} step ${step} (${text.length} chars)\n${text}\n`);
     await sleep(stepMs);
   }
@@ -151,6 +155,8 @@ export const deliverSection: Section = {
         const nonEmpty = busy50.filter((c) => c.chars > 0);
         ctx.progress(`  chars per call without traffic: total ${quiet.reduce((n, c) => n + c.chars, 0)}; with traffic: mean ${bs.mean.toFixed(1)}, max ${bs.max}, ${nonEmpty.length} of ${busy50.length} calls injected (${nonEmpty.map((c) => `step ${c.step}: ${c.chars}`).join(', ')})`);
 
+        const pm = summarize([...quiet, ...busy].map((c) => c.postMs));
+        ctx.progress(`  PostToolUse round trip: p50 ${pm.p50.toFixed(2)} ms, p99 ${pm.p99.toFixed(2)} ms over ${quiet.length + busy.length} calls`);
         const maxOf = (xs: Array<{ calls: number; ms: number }>, k: 'calls' | 'ms') => (xs.length ? Math.max(...xs.map((x) => x[k])) : null);
         const note = `${STEPS}-step simulated tool loop through POST ${HOOK} (PreToolUse on edits, PostToolUse on every call, ${stepMs} ms "model" time between calls); from the exit of a real \`huddle send\` process to the first hook answer carrying the text`;
         return [
@@ -160,6 +166,7 @@ export const deliverSection: Section = {
           { section: 'deliver', metric: 'send → next request, note to everyone: ms (max)', unit: 'ms', huddle: maxOf(non, 'ms'), reference: null, goal: '<= 5,000 ms + one step', met: non.length === 3 && (maxOf(non, 'ms') ?? Infinity) <= 5000 + stepMs + 50 },
           { section: 'deliver', metric: `chars injected per tool call, no traffic (total over ${STEPS})`, unit: 'chars', huddle: quiet.reduce((n, c) => n + c.chars, 0), reference: null, goal: '= 0', met: qs.max === 0 },
           { section: 'deliver', metric: `chars injected per tool call, with traffic (mean over ${STEPS})`, unit: 'chars', huddle: bs.mean, reference: null, goal: '', met: null, note: `5 messages (3 notes to everyone, 2 requests to this session), 1 decision, 1 rival lock on a file it edits in ${STEPS} calls; ${nonEmpty.length} calls injected: ${nonEmpty.map((c) => `step ${c.step} ${c.chars}`).join(', ')}` },
+          { section: 'deliver', metric: 'PostToolUse hook round trip p99 (delivery check on every call)', unit: 'ms', huddle: pm.p99, reference: null, goal: '< 10 ms', met: pm.p99 < 10, note: `p50 ${pm.p50.toFixed(2)} ms over ${quiet.length + busy.length} calls of both loops, one keep-alive connection` },
           { section: 'deliver', metric: 'chars injected per tool call, with traffic (max)', unit: 'chars', huddle: bs.max, reference: null, goal: '<= 800', met: bs.max <= 800 },
         ];
       } finally {
