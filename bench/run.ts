@@ -20,11 +20,12 @@ import { serverSections } from './server.js';
 import { cliSection } from './cli.js';
 import { presenceSection } from './presence.js';
 import { hooksSection } from './hooks.js';
+import { deliverSection } from './deliver.js';
 import { upstreamSection } from './upstream.js';
 import { pgSection } from './pg.js';
 import { scaleSection } from './scale.js';
 
-const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, scaleSection, upstreamSection, pgSection];
+const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, deliverSection, scaleSection, upstreamSection, pgSection];
 
 interface Options {
   only: string[] | null;

@@ -138,6 +138,7 @@ export const codexInstaller: Installer = {
       UserPromptSubmit: { hooks: [cmd(5)] },
       PreToolUse: { hooks: [cmd(5)] },
       PostToolUse: { hooks: [cmd(5)] },
+      Stop: { hooks: [cmd(5)] },
       SessionEnd: { hooks: [cmd(2)] },
     };
     const block = `${TOML_BEGIN}\n[mcp_servers.huddle]\ncommand = ${tomlStr(ctx.argv[0])}\nargs = [${[...ctx.argv.slice(1), 'mcp'].map(tomlStr).join(', ')}]\nenv = { HUDDLE_AGENT = "codex" }\nstartup_timeout_sec = 20\n${TOML_END}\n`;
@@ -201,6 +202,8 @@ export const cursorInstaller: Installer = {
       preToolUse: cmd(5, 'Write|Delete|Shell'),
       beforeShellExecution: cmd(5),
       afterFileEdit: cmd(5),
+      // Delivery between tool calls: postToolUse is the Cursor event whose answer (additional_context) the agent reads.
+      postToolUse: cmd(5),
       sessionEnd: cmd(5),
     };
     return [

@@ -6,7 +6,9 @@
  *   session-start  host the session; inject a compact summary
  *   prompt         inject only what changed since the last injection (nothing when nothing did)
  *   pre-tool       deny writes to files another live session holds an exclusive lock on
- *   post-tool      record the files (and the lines the agent's payload names) as being edited
+ *   post-tool      record the files (and the lines the agent's payload names) as being edited;
+ *                  deliver what is new for the session (deliver.ts: compact, rate-limited, urgent at once)
+ *   stop           keep a stopping turn going once per unanswered request addressed to the session
  *   session-end    release everything the session holds and end it
  *
  * Every call is a sign of life. The project and policy (enforce, autoLock,
@@ -26,9 +28,13 @@ import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
 import { suggestionLines } from '../src/model/suggest.js';
 import { noteDenied } from '../src/model/activity.js';
+import { DELIVER_MAX, selectDelivery, stopRequest, type LockChange } from '../src/model/deliver.js';
+import type { InterfaceDecl, Message } from '../src/model/context.js';
 import { normalizePattern } from '../src/model/paths.js';
+import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
+import type { LockNotice } from './lock-notices.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
@@ -140,9 +146,13 @@ export class HookPolicy {
       this.memory.ensure(room.name, ev.session).publishedAt = Date.now();
     }
 
-    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts).
-    const lost = ev.kind === 'activity' || ev.kind === 'stop' ? [] : session.notices.take('hook');
-    return withLostLocks(await this.dispatch(ev, room, session, cfg), lost);
+    const d = await this.dispatch(ev, room, session, cfg);
+    // Locks this session lost since its last hook call: one line each, once (lock-notices.ts). The prompt
+    // delta and post-tool delivery render them themselves (urgent, inside the team-context fence). An
+    // allowed pre-tool leaves them for the post-tool answer: what it adds reaches the model with the tool
+    // result anyway, and some agents cannot show it (Gemini BeforeTool). A denial names them in its reason.
+    const later = ev.kind === 'activity' || ev.kind === 'stop' || ev.kind === 'prompt' || ev.kind === 'post-tool' || ev.quiet === true || (ev.kind === 'pre-tool' && !d.deny);
+    return later ? d : withLostLocks(d, session.notices.take('hook'));
   }
 
   private async dispatch(ev: HookEvent, room: Room, session: HostedSession, cfg: ResolvedConfig): Promise<HookDecision> {
@@ -155,6 +165,8 @@ export class HookPolicy {
         return this.preTool(room, session, cfg, ev);
       case 'post-tool':
         return this.postTool(room, session, cfg, ev);
+      case 'stop':
+        return this.stop(session, this.memory.ensure(room.name, session.id));
       default:
         return {};
     }
@@ -181,6 +193,8 @@ export class HookPolicy {
     const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me) });
     for (const id of out.messageIds) mem.messages.add(id);
     for (const id of out.decisionIds) mem.decisions.add(id);
+    // Interfaces as they are now are known; only later changes are delivered.
+    for (const i of ctx.interfaces()) mem.interfaces.add(interfaceKey(i));
     mem.introduced = true;
     // Delivered into the agent's context: mark read so other channels do not repeat them.
     ctx.markRead(me.id, out.messageIds);
@@ -202,32 +216,88 @@ export class HookPolicy {
     if (!mem.introduced) {
       // No session start seen (e.g. the server restarted): the summary, once.
       for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
-      return { inject: this.summary(room, session, cfg, mem) };
+      return withLostLocks({ inject: this.summary(room, session, cfg, mem) }, session.notices.take('hook'));
     }
+    const d = this.collect(session, mem);
+    const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing });
+    if (!text) {
+      d.commit([]);
+      return {};
+    }
+    d.commit(d.messages.filter((m) => text.includes(`id ${shortId(m.id)})`)));
+    return { inject: text };
+  }
+
+  /**
+   * What is new for this session (messages, decisions by others, lock changes on files it touched),
+   * shared by the prompt-time delta and post-tool delivery. Nothing is remembered until `commit`
+   * (a rate-limited delivery leaves the items new for the next call), except the lost-lock notices,
+   * which are taken: they are urgent, so a delivery that has them always goes out.
+   */
+  private collect(session: HostedSession, mem: SessionNotes) {
     const me = this.me(session);
     const ctx = session.ctx;
-    const messages = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
+    const notices = session.notices.takeNotices('hook');
+    // The forcer's message saying the same as a lost-lock line is not shown twice.
+    const forcedTexts = new Set(notices.filter((n) => n.reason === 'forced').map((n) => forcedReleaseNotice(n.path, n.holder ?? '', n.why)));
+    const unseen = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
+    const same = unseen.filter((m) => m.kind === 'fyi' && forcedTexts.has(m.text));
+    const messages = unseen.filter((m) => !same.includes(m));
     const decisions = ctx.decisions({ includeSuperseded: false }).filter((d) => !mem.decisions.has(d.id) && d.by !== me.id);
     const view = session.presence.view();
     for (const e of session.presence.current.editing) if (!mem.touched.has(e.path)) mem.touched.set(e.path, '');
-    const lockChanges: Array<{ path: string; now: LockView | null; before: string | null }> = [];
+    const lockChanges: LockChange[] = [];
+    const keys: Array<[string, string]> = [];
     for (const [p, before] of mem.touched) {
       const l = blockingLock(view, me.id, p);
       const key = lockKey(l);
       if (key !== before) {
         lockChanges.push({ path: p, now: l, before: before ? before.split('|')[1] : null });
-        mem.touched.set(p, key);
+        keys.push([p, key]);
       }
     }
-    // Our own decisions are known to us; remember every decision seen.
-    for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
-    const text = deltaText({ messages, decisions, lockChanges: dedupeLockChanges(lockChanges) });
-    if (!text) return {};
-    const shownMsgs = messages.filter((m) => text.includes(`id ${shortId(m.id)})`));
-    for (const m of shownMsgs) mem.messages.add(m.id);
-    ctx.markRead(me.id, shownMsgs.map((m) => m.id));
+    // Interfaces others declared or changed on a file this session edits.
+    const editing = Array.from(mem.touched.keys());
+    const allIfaces = ctx.interfaces();
+    const interfaces = allIfaces.filter((i) => i.by !== me.id && !mem.interfaces.has(interfaceKey(i)) && mem.touched.has(patternOf(i.file)));
+    const commit = (shown: Message[]) => {
+      for (const [p, k] of keys) mem.touched.set(p, k);
+      // Our own decisions are known to us; remember every decision seen.
+      for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
+      for (const i of allIfaces) mem.interfaces.add(interfaceKey(i));
+      for (const m of [...shown, ...same]) mem.messages.add(m.id);
+      ctx.markRead(me.id, [...shown, ...same].map((m) => m.id));
+      SessionMemory.trim(mem);
+    };
+    return { me, messages, decisions, lockChanges: [...lostChanges(notices), ...dedupeLockChanges(lockChanges)], interfaces, editing, commit };
+  }
+
+  /** After a tool call: what is new, compact and rate-limited (urgent items, such as a lock this session lost, bypass the limit). */
+  private deliver(session: HostedSession, mem: SessionNotes): string | undefined {
+    if (!mem.introduced) {
+      // No summary seen yet (a server restart): only the lost locks, not the whole backlog.
+      const lost = lostChanges(session.notices.takeNotices('hook'));
+      return lost.length ? deltaText({ messages: [], decisions: [], lockChanges: lost }, DELIVER_MAX) : undefined;
+    }
+    const d = this.collect(session, mem);
+    const now = Date.now();
+    const out = selectDelivery({ me: d.me, messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing, now, lastAt: mem.deliveredAt });
+    if (!out) return undefined;
+    d.commit(out.messages);
+    mem.deliveredAt = now;
+    return out.text;
+  }
+
+  /** A turn about to stop with an unanswered request addressed to this session: keep it going, once per request. */
+  private stop(session: HostedSession, mem: SessionNotes): HookDecision {
+    const me = this.me(session);
+    const req = stopRequest(session.ctx.openRequests(), me, mem.stopHeld);
+    if (!req) return {};
+    mem.stopHeld.add(req.id);
+    mem.messages.add(req.id);
     SessionMemory.trim(mem);
-    return { inject: text };
+    const text = deltaText({ messages: [req], decisions: [], lockChanges: [] }, DELIVER_MAX);
+    return { keepGoing: `${text}\nThis request waits for this session's answer: reply with \`huddle send --reply-to ${shortId(req.id)} …\` (or the huddle MCP send tool) before stopping.` };
   }
 
   /** Repository-relative pattern of a path an event names, or null when outside the repository. */
@@ -318,13 +388,35 @@ export class HookPolicy {
 
   private postTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): HookDecision {
     const mem = this.memory.ensure(room.name, session.id);
+    const quiet = ev.quiet === true;
     for (const t of this.targets(cfg, ev, true).slice(0, 20)) {
       if (t.path === '**') continue;
       session.presence.editing(t.path, t.lines && t.lines.length ? t.lines : undefined);
       if (!mem.touched.has(t.path)) mem.touched.set(t.path, lockKey(blockingLock(session.presence.view(), session.id, t.path)));
     }
     SessionMemory.trim(mem);
-    return {};
+    // An event whose answer the agent never shows (Cursor afterFileEdit) records only; nothing is used up on it.
+    const inject = quiet ? undefined : this.deliver(session, mem);
+    return inject ? { inject } : {};
+  }
+}
+
+/** Lost-lock notices as lock changes the delta renders (inside the fence: the forcer's reason is another session's text). */
+function lostChanges(notices: LockNotice[]): LockChange[] {
+  return notices.map((n) => ({ path: n.path, now: null, before: null, lost: { forced: n.reason === 'forced', by: n.holder, why: n.why } }));
+}
+
+/** An interface version: it is new again when re-declared. */
+function interfaceKey(i: InterfaceDecl): string {
+  return `${i.name}\u0000${i.at}\u0000${i.status}`;
+}
+
+/** An interface's file as a lock pattern (what `touched` is keyed by), or '' when it is not a valid one. */
+function patternOf(file: string): string {
+  try {
+    return normalizePattern(file);
+  } catch {
+    return '';
   }
 }
 

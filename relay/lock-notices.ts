@@ -19,6 +19,8 @@ export interface LockNotice {
   path: string;
   reason: LockLostReason;
   holder: string | null;
+  /** The forcer's reason (forced releases). */
+  why?: string;
   at: number;
   text: string;
   pending: Set<NoticeSurface>;
@@ -41,16 +43,18 @@ export class LockNotices {
     const me = this.presence.current;
     let holder: string | null = null;
     let why: string;
+    let forcerReason: string | undefined;
     if (reason === 'forced') {
       const f = this.ctx.forcedMap.get(claim.id) as { byName?: unknown; reason?: unknown } | undefined;
       holder = typeof f?.byName === 'string' ? f.byName : null;
-      why = `released by ${holder ?? 'another session'}${typeof f?.reason === 'string' ? `: ${f.reason}` : ''}`;
+      forcerReason = typeof f?.reason === 'string' && f.reason !== '' ? f.reason : undefined;
+      why = `released by ${holder ?? 'another session'}${forcerReason ? `: ${forcerReason}` : ''}`;
     } else {
       holder = this.presence.blockers([claim.path], claim.mode, true)[0]?.sessionName ?? null;
       why = `${holder ?? 'another session'} holds it (its claim came first when the locks were ordered again after a reconnect or restart)`;
     }
     const text = `huddle: your lock on ${claim.path} was dropped: ${why}.`;
-    this.list.push({ path: claim.path, reason, holder, at: Date.now(), text, pending: new Set(['hook', 'cli']) });
+    this.list.push({ path: claim.path, reason, holder, why: forcerReason, at: Date.now(), text, pending: new Set(['hook', 'cli']) });
     if (this.list.length > MAX_NOTICES) this.list.splice(0, this.list.length - MAX_NOTICES);
     if (reason === 'conflict') {
       try {
@@ -66,12 +70,18 @@ export class LockNotices {
 
   /** Lines not yet shown on this surface, marked shown. */
   take(surface: NoticeSurface): string[] {
-    const out: string[] = [];
+    return this.takeNotices(surface).map((n) => n.text);
+  }
+
+  /** The notices themselves (post-tool delivery renders them inside the team-context fence). */
+  takeNotices(surface: NoticeSurface): LockNotice[] {
+    const out: LockNotice[] = [];
     for (const n of this.list) {
-      if (n.pending.delete(surface)) out.push(n.text);
+      if (n.pending.delete(surface)) out.push(n);
     }
     return out;
   }
+
 
   close(): void {
     this.presence.off('lock-lost', this.onLost);

@@ -54,6 +54,12 @@ export interface SessionNotes {
   publishedAt: number;
   /** Recent pre-tool decisions by tool call id. */
   calls: Map<string, { at: number; channel?: string; decision: { deny?: string; warn?: string } }>;
+  /** When a post-tool delivery last went out (the rate limit). */
+  deliveredAt: number;
+  /** Interface versions already known (name, time, status). */
+  interfaces: Set<string>;
+  /** Requests a stop was already held for (once each, never a loop). */
+  stopHeld: Set<string>;
 }
 
 const MAX_SETS = 2000;
@@ -80,7 +86,7 @@ export class SessionMemory {
   /** Fresh notes for a (re)started session; the files it touched stay of interest. */
   reset(project: string, id: string): SessionNotes {
     const prev = this.get(project, id);
-    const n: SessionNotes = { messages: new Set(), decisions: new Set(), touched: new Map(), introduced: false, publishedAt: prev?.publishedAt ?? 0, calls: new Map() };
+    const n: SessionNotes = { messages: new Set(), decisions: new Set(), touched: new Map(), introduced: false, publishedAt: prev?.publishedAt ?? 0, calls: new Map(), deliveredAt: 0, interfaces: new Set(), stopHeld: prev?.stopHeld ?? new Set() };
     if (prev) for (const p of prev.touched.keys()) n.touched.set(p, '');
     this.sessions.set(this.key(project, id), n);
     return n;
@@ -92,7 +98,7 @@ export class SessionMemory {
 
   /** Keep sets bounded: a long session forgets its oldest injected ids (they are long read). */
   static trim(n: SessionNotes): void {
-    for (const s of [n.messages, n.decisions]) {
+    for (const s of [n.messages, n.decisions, n.interfaces, n.stopHeld]) {
       if (s.size <= MAX_SETS) continue;
       const drop = s.size - MAX_SETS;
       let i = 0;

@@ -109,6 +109,42 @@ describe('Cursor adapter (payloads from Cursor\'s hook documentation)', () => {
   });
 });
 
+describe('delivery between tool calls: what each adapter prints for an inject (issue 16)', () => {
+  const INJECT = 'huddle: changes since the last update.\n--- huddle team context ---\n- from lead (request, needs reply, id m-1): stop';
+  it('Gemini AfterTool: hookSpecificOutput.additionalContext; BeforeTool cannot carry it (allow stays empty, the policy keeps it for AfterTool)', () => {
+    const base = { session_id: 'g1', transcript_path: '/t', cwd: '/repo', timestamp: '2026-12-01T00:00:00Z' };
+    const after = gemini.parse({ ...base, hook_event_name: 'AfterTool', tool_name: 'read_file', tool_input: { absolute_path: '/repo/a.ts' }, tool_response: { llmContent: 'x' } }, {});
+    expect(after.kind).toBe('post-tool');
+    expect(gemini.render(after, { inject: INJECT })).toEqual({ status: 200, body: { hookSpecificOutput: { hookEventName: 'AfterTool', additionalContext: INJECT } } });
+    expect(gemini.render(after, {}).body).toBeNull();
+    const before = gemini.parse({ ...base, hook_event_name: 'BeforeTool', tool_name: 'read_file', tool_input: {} }, {});
+    expect(gemini.render(before, { inject: INJECT }).body).toBeNull();
+    // A stopping turn (AfterAgent) is not held: Gemini's contract for it is not verified.
+    expect(gemini.render(gemini.parse({ ...base, hook_event_name: 'AfterAgent' }, {}), { keepGoing: 'x' }).body).toBeNull();
+  });
+  it('Cursor postToolUse: {additional_context}; afterFileEdit records only (quiet: its answer is not read)', () => {
+    const common = { conversation_id: 'c-1', generation_id: 'g-1', model: 'x', cursor_version: '2.0', workspace_roots: ['/repo'], cwd: '/repo' };
+    const post = cursor.parse({ ...common, hook_event_name: 'postToolUse', tool_name: 'Read', tool_input: { file_path: '/repo/a.ts' }, tool_use_id: 'u2' }, {});
+    expect(post).toMatchObject({ kind: 'post-tool', toolUseId: 'u2' });
+    expect(post.quiet).toBeUndefined();
+    expect(cursor.render(post, { inject: INJECT })).toEqual({ status: 200, body: { additional_context: INJECT } });
+    expect(cursor.render(post, {}).body).toEqual({});
+    const edit = cursor.parse({ ...common, hook_event_name: 'afterFileEdit', file_path: '/repo/a.ts', edits: [] }, {});
+    expect(edit).toMatchObject({ kind: 'post-tool', quiet: true, writes: [{ path: '/repo/a.ts' }] });
+  });
+  it('Claude Code and Codex: PostToolUse additionalContext; Stop keep-going is {decision:"block", reason}', () => {
+    const cc = claude.parse({ session_id: 's', cwd: '/repo', hook_event_name: 'PostToolUse', tool_name: 'Read', tool_input: {}, tool_response: {} }, {});
+    expect(claude.render(cc, { inject: INJECT }).body).toEqual({ hookSpecificOutput: { hookEventName: 'PostToolUse', additionalContext: INJECT } });
+    const stop = claude.parse({ session_id: 's', cwd: '/repo', hook_event_name: 'Stop', stop_hook_active: false }, {});
+    expect(claude.render(stop, { keepGoing: 'reply first' }).body).toEqual({ decision: 'block', reason: 'reply first' });
+    expect(claude.render(stop, {}).body).toEqual({});
+    const cx = codex.parse({ session_id: 's', cwd: '/repo', hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: { command: 'ls' }, turn_id: 't' }, {});
+    expect(codex.render(cx, { inject: INJECT }).body).toEqual({ hookSpecificOutput: { hookEventName: 'PostToolUse', additionalContext: INJECT } });
+    const cstop = codex.parse({ session_id: 's', cwd: '/repo', hook_event_name: 'Stop' }, {});
+    expect(codex.render(cstop, { keepGoing: 'reply first' }).body).toEqual({ decision: 'block', reason: 'reply first' });
+  });
+});
+
 describe('opencode adapter (huddle\'s plugin format)', () => {
   it('edit/write/patch/bash; renders {deny} and {inject}', () => {
     const ev = opencode.parse({ event: 'tool.before', sessionID: 'ses_1', directory: '/repo', tool: 'edit', callID: 'c', args: { filePath: '/repo/src/a.ts', oldString: 'a', newString: 'b' } }, {});

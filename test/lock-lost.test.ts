@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cleanup, startServer, tempDir, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
+import { FENCE_CLOSE, FENCE_OPEN } from '../src/model/inject.js';
 import type { HuddleServer } from '../relay/server.js';
 
 afterEach(cleanup);
@@ -47,17 +48,30 @@ describe('a hosted session that loses a lock is told', () => {
     const room = await server.room('lost1');
     await waitFor(() => server.hosted.get(room, 'sess-A')?.presence.claims().length === 0, 'the claim to drop');
 
-    // The next hook call, whatever it is (an edit of another file here), carries the line.
-    const r = await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, path.join(root, 'src/other.ts')));
-    expect(r.hookSpecificOutput?.additionalContext).toBe('huddle: your lock on src/a.ts was dropped: released by bob: alice is away.');
-    expect(await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, path.join(root, 'src/other.ts')))).toEqual({});
-
+    // The next tool call carries it once, inside the team-context fence (the reason is another session's text).
+    // An allowed edit leaves it to the answer after the tool ran (what reaches the model with the result).
+    const other = path.join(root, 'src/other.ts');
+    expect(await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, other))).toEqual({});
+    const after = () => post(`${server.url}/hooks/claude-code`, hookOf('sess-A', root, 'PostToolUse', { tool_name: 'Edit', tool_input: { file_path: other, old_string: 'a', new_string: 'b' }, tool_response: {} }));
+    const text = (await after()).hookSpecificOutput?.additionalContext as string;
+    expect(text).toContain(`${FENCE_OPEN}\nLocks this session lost:\n- This session's lock on src/a.ts was released by bob: alice is away.`);
+    expect(text.indexOf('alice is away')).toBeLessThan(text.indexOf(FENCE_CLOSE));
+    expect(await after()).toEqual({});
     // The same session's next CLI command says it once on stderr.
     const first = await cli(server, root, 'sess-A', ['locks', '--mine']);
     expect(first.code).toBe(0);
     expect(first.stderr).toContain('your lock on src/a.ts was dropped: released by bob');
     const second = await cli(server, root, 'sess-A', ['locks', '--mine']);
     expect(second.stderr).not.toContain('src/a.ts');
+    // A denial names it in its reason at once (there is no answer after a denied tool).
+    expect((await op('lock', { session: { id: 'sess-A', name: 'alice' }, paths: ['src/b.ts'] })).result.status).toBe('confirmed');
+    await op('unlock', { session: { id: 'sess-B', name: 'bob' }, paths: ['src/b.ts'], force: true, reason: 'mine now' });
+    await waitFor(() => server.hosted.get(room, 'sess-A')?.presence.claims().length === 0, 'the second claim to drop');
+    expect((await op('lock', { session: { id: 'sess-B', name: 'bob' }, paths: ['src/b.ts'] })).result.status).toBe('confirmed');
+    const denied = await post(`${server.url}/hooks/claude-code`, editOf('sess-A', root, path.join(root, 'src/b.ts')));
+    expect(denied.hookSpecificOutput.permissionDecision).toBe('deny');
+    expect(denied.hookSpecificOutput.permissionDecisionReason).toContain('your lock on src/b.ts was dropped: released by bob: mine now');
+
   });
 
   it('dropped by the relay rule (a rival ordered first after a restart): hook, CLI, inbox and timeline', async () => {
@@ -75,7 +89,7 @@ describe('a hosted session that loses a lock is told', () => {
     await waitFor(() => server.hosted.get(room, 'sess-A')?.presence.claims().length === 0, 'A to yield');
 
     const r = await post(`${server.url}/hooks/claude-code`, hookOf('sess-A', root, 'PostToolUse', { tool_name: 'Read', tool_input: {} }));
-    expect(r.hookSpecificOutput.additionalContext).toMatch(/^huddle: your lock on src\/db\/\*\* was dropped: bob holds it/);
+    expect(r.hookSpecificOutput.additionalContext).toMatch(/\nLocks this session lost:\n- This session's lock on src\/db\/\*\* was dropped: bob holds it/);
     const first = await cli(server, root, 'sess-A', ['inbox', '--json']);
     expect(first.stderr).toMatch(/your lock on src\/db\/\*\* was dropped: bob holds it/);
     const inbox = JSON.parse(first.stdout) as Json[];

@@ -109,7 +109,10 @@ export function ourHooks(opts: { bin: string; hookUrl: string; commandHooks: boo
     SessionStart: { hooks: [cmd] },
     UserPromptSubmit: { hooks: [http] },
     PreToolUse: { matcher: TOOL_MATCHER, hooks: [http] },
-    PostToolUse: { matcher: TOOL_MATCHER, hooks: [http] },
+    // Every tool call, not only edits: delivery between tool calls (issue 16). PreToolUse stays narrow (a deny check).
+    PostToolUse: { hooks: [http] },
+    // A stop with an unanswered request addressed to this session is held once.
+    Stop: { hooks: [http] },
     // SessionEnd takes HTTP hooks (only SessionStart needs a command hook).
     SessionEnd: { hooks: [http] },
   };

@@ -6,7 +6,8 @@
  *   sessionStart → session-start          {additional_context, continue}
  *   preToolUse (Write/Delete/Shell) → pre-tool    {permission:"deny", user_message, agent_message}
  *   beforeShellExecution {command} → pre-tool     the same
- *   afterFileEdit {file_path, edits} → post-tool
+ *   postToolUse → post-tool                   {additional_context} (delivery between tool calls)
+ *   afterFileEdit {file_path, edits} → post-tool  records the edit only (`quiet`: Cursor reads no answer)
  *   beforeSubmitPrompt: a sign of life only (Cursor lets it block, not add context,
  *   so nothing is consumed there that the agent would never see)
  *
@@ -50,6 +51,8 @@ export const cursor: AgentAdapter = {
       ev.shell = str(body.command);
     } else if (name === 'afterFileEdit') {
       ev.tool = 'Write';
+      // Its answer is not read by Cursor: delivery waits for postToolUse.
+      ev.quiet = true;
       const file = str(body.file_path);
       if (file) ev.writes = [{ path: file, via: 'tool' }];
     } else if (kind === 'pre-tool' || kind === 'post-tool') {

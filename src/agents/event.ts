@@ -56,6 +56,8 @@ export interface HookEvent {
   toolUseId?: string;
   /** Which adapter (route) parsed it: Cursor may send one call through its own hooks and Claude Code's. */
   channel?: AgentKind;
+  /** This agent event's answer cannot carry context (Cursor afterFileEdit): nothing is delivered, or used up, on it. */
+  quiet?: boolean;
 }
 
 /** What the policy decided, agent-neutral. The adapter renders it. */

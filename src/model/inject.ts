@@ -3,7 +3,7 @@
  * at session start, and only what changed before each prompt. Statements, not
  * orders; bounded in size. Pure: callers pass the facts and the time.
  */
-import type { Decision, Message, Task } from './context.js';
+import type { Decision, InterfaceDecl, Message, Task } from './context.js';
 import type { LockView, SessionView } from './view.js';
 import { shortId } from './ids.js';
 
@@ -158,26 +158,64 @@ export function sessionSummary(input: SummaryInput, max = MAX_INJECT): { text: s
   };
 }
 
+/** A lock this session held and no longer does: released by another session (forced), or ordered after a rival (conflict). */
+export interface LostLock {
+  forced: boolean;
+  /** The forcer (forced) or the session now holding it (conflict), when known. */
+  by: string | null;
+  /** The forcer's reason. */
+  why?: string;
+}
+
 export interface DeltaInput {
   messages: Message[];
   decisions: Decision[];
-  /** Lock changes on files this session touched. */
-  lockChanges: Array<{ path: string; now: LockView | null; before: string | null }>;
+  /** Lock changes on files this session touched; `lost` for a lock it held itself. */
+  lockChanges: Array<{ path: string; now: LockView | null; before: string | null; lost?: LostLock }>;
+  /** Interfaces declared or changed by others on files this session edits. */
+  interfaces?: InterfaceDecl[];
+  /** Files this session edits: a decision naming one is listed first and says so. */
+  editing?: string[];
   now?: number;
+}
+
+function lockChangeLine(c: DeltaInput['lockChanges'][number], now: number): string {
+  if (c.lost) {
+    const p = clip(c.path, 200);
+    if (c.lost.forced) return `This session's lock on ${p} was released by ${c.lost.by ? who(c.lost.by) : 'another session'}${c.lost.why ? `: ${clip(c.lost.why, 160)}` : ''}.`;
+    return `This session's lock on ${p} was dropped: ${c.lost.by ? `${who(c.lost.by)} holds it` : 'a rival holds it'} (its claim came first when the locks were ordered again after a reconnect or restart).`;
+  }
+  return c.now ? `${describeLock(c.now, now)} now holds a lock on a file this session edited.` : `${clip(c.path, 200)} is no longer locked${c.before ? ` by ${who(c.before)}` : ''}.`;
+}
+
+/** The first of `files` a decision's text names, if any (plain paths only, not globs). */
+function namedFile(text: string, files: string[]): string | undefined {
+  return files.find((f) => f.length > 2 && !/[*?[]/.test(f) && text.includes(f));
 }
 
 /** The UserPromptSubmit delta, or '' when nothing changed. */
 export function deltaText(input: DeltaInput, max = MAX_INJECT): string {
   const now = input.now ?? Date.now();
-  const lockItems = input.lockChanges.map((c) => (c.now ? `${describeLock(c.now, now)} now holds a lock on a file this session edited.` : `${clip(c.path, 200)} is no longer locked${c.before ? ` by ${who(c.before)}` : ''}.`));
-  if (input.messages.length + input.decisions.length + lockItems.length === 0) return '';
+  // Lost locks of this session come first, on their own: they change what it may edit.
+  const lostItems = input.lockChanges.filter((c) => c.lost).map((c) => lockChangeLine(c, now));
+  const lockItems = input.lockChanges.filter((c) => !c.lost).map((c) => lockChangeLine(c, now));
+  const editing = input.editing ?? [];
+  const decisions = input.decisions
+    .map((d) => ({ d, file: namedFile(d.text, editing) }))
+    .sort((a, b) => Number(!!b.file) - Number(!!a.file))
+    .map(({ d, file }) => `${clip(d.text, 200)} (by ${who(d.byName)}, ${shortId(d.id)}${file ? `; names ${clip(file, 120)}, which this session edits` : ''})`);
+  const ifaces = (input.interfaces ?? []).map((i) => `${clip(i.name, 80)} in ${clip(i.file, 160)} is ${i.status} (by ${who(i.byName)}${i.ownerName !== i.byName ? `, owner ${who(i.ownerName)}` : ''})${i.description ? `: ${clip(i.description, 160)}` : ''}`);
+  if (input.messages.length + decisions.length + lockItems.length + lostItems.length + ifaces.length === 0) return '';
   return fit(
     ['huddle: changes since the last update.'],
     [
+      { title: () => 'Locks this session lost:', items: lostItems },
       { title: (s, t) => `New messages${s < t ? ` (${s} of ${t})` : ''}:`, items: input.messages.map(messageLine) },
-      { title: (s, t) => `New decisions${s < t ? ` (${s} of ${t})` : ''}:`, items: input.decisions.map((d) => `${clip(d.text, 200)} (by ${who(d.byName)}, ${shortId(d.id)})`) },
+      { title: (s, t) => `Interfaces changed on files this session edits${s < t ? ` (${s} of ${t})` : ''}:`, items: ifaces },
+      { title: (s, t) => `New decisions${s < t ? ` (${s} of ${t})` : ''}:`, items: decisions },
       { title: () => 'Locks:', items: lockItems },
     ],
     max,
   );
 }
+

@@ -3,7 +3,9 @@
  * driving the real Claude Code offline. The main conversation (requests that
  * offer the Edit tool) gets the scripted steps one by one, each a tool call or
  * a final text; every other request (titles, summaries) gets a short text.
- * Every request body is recorded for the test's assertions.
+ * Every request body is recorded for the test's assertions. `beforeMain`
+ * runs before the i-th main answer (0-based): a test can act in the middle
+ * of the tool loop (send a message) while the agent waits for the model.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +37,7 @@ function sse(res: http.ServerResponse, step: Step, n: number): void {
   res.end();
 }
 
-export async function mockAnthropic(steps: Step[]): Promise<MockModel> {
+export async function mockAnthropic(steps: Step[], opts: { beforeMain?: (i: number, body: Record<string, any>) => Promise<void> } = {}): Promise<MockModel> {
   const requests: Array<Record<string, any>> = [];
   const main: Array<Record<string, any>> = [];
   let n = 0;
@@ -59,7 +61,13 @@ export async function mockAnthropic(steps: Step[]): Promise<MockModel> {
       n++;
       if (!isMain) return sse(res, { text: 'ok' }, n);
       main.push(body);
-      sse(res, steps[main.length - 1] ?? { text: 'done' }, n);
+      const i = main.length - 1;
+      const answer = () => sse(res, steps[i] ?? { text: 'done' }, n);
+      if (!opts.beforeMain) return answer();
+      opts.beforeMain(i, body).then(answer, (err: Error) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `mock: ${err.message}` } }));
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
