@@ -158,10 +158,19 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
   });
 
   server.route('POST', '/api/p/:project/op/:op', async (c) => {
+    let writing = false;
     try {
       const op = findOp(c.params.op);
       if (!op) throw new OpError(`unknown operation ${c.params.op}; known: ${Object.keys(OPS).join(', ')}`, 'not-found');
       if (op.access === 'write' && c.access !== 'write') throw new OpError('this token may only read', 'forbidden');
+      writing = op.access === 'write';
+      const refused = writing ? server.writesRefused() : null;
+      if (refused) {
+        server.metrics.writesRefused++;
+        c.res.setHeader('retry-after', '1');
+        server.json(c.res, 503, { error: refused, code: 'unavailable' });
+        return;
+      }
       const body = await readJsonBody(c.req, MAX_BODY);
       const room = await roomOf(c);
       const info = sessionInfoOf(body);
@@ -191,6 +200,12 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const relay = away ? { url: server.config.upstream!.replace(/\/\/[^@/]*@/, '//'), reason: away.reason, downSince: away.downSince } : undefined;
       server.json(c.res, 200, { ok: true, result, stored: op.access === 'write', ...(notices.length ? { notices } : {}), ...(relay ? { relay } : {}) });
     } catch (err) {
+      // The database went away during the write: not stored, say so (a 503, not a 500).
+      const refused = writing ? server.writesRefused() : null;
+      if (refused) {
+        server.json(c.res, 503, { error: refused, code: 'unavailable' });
+        return;
+      }
       const e = toOpError(err);
       if (e.code === 'error') server.log.error('operation failed', { op: c.params.op, error: e.message });
       server.json(c.res, e.status, e.body());

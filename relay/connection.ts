@@ -3,7 +3,7 @@
  * keep one bad or slow client from hurting the others.
  */
 import type { WebSocket, RawData } from 'ws';
-import { decodeMessage, ProtocolError, CLOSE_MALFORMED, CLOSE_SLOW_READER } from '../src/protocol/messages.js';
+import { decodeMessage, ProtocolError, CLOSE_MALFORMED, CLOSE_SLOW_READER, CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
 import type { Room, RoomPeer } from './room.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -69,7 +69,8 @@ export class Connection implements RoomPeer {
         this.queue = null;
         for (const frame of queued) if (!this.closed) this.process(frame);
       },
-      () => this.close(1011, 'document storage unavailable'),
+      // The store could not load the document: a try-again, not an error of the client.
+      () => this.close(CLOSE_TRY_AGAIN, 'document storage unavailable; try again later'),
     );
   }
 

@@ -120,6 +120,8 @@ export interface ServerServices {
   /** The loaded room of a project, loading it if needed. Throws for bad names. */
   room(name: string): Promise<Room>;
   loadedRooms(): string[];
+  /** Why writes are refused right now (the database of a remote store is down), or null. */
+  writesRefused(): string | null;
   /** Run `fn` during shutdown, before rooms are flushed; returns its removal. */
   onShutdown(fn: () => Promise<void> | void): () => void;
   /** Whether clients must present a token (server-wide or project-scoped). */

@@ -11,6 +11,8 @@ export class Metrics {
   awarenessIn = 0;
   protocolErrors = 0;
   persistenceErrors = 0;
+  /** Writes refused (connection closed 1013, HTTP 503) while a remote store was unavailable. */
+  writesRefused = 0;
   rejectedAuth = 0;
   slowReadersDropped = 0;
   compactions = 0;
@@ -73,6 +75,7 @@ export class Metrics {
     counter('huddle_awareness_in_total', 'Awareness messages received.', this.awarenessIn);
     counter('huddle_protocol_errors_total', 'Connections closed for bad input.', this.protocolErrors);
     counter('huddle_persistence_errors_total', 'Failed appends and commits to the persistence.', this.persistenceErrors);
+    counter('huddle_writes_refused_total', 'Writes refused (close 1013 / HTTP 503) while the database was unavailable.', this.writesRefused);
     counter('huddle_auth_rejected_total', 'Connections refused for a missing or wrong token.', this.rejectedAuth);
     counter('huddle_slow_readers_dropped_total', 'Connections dropped for an oversized send buffer.', this.slowReadersDropped);
     counter('huddle_compactions_total', 'Update logs compacted.', this.compactions);

@@ -34,6 +34,7 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'host', flag: '--host <host>', env: 'HUDDLE_HOST', default: DEFAULT_CONFIG.host, doc: 'interface to bind' },
   { key: 'port', flag: '--port <port>', env: 'HUDDLE_PORT', default: DEFAULT_CONFIG.port, parse: parseWhole, doc: 'TCP port (0 picks a free one)' },
   { key: 'data', flag: '--data <dir>', env: 'HUDDLE_DATA', default: userStateDir() ?? DEFAULT_CONFIG.dataDir, doc: 'data folder (LevelDB, logs, session journal); default: the per-user state folder' },
+  { key: 'store', flag: '--store <url>', env: 'HUDDLE_STORE', doc: 'keep documents in PostgreSQL (postgres://…) instead of the LevelDB in --data' },
   { key: 'token', flag: '--token <token>', env: 'HUDDLE_TOKEN', doc: 'token every client must present (read-write)' },
   { key: 'tokenFile', flag: '--token-file <file>', env: 'HUDDLE_TOKEN_FILE', doc: 'read the read-write token from a file' },
   { key: 'readToken', flag: '--read-token <token>', env: 'HUDDLE_READ_TOKEN', doc: 'token that may read and send presence, not change documents' },

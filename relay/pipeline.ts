@@ -33,6 +33,11 @@ export interface PipelineEnv {
   encodeState(): Uint8Array | null;
   /** Called when waiters ran and nothing is left to append (the room may go idle). */
   onIdle(): void;
+  /**
+   * Given for remote stores: a failed append is not retried but handed here (the room
+   * drops its unstored state and tells its writers to come back; see Room.abandon).
+   */
+  onAppendRefused?(err: Error): void;
 }
 
 /** Commits wait this long to group updates, unless COMMIT_BATCH_UPDATES are waiting. */
@@ -78,6 +83,9 @@ export class DurablePipeline {
   private commitTimer: NodeJS.Timeout | null = null;
   private compactTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** A refused append ended this pipeline: nothing more is written, whenDurable rejects. */
+  private abandoned: Error | null = null;
+  private readonly onAbandon: Array<(err: Error) => void> = [];
 
   constructor(private readonly env: PipelineEnv) {}
 
@@ -128,8 +136,17 @@ export class DurablePipeline {
     this.waiters.push({ seq: Math.max(seq, this.enqueued), fn });
   }
 
+  /** Resolves once everything enqueued so far is durable; rejects if the store refused it (remote stores). */
   whenDurable(): Promise<void> {
-    return new Promise((resolve) => this.afterDurable(resolve));
+    if (this.abandoned) return Promise.reject(this.abandoned);
+    return new Promise((resolve, reject) => {
+      this.onAbandon.push(reject);
+      this.afterDurable(() => {
+        const i = this.onAbandon.indexOf(reject);
+        if (i >= 0) this.onAbandon.splice(i, 1);
+        resolve();
+      });
+    });
   }
 
   /** Resolves once everything is durable and also committed to the long-term store. */
@@ -182,6 +199,7 @@ export class DurablePipeline {
   }
 
   private flush(): void {
+    if (this.abandoned) return;
     if (this.pending.length === 0) {
       this.writing = false;
       this.runWaiters();
@@ -211,6 +229,23 @@ export class DurablePipeline {
   private appendFailed(batch: DurableEntry[], err: Error): void {
     this.env.metrics.persistenceErrors++;
     this.setHealth('append', false);
+    if (this.env.onAppendRefused) {
+      // Remote store: what it did not take is neither acknowledged nor broadcast, and not held
+      // here either; its senders still have it and send it again once they reconnect.
+      this.abandoned = err;
+      this.pending = [];
+      this.waiters = [];
+      this.writing = false;
+      this.stop();
+      for (const reject of this.onAbandon.splice(0)) reject(err);
+      this.env.log.error('the store refused a write; the project is dropped from memory and its clients told to retry', {
+        project: this.env.doc,
+        updates: batch.length,
+        error: err.message,
+      });
+      this.env.onAppendRefused(err);
+      return;
+    }
     const retryMs = this.appendRetry.next();
     this.env.log.error('writing the log failed; updates are held and retried', {
       project: this.env.doc,

@@ -36,7 +36,7 @@ import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { beforeApply, dropPending, pendingProblem } from '../src/protocol/pending.js';
-import { CLOSE_POLICY } from '../src/protocol/messages.js';
+import { CLOSE_POLICY, CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
 
 /** What a room needs of a connection. Implemented over `ws` in connection.ts; it is its own transaction origin. */
 export interface RoomPeer {
@@ -69,7 +69,14 @@ export interface RoomContext {
   metrics: Metrics;
   /** Called with false when a write fails and true when writes succeed again. */
   setPersistenceHealthy(ok: boolean): void;
+  /** Why writes are refused right now (a remote store is unreachable), or null. */
+  writesRefused?(): string | null;
+  /** A remote store refused a write of this room: the room has dropped itself (Room.abandon). */
+  storeRefused?(room: Room, err: Error): void;
 }
+
+/** Reason sent with CLOSE_TRY_AGAIN. */
+export const STORE_UNAVAILABLE = 'the relay cannot store writes now (database unavailable); try again later';
 
 /** How long after loading the stored state is applied to the doc, unless needed earlier. */
 const APPLY_DELAY_MS = 250;
@@ -132,6 +139,7 @@ export class Room {
       // Never compact an unapplied doc: it would replace the stored state with an empty one.
       encodeState: () => (this.applied && !this.destroyed ? Y.encodeStateAsUpdate(this.doc) : null),
       onIdle: () => this.maybeScheduleIdle(),
+      onAppendRefused: ctx.persistence.remote ? (err) => this.abandon(err) : undefined,
     });
     // First on the bus: the other peers see a batch before anyone else hears of it.
     this.pipeline.onDurable(this.broadcast);
@@ -150,6 +158,7 @@ export class Room {
       this.gate.destroy();
       this.awareness.destroy();
       this.ctx.persistence.forget(this.name);
+      this.ctx.storeRefused?.(this, err);
       throw err;
     });
     this.stored = loaded;
@@ -281,6 +290,13 @@ export class Room {
             peer.send(encodePermissionDenied('read-only token: document updates are refused'));
             this.ctx.log.info('update refused from read-only client', { project: this.name, peer: peer.id });
           }
+          return;
+        }
+        const refused = !isEmptyUpdate(msg.update) ? this.ctx.writesRefused?.() : null;
+        if (refused) {
+          // Not applied: the client keeps the update and sends it again when it reconnects.
+          this.ctx.metrics.writesRefused++;
+          peer.close(CLOSE_TRY_AGAIN, refused);
           return;
         }
         try {
@@ -424,6 +440,22 @@ export class Room {
     } finally {
       this.unloading = false;
     }
+  }
+
+  /**
+   * The remote store refused a write: the doc now holds updates that are not stored. Drop
+   * the room (so nobody is served them) and close every peer with CLOSE_TRY_AGAIN; peers
+   * keep their updates and send them again to the room loaded afresh once the store is back.
+   */
+  abandon(err: Error): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.cancelIdle();
+    for (const peer of Array.from(this.peers.keys())) peer.close(CLOSE_TRY_AGAIN, STORE_UNAVAILABLE);
+    this.onUnload(this);
+    this.ctx.persistence.forget(this.name);
+    this.release();
+    this.ctx.storeRefused?.(this, err);
   }
 
   /** Server shutdown: wait for every queued write (the long-term store included, for up to `timeoutMs`), then compact. */

@@ -10,11 +10,11 @@ import { walHooks } from '../src/store/wal.js';
 import type { Persistence } from '../src/store/persistence.js';
 import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { projectNameProblem } from '../src/protocol/names.js';
-import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
+import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { Room } from './room.js';
+import { Room, STORE_UNAVAILABLE } from './room.js';
 import { Connection, type ConnectionEnv } from './connection.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
@@ -54,6 +54,14 @@ export class HuddleServer implements ServerServices {
   private readonly router: Router;
   private pingTimer: NodeJS.Timeout | null = null;
   private persistenceHealthy = true;
+  /** Database round trip for stores that can ping (PostgreSQL): null = unreachable at the last probe. */
+  private dbPingMs: number | null = 0;
+  private dbTimer: NodeJS.Timeout | null = null;
+  /**
+   * Set while a remote store is known to be down (a probe or a write failed); cleared by the
+   * next successful probe. Meanwhile writes are refused (close 1013, HTTP 503), not held.
+   */
+  private storeDownSince: number | null = null;
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
   /** Attached to every room once it has loaded (janitor, upstream link, ...). */
@@ -134,6 +142,7 @@ export class HuddleServer implements ServerServices {
       if (other) throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by the huddle server at ${other.url} (pid ${other.pid}); use that server, or pass --data for another folder`);
       throw err;
     }
+    this.watchDatabase();
     if (this.persistence instanceof LeveldbPersistence) {
       const replayed = this.persistence.replayed;
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
@@ -193,7 +202,13 @@ export class HuddleServer implements ServerServices {
 
   health() {
     return {
-      ok: this.persistenceHealthy,
+      ok: this.persistenceHealthy && this.dbPingMs !== null && this.storeDownSince === null,
+      store: this.persistence.kind,
+      database: this.dbTimer
+        ? this.storeDownSince !== null || this.dbPingMs === null
+          ? { ok: false, downSince: this.storeDownSince === null ? null : new Date(this.storeDownSince).toISOString(), writes: 'refused' }
+          : { ok: true, latencyMs: Math.round(this.dbPingMs * 10) / 10 }
+        : undefined,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       documentsLoaded: this.rooms.size,
       connections: this.connections.size,
@@ -248,6 +263,8 @@ export class HuddleServer implements ServerServices {
         log: this.log,
         metrics: this.metrics,
         setPersistenceHealthy: (ok) => this.setPersistenceHealthy(ok),
+        writesRefused: () => this.writesRefused(),
+        storeRefused: (_r, err) => this.storeDown(err.message),
       }, (r) => {
         if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
       });
@@ -267,9 +284,54 @@ export class HuddleServer implements ServerServices {
     return room;
   }
 
+  /**
+   * Probe a networked store every 2 s (every 0.5 s while it is down), so that /healthz reports
+   * an outage even when nothing writes, and writes are taken again as soon as it is back.
+   */
+  private watchDatabase(): void {
+    const store = this.persistence as Persistence & { ping?: () => Promise<number> };
+    if (typeof store.ping !== 'function') return;
+    const probe = () => {
+      store.ping!().then(
+        (ms) => {
+          this.dbPingMs = ms;
+          this.storeBack();
+        },
+        (err: Error) => {
+          this.dbPingMs = null;
+          this.storeDown(err.message);
+        },
+      ).finally(() => {
+        if (this.dbTimer) this.dbTimer = setTimeout(probe, this.storeDownSince === null ? 2000 : 500).unref();
+      });
+    };
+    this.dbTimer = setTimeout(probe, 0).unref();
+  }
+
+  /** Why writes are refused now (a remote store is down), or null. */
+  writesRefused(): string | null {
+    return this.storeDownSince === null ? null : STORE_UNAVAILABLE;
+  }
+
+  private storeDown(error: string): void {
+    if (!this.persistence.remote || this.storeDownSince !== null) return;
+    this.storeDownSince = Date.now();
+    this.setPersistenceHealthy(false);
+    this.log.error('the database is unavailable: writes are refused (close 1013, HTTP 503) until it is back', { store: this.persistence.kind, error });
+  }
+
+  private storeBack(): void {
+    if (this.storeDownSince === null) return;
+    const downMs = Date.now() - this.storeDownSince;
+    this.storeDownSince = null;
+    this.log.info('the database is reachable again: writes are taken', { store: this.persistence.kind, downMs });
+    this.setPersistenceHealthy(true);
+  }
+
   private setPersistenceHealthy(ok: boolean): void {
     if (ok === this.persistenceHealthy) return;
     this.persistenceHealthy = ok;
+    if (this.persistence.remote) return; // storeDown/storeBack say it
     if (ok) this.log.info('persistence healthy again');
     else this.log.error('persistence failing: updates are held in memory and retried');
   }
@@ -346,6 +408,13 @@ export class HuddleServer implements ServerServices {
       ws.close(CLOSE_SHUTDOWN, 'server shutting down');
       return;
     }
+    const refused = this.writesRefused();
+    if (refused) {
+      // Neither load (it would fail) nor serve a replica that cannot take writes: come back later.
+      this.metrics.writesRefused++;
+      ws.close(CLOSE_TRY_AGAIN, refused);
+      return;
+    }
     if (access === 'none') {
       this.metrics.rejectedAuth++;
       this.log.warn('connection refused: missing or wrong token', { remote });
@@ -417,6 +486,8 @@ export class HuddleServer implements ServerServices {
     this.rooms.clear();
     this.http.closeAllConnections();
     await httpClosed;
+    if (this.dbTimer) clearTimeout(this.dbTimer);
+    this.dbTimer = null;
     await this.persistence.close();
     try {
       removeServerFile(this.config.dataDir);

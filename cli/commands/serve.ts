@@ -106,6 +106,7 @@ Examples:
   $ huddle serve --upstream wss://relay.example:4321 --upstream-token-file ~/.huddle-token   # a machine of the team
   $ huddle serve --upstream wss://10.0.0.5:4321 --upstream-token T --upstream-ca relay-ca.pem
   $ huddle serve --host 0.0.0.0 --tokens-file tokens.json --allow-host relay.example   # per-team tokens
+  $ huddle serve --host 0.0.0.0 --token-file tok --store postgres://huddle@db.example/huddle   # documents in PostgreSQL
 
 Clients connect to ws://HOST:PORT/<project> (wss:// with TLS). GET /healthz and /metrics report health.
 SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at once.`)
@@ -138,6 +139,21 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       const caFile: string | undefined = opts.upstreamCa ?? env.HUDDLE_CA;
       const upstreamCa = caFile ? readPem(caFile, 'upstream CA', /-----BEGIN [A-Z ]*CERTIFICATE-----/) : null;
       const { HuddleServer } = await import('../../relay/server.js');
+      let persistence;
+      // Where documents live, for messages: host and database, never the password.
+      let storeName: string | null = null;
+      if (opts.store) {
+        const store = String(opts.store);
+        if (!/^postgres(ql)?:\/\//.test(store)) throw usageError('--store takes a postgres:// URL (leave it out for the LevelDB in --data)');
+        try {
+          const u = new URL(store);
+          storeName = `PostgreSQL at ${u.host || 'the local socket'}${u.pathname}`;
+        } catch {
+          throw usageError('--store: not a valid postgres:// URL');
+        }
+        const { PostgresPersistence } = await import('../../src/store/postgres-persistence.js');
+        persistence = new PostgresPersistence({ connectionString: store });
+      }
       let server;
       try {
         server = new HuddleServer({
@@ -158,14 +174,16 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           logLevel: opts.logLevel,
           allowHosts: String(opts.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean),
           projectTokens: opts.tokensFile ? await readProjectTokens(opts.tokensFile) : null,
-        });
+        }, persistence ? { persistence } : undefined);
         await server.listen();
       } catch (err) {
-        process.stderr.write(`huddle serve: ${(err as Error).message}\n`);
+        const why = (err as Error).message;
+        process.stderr.write(`huddle serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
         process.exit(1);
       }
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
+          (storeName ? `, documents in ${storeName}` : '') +
           (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
       );
       let stopping = false;

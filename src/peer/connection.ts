@@ -104,6 +104,8 @@ type Events = {
   awareness: (entries: AwarenessEntry[]) => void;
   /** Permanent close (4400-4499): bad project name, wrong token... */
   closed: (e: { code: number; reason: string }) => void;
+  /** Every close of the socket by the relay or the network, with its code and reason (1013: the relay's store is unavailable, retried). */
+  dropped: (e: { code: number; reason: string }) => void;
   denied: (reason: string) => void;
   /** `authoritative` changed. */
   authority: (authoritative: boolean) => void;
@@ -417,6 +419,7 @@ export class RelayConnection extends ObservableV2<Events> {
     if (this.ws !== ws) return;
     this.ws = null;
     this.synced = false;
+    this.emit('dropped', [{ code: ev.code, reason: ev.reason }]);
     this.authorityKnown = false;
     this.updateAuthority();
     if (this.opts.relayAwareness) {

@@ -193,6 +193,8 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_BAD_NAME = 4400;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_SHUTDOWN = 1001;
+/** The relay cannot store writes now (its database is unreachable): reconnect later, the client keeps its updates. */
+export const CLOSE_TRY_AGAIN = 1013;
 
 /**
  * Decode one frame. Throws ProtocolError on truncated varints, bad lengths,

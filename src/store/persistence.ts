@@ -35,6 +35,11 @@ export interface StoreStats {
 export interface Persistence {
   /** 'leveldb' | 'memory' | 'postgres' …, for /healthz and logs. */
   readonly kind: string;
+  /**
+   * A store over the network (PostgreSQL): when it fails, the server refuses writes
+   * (WebSocket close 1013, HTTP 503) instead of holding them in memory and retrying.
+   */
+  readonly remote?: boolean;
   open(): Promise<void>;
   /** Read (and replay) a document. Must be called before append/commit for that document. */
   load(doc: string): Promise<StoredDoc>;

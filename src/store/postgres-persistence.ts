@@ -95,6 +95,7 @@ const toBuf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLengt
 
 export class PostgresPersistence implements Persistence {
   readonly kind = 'postgres';
+  readonly remote = true;
   readonly pool: pg.Pool;
   private readonly ownPool: boolean;
   private readonly docs = new Map<string, DocInfo>();
