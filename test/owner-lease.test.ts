@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { describe, test, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { OwnerLeases } from '../relay/owner-lease.js';
 import { PostgresPersistence, FencedError } from '../src/store/postgres-persistence.js';
-import { setKey, keysOf } from './persistence.pg-contract.js';
+import { setKey, keysOf } from './persistence.contract.js';
 import { startPg, pgUnavailable, type PgCluster } from './pg-harness.js';
 import { ROOT } from './helpers.js';
 

@@ -1,10 +1,16 @@
-/** The persistence contract (persistence.contract.ts) for every implementation, and crash replay of the durable one. */
-import { afterEach, describe, expect, it } from 'vitest';
+/**
+ * The persistence contract (persistence.contract.ts) looped over every implementation
+ * (memory, write-ahead log + LevelDB, PostgreSQL on a real cluster), and crash replay of
+ * the LevelDB one (PostgreSQL's is in postgres-persistence.test.ts).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { persistenceContract, xsOf } from './persistence.contract.js';
 import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { MemoryPersistence } from '../src/store/memory-persistence.js';
+import { PostgresPersistence } from '../src/store/postgres-persistence.js';
 import type { Persistence } from '../src/store/persistence.js';
+import { pgUnavailable, startPg, type PgCluster } from './pg-harness.js';
 import { cleanup, ROOT, spawnJsonLines, tempDir, waitExit, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -33,6 +39,30 @@ persistenceContract('memory', {
     return p;
   },
   reopen: async () => null,
+});
+
+const pgMissing = pgUnavailable();
+if (pgMissing) console.warn(`skipping the PostgreSQL contract: ${pgMissing}`);
+describe.skipIf(pgMissing)('on PostgreSQL', () => {
+  let cluster: PgCluster;
+  beforeAll(async () => {
+    cluster = await startPg();
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  const urls = new WeakMap<Persistence, string>();
+  const openAt = async (url: string) => {
+    const p = new PostgresPersistence({ connectionString: url, max: 2 });
+    urls.set(p, url);
+    await p.open();
+    return p;
+  };
+  persistenceContract('PostgreSQL', {
+    // A schema each: a fresh, empty store at the cost of one statement.
+    create: async () => openAt(await cluster.createSchema()),
+    reopen: async (prev) => openAt(urls.get(prev)!),
+  });
 });
 
 describe('crash replay (write-ahead log + LevelDB)', () => {

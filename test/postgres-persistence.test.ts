@@ -1,6 +1,6 @@
 /**
- * PostgreSQL persistence against a real cluster on loopback: the shared contract,
- * crash replay (a child appending is SIGKILLed; everything it was told is durable
+ * PostgreSQL persistence against a real cluster on loopback (the shared contract runs
+ * in persistence.test.ts): crash replay (a child appending is SIGKILLed; everything it was told is durable
  * loads in a new process), and the lease fence on writes.
  */
 import path from 'node:path';
@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresPersistence, FencedError } from '../src/store/postgres-persistence.js';
-import { persistenceContract, setKey, keysOf } from './persistence.pg-contract.js';
+import { setKey, keysOf } from './persistence.contract.js';
 import { startPg, pgUnavailable, type PgCluster } from './pg-harness.js';
 import { ROOT } from './helpers.js';
 
@@ -23,11 +23,6 @@ describe.skipIf(missing)('PostgreSQL persistence', () => {
   });
   afterAll(async () => {
     await pg?.destroy();
-  });
-
-  persistenceContract('postgres', {
-    storage: () => pg.createSchema(),
-    open: async (url) => new PostgresPersistence({ connectionString: url, max: 2 }),
   });
 
   test('crash replay: a SIGKILLed appender loses nothing it was told is durable', async () => {

@@ -156,6 +156,8 @@ export class PostgresPersistence implements Persistence {
   }
 
   async appendDurable(doc: string, updates: Uint8Array[]): Promise<void> {
+    // As every store: load first (compaction relies on knowing every row of the document).
+    if (!this.docs.has(doc)) throw new Error(`document ${doc} was not loaded`);
     if (updates.length === 0) return;
     const token = this.token(doc);
     const data = updates.map(toBuf);
