@@ -35,6 +35,8 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'port', flag: '--port <port>', env: 'HUDDLE_PORT', default: DEFAULT_CONFIG.port, parse: parseWhole, doc: 'TCP port (0 picks a free one)' },
   { key: 'data', flag: '--data <dir>', env: 'HUDDLE_DATA', default: userStateDir() ?? DEFAULT_CONFIG.dataDir, doc: 'data folder (LevelDB, logs, session journal); default: the per-user state folder' },
   { key: 'store', flag: '--store <url>', env: 'HUDDLE_STORE', doc: 'keep documents in PostgreSQL (postgres://…) instead of the LevelDB in --data' },
+  { key: 'node', flag: '--node <name>', env: 'HUDDLE_NODE', doc: 'with --store: this node\'s name among the nodes on the database (default: host name and pid)' },
+  { key: 'nodeUrl', flag: '--node-url <url>', env: 'HUDDLE_NODE_URL', doc: 'with --store: where the other nodes reach this one (default: its own ws:// URL)' },
   { key: 'token', flag: '--token <token>', env: 'HUDDLE_TOKEN', doc: 'token every client must present (read-write)' },
   { key: 'tokenFile', flag: '--token-file <file>', env: 'HUDDLE_TOKEN_FILE', doc: 'read the read-write token from a file' },
   { key: 'readToken', flag: '--read-token <token>', env: 'HUDDLE_READ_TOKEN', doc: 'token that may read and send presence, not change documents' },

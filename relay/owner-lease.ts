@@ -101,6 +101,11 @@ export class OwnerLeases extends EventEmitter {
     return this.opts.node;
   }
 
+  /** Where other nodes reach this one, once it listens (recorded with every lease taken from now on). */
+  setUrl(url: string): void {
+    (this.opts as { url: string }).url = url;
+  }
+
   async start(): Promise<void> {
     await ensureSchema(this.pool);
     await this.connection();

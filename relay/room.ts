@@ -246,16 +246,16 @@ export class Room {
     this.maybeScheduleIdle();
   }
 
-  /** Send `frame` to every peer that opted in to acknowledgements (and relay status). */
   /**
    * Send the awareness changes still queued for broadcast now. A frame sent to one peer
    * outside the broadcast (an upstream echo) must not overtake states applied before it:
    * a lock is confirmed on its echo, with every claim ordered before it in view.
    */
   flushAwareness(): void {
-    this.gate.flush();
+    if (!this.destroyed) this.gate.flush();
   }
 
+  /** Send `frame` to every peer that opted in to acknowledgements (and relay status). */
   sendToSubscribed(frame: Uint8Array): void {
     for (const [p, st] of this.peers) if (st.storedSubscribed) p.send(frame);
   }
@@ -451,7 +451,9 @@ export class Room {
     if (this.destroyed) return;
     this.destroyed = true;
     this.cancelIdle();
-    for (const peer of Array.from(this.peers.keys())) peer.close(CLOSE_TRY_AGAIN, STORE_UNAVAILABLE);
+    const fenced = (err as Error & { code?: string }).code === 'FENCED';
+    const reason = fenced ? 'this node no longer owns the project; reconnect to reach its new owner' : STORE_UNAVAILABLE;
+    for (const peer of Array.from(this.peers.keys())) peer.close(CLOSE_TRY_AGAIN, reason);
     this.onUnload(this);
     this.ctx.persistence.forget(this.name);
     this.release();

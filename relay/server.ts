@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import path from 'node:path';
 import { walHooks } from '../src/store/wal.js';
 import type { Persistence } from '../src/store/persistence.js';
@@ -30,6 +30,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
 import { projectAccess } from './project-tokens.js';
 import { guarded } from './guard.js';
+import { FORWARDED_HEADER, type Cluster } from './cluster.js';
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
@@ -38,6 +39,8 @@ export interface ServerDeps {
   /** Where documents are kept. Default: the write-ahead log + LevelDB in `config.dataDir`. */
   persistence?: Persistence;
   logger?: Logger;
+  /** Several nodes on one PostgreSQL: who owns which project, and forwarding to the owner (cluster.ts). */
+  cluster?: Cluster;
 }
 
 export class HuddleServer implements ServerServices {
@@ -75,6 +78,7 @@ export class HuddleServer implements ServerServices {
   private refusedRequests = 0;
   /** Journal of hosted sessions, restored at start. */
   readonly journal: SessionJournal;
+  readonly cluster: Cluster | null;
 
   constructor(config: Partial<ServerConfig> = {}, d: ServerDeps = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -83,6 +87,18 @@ export class HuddleServer implements ServerServices {
     this.log = d.logger ?? createLogger(this.config.logLevel);
     this.allowHosts = allowedHostsFor(this.config.host, this.tokenRequired, this.config.allowHosts);
     this.persistence = d.persistence ?? new LeveldbPersistence(this.config.dataDir, { fsync: this.config.fsync });
+    this.cluster = d.cluster ?? null;
+    // A lease that ended under us (its database session failed): stop serving those projects at once.
+    this.cluster?.leases.on('lost', (projects: string[]) => {
+      for (const p of projects) {
+        this.log.warn('lost the ownership of a project; its clients reconnect to the next owner', { project: p });
+        const err = Object.assign(new Error(`lost the lease of ${p}`), { code: 'FENCED' });
+        this.rooms.get(p)?.abandon(err);
+      }
+      // Most often the database itself went away: find out now rather than at the next probe.
+      const store = this.persistence as Persistence & { ping?: () => Promise<number> };
+      store.ping?.().catch((e: Error) => this.storeDown(e.message));
+    });
     this.router = new Router({
       accessOf: (req, url, project) => this.accessOf(req, url, project),
       onRefused: () => this.metrics.rejectedAuth++,
@@ -202,7 +218,7 @@ export class HuddleServer implements ServerServices {
 
   health() {
     return {
-      ok: this.persistenceHealthy && this.dbPingMs !== null && this.storeDownSince === null,
+      ok: this.persistenceHealthy && this.dbPingMs !== null && this.storeDownSince === null && (!this.cluster || this.cluster.leases.healthy),
       store: this.persistence.kind,
       database: this.dbTimer
         ? this.storeDownSince !== null || this.dbPingMs === null
@@ -213,6 +229,7 @@ export class HuddleServer implements ServerServices {
       documentsLoaded: this.rooms.size,
       connections: this.connections.size,
       persistence: this.persistenceHealthy ? 'healthy' : 'failing',
+      cluster: this.cluster ? this.cluster.stats() : undefined,
       upstream: this.config.upstream
         ? { url: this.config.upstream.replace(/\/\/[^@/]*@/, '//'), projects: Object.fromEntries(Array.from(this.upstreams, ([k, l]) => [k, l.status()])) }
         : null,
@@ -243,6 +260,14 @@ export class HuddleServer implements ServerServices {
     const problem = projectNameProblem(name);
     if (problem) throw new Error(problem);
     if (this.closing) throw new Error('server is shutting down');
+    if (this.cluster && !this.rooms.has(name)) {
+      // Only the owner loads a project; the HTTP API is not forwarded (yet): say where to go.
+      const r = await this.cluster.route(name, true);
+      if (r.kind !== 'owner') {
+        const owner = await this.cluster.leases.owner(name).catch(() => null);
+        throw new Error(owner ? `project ${name} is served by node ${owner.node} (${owner.url}); send the request there` : r.kind === 'none' ? r.reason : 'not the owner');
+      }
+    }
     const room = this.roomNow(name);
     await room.ready;
     room.ensureApplied();
@@ -264,9 +289,13 @@ export class HuddleServer implements ServerServices {
         metrics: this.metrics,
         setPersistenceHealthy: (ok) => this.setPersistenceHealthy(ok),
         writesRefused: () => this.writesRefused(),
-        storeRefused: (_r, err) => this.storeDown(err.message),
+        // A fenced write (this node lost the lease) is not an outage of the database.
+        storeRefused: (_r, err) => ((err as Error & { code?: string }).code === 'FENCED' ? undefined : this.storeDown(err.message)),
       }, (r) => {
-        if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
+        if (this.rooms.get(r.name) === r) {
+          this.rooms.delete(r.name);
+          this.cluster?.release(r.name);
+        }
       });
       this.rooms.set(name, room);
       const r = room;
@@ -277,7 +306,10 @@ export class HuddleServer implements ServerServices {
         },
         // A room whose load failed is dropped so that a later attempt retries.
         () => {
-          if (this.rooms.get(name) === r) this.rooms.delete(name);
+          if (this.rooms.get(name) === r) {
+            this.rooms.delete(name);
+            this.cluster?.release(name);
+          }
         },
       );
     }
@@ -394,14 +426,15 @@ export class HuddleServer implements ServerServices {
     }
     const access = this.accessOf(req, url, project);
     const remote = req.socket.remoteAddress;
+    const via = this.cluster ? { forwarded: typeof req.headers[FORWARDED_HEADER] === 'string', token: this.presentedToken(req, url) } : null;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // ws handles socket errors from here on.
       socket.off('error', destroySocket);
-      this.onConnection(ws, url, access, remote);
+      this.onConnection(ws, url, access, remote, via);
     });
   }
 
-  private onConnection(ws: WebSocket, url: URL, access: Access, remote: string | undefined): void {
+  private onConnection(ws: WebSocket, url: URL, access: Access, remote: string | undefined, via: { forwarded: boolean; token: string | null } | null = null): void {
     // Every socket gets an error listener before anything else can fail (Connection adds its own).
     ws.on('error', ignoreError);
     if (this.closing) {
@@ -434,9 +467,46 @@ export class HuddleServer implements ServerServices {
       return;
     }
     this.metrics.connectionsTotal++;
+    if (this.cluster && via && !this.rooms.has(name)) {
+      void this.routeConnection(ws, name, access, via);
+      return;
+    }
+    this.serveHere(ws, name, access, []);
+  }
+
+  private serveHere(ws: WebSocket, name: string, access: Access, early: Array<{ data: RawData; isBinary: boolean }>): void {
     const conn = new Connection(ws, this.roomNow(name), access === 'read', this.connEnv);
     ws.off('error', ignoreError);
+    for (const f of early) conn.onMessage(f.data, f.isBinary);
     this.log.debug('client connected', { project: name, conn: conn.id, readOnly: access === 'read' });
+  }
+
+  /** Cluster mode: serve the project here if this node owns it (or takes it now), else through its owner. */
+  private async routeConnection(ws: WebSocket, name: string, access: Access, via: { forwarded: boolean; token: string | null }): Promise<void> {
+    const early: Array<{ data: RawData; isBinary: boolean }> = [];
+    const hold = (data: RawData, isBinary: boolean) => early.push({ data, isBinary });
+    ws.on('message', hold);
+    const route = await this.cluster!.route(name, via.forwarded).catch((err: Error) => ({ kind: 'none' as const, reason: `cannot look up the owner of this project: ${err.message}`.slice(0, 120) }));
+    ws.off('message', hold);
+    if (ws.readyState !== ws.OPEN || this.closing) {
+      if (route.kind === 'owner' && !this.rooms.has(name)) this.cluster!.release(name);
+      ws.terminate();
+      return;
+    }
+    if (route.kind === 'owner') return this.serveHere(ws, name, access, early);
+    if (route.kind === 'none') {
+      ws.close(CLOSE_TRY_AGAIN, route.reason.slice(0, 120));
+      return;
+    }
+    ws.off('error', ignoreError);
+    this.log.debug('client served through the owner', { project: name, owner: route.node });
+    this.cluster!.forward(ws, `${route.url.replace(/\/+$/, '')}/${encodeURIComponent(name)}`, early, {
+      token: via.token,
+      maxBufferedBytes: this.config.maxBufferedBytes,
+      maxPayload: this.config.maxMessage,
+      log: this.log,
+      ca: this.config.upstreamCa ?? undefined,
+    });
   }
 
   private pingAll(): void {
@@ -489,6 +559,8 @@ export class HuddleServer implements ServerServices {
     if (this.dbTimer) clearTimeout(this.dbTimer);
     this.dbTimer = null;
     await this.persistence.close();
+    // After the last fenced write: then the leases end (closing their session releases them).
+    await this.cluster?.close();
     try {
       removeServerFile(this.config.dataDir);
     } catch {

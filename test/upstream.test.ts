@@ -120,6 +120,25 @@ describe('lock authority with several machines', () => {
     }
   });
 
+  it('a team relay in its own process: a lock raced from two machines is confirmed for exactly one, every round', async () => {
+    // With the relay in another process, a rival's claim and our echo can reach a machine in one
+    // read; the machine must pass them on in that order (its echo once overtook the coalesced
+    // broadcast of the rival's claim, and both sessions were confirmed: 3 of 3 runs failed so).
+    const relay = await spawnServer(path.join(tempDir(), 'relay'), ['--token', 'team-secret']);
+    const up = { upstream: relay.wsUrl, upstreamToken: 'team-secret', awarenessTimeoutMs: 3000 };
+    const [machineA, machineB] = [await startServer(up), await startServer(up)];
+    const a = await join(machineA.wsUrl, 'alice');
+    const b = await join(machineB.wsUrl, 'bob');
+    for (const p of [a, b]) await waitFor(() => p.presence.transport.online(), `${p.presence.id} authoritative`, 10_000);
+    await waitFor(() => a.presenceView().sessions.length === 2 && b.presenceView().sessions.length === 2, 'both see both', 10_000);
+    for (let round = 0; round < 8; round++) {
+      const file = `src/proc-race-${round}.ts`;
+      const results = await Promise.all([a.lock([file]), b.lock([file])]);
+      expect(results.filter((r) => r.status === 'confirmed'), `round ${round}: ${results.map((r) => r.status).join(' ')}`).toHaveLength(1);
+      expect(results.filter((r) => r.status !== 'confirmed' && r.status !== 'held')).toHaveLength(0);
+    }
+  });
+
   it('sessions in processes on two machines race: exactly one is confirmed', async () => {
     const { machineA, machineB } = await team();
     const script = path.join(ROOT, 'dist/test/fixtures/lock-racer.js');

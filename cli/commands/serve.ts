@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { createLogger } from '../../relay/log.js';
 import { SERVE_OPTIONS, parseBool, type ServeOption } from '../../relay/options.js';
 import { usageError } from '../errors.js';
 import type { ProjectTokens } from '../../relay/project-tokens.js';
@@ -139,7 +141,10 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       const caFile: string | undefined = opts.upstreamCa ?? env.HUDDLE_CA;
       const upstreamCa = caFile ? readPem(caFile, 'upstream CA', /-----BEGIN [A-Z ]*CERTIFICATE-----/) : null;
       const { HuddleServer } = await import('../../relay/server.js');
+      const logger = createLogger(opts.logLevel);
       let persistence;
+      let leases: import('../../relay/owner-lease.js').OwnerLeases | undefined;
+      let cluster: import('../../relay/cluster.js').Cluster | undefined;
       // Where documents live, for messages: host and database, never the password.
       let storeName: string | null = null;
       if (opts.store) {
@@ -152,7 +157,14 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           throw usageError('--store: not a valid postgres:// URL');
         }
         const { PostgresPersistence } = await import('../../src/store/postgres-persistence.js');
-        persistence = new PostgresPersistence({ connectionString: store });
+        const { OwnerLeases } = await import('../../relay/owner-lease.js');
+        const { Cluster } = await import('../../relay/cluster.js');
+        // One owner per project among the nodes on this database; only the owner writes (fenced by its lease).
+        leases = new OwnerLeases({ connectionString: store, node: String(opts.node ?? `${os.hostname()}-${process.pid}`), url: '' });
+        persistence = new PostgresPersistence({ connectionString: store, fence: leases.fence });
+        cluster = new Cluster(leases, logger);
+      } else if (opts.node || opts.nodeUrl) {
+        throw usageError('--node and --node-url go with --store postgres://…');
       }
       let server;
       try {
@@ -174,8 +186,10 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           logLevel: opts.logLevel,
           allowHosts: String(opts.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean),
           projectTokens: opts.tokensFile ? await readProjectTokens(opts.tokensFile) : null,
-        }, persistence ? { persistence } : undefined);
+        }, persistence ? { persistence, cluster, logger } : { logger });
+        await leases?.start();
         await server.listen();
+        leases?.setUrl(opts.nodeUrl ? String(opts.nodeUrl).replace(/^http/, 'ws').replace(/\/+$/, '') : server.wsUrl);
       } catch (err) {
         const why = (err as Error).message;
         process.stderr.write(`huddle serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
@@ -183,7 +197,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       }
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
-          (storeName ? `, documents in ${storeName}` : '') +
+          (storeName ? `, documents in ${storeName}` : '') + (leases ? `, node ${leases.node}` : '') +
           (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
       );
       let stopping = false;
