@@ -22,10 +22,10 @@ import { presenceSection } from './presence.js';
 import { hooksSection } from './hooks.js';
 import { deliverSection } from './deliver.js';
 import { upstreamSection } from './upstream.js';
-import { pgSection } from './pg.js';
+import { pgSection, pgRelaySection } from './pg.js';
 import { scaleSection } from './scale.js';
 
-const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, deliverSection, scaleSection, upstreamSection, pgSection];
+const SECTIONS: Section[] = [...serverSections, cliSection, presenceSection, hooksSection, deliverSection, scaleSection, upstreamSection, pgSection, pgRelaySection];
 
 interface Options {
   only: string[] | null;

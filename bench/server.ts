@@ -101,7 +101,7 @@ function fmtCpu(c: { serverPct: number; benchPct: number }): string {
 
 // ---- 1. fan-out latency ------------------------------------------------------
 
-interface FanoutResult {
+export interface FanoutResult {
   latencies: number[];
   expected: number;
   received: number;
@@ -110,7 +110,7 @@ interface FanoutResult {
   commits: { count: number; meanMs: number; over5ms: number } | null;
 }
 
-async function fanoutOnce(server: ServerProc, room: string, n: number, updates: number, warmup: number, intervalMs: number): Promise<FanoutResult> {
+export async function fanoutOnce(server: ServerProc, room: string, n: number, updates: number, warmup: number, intervalMs: number): Promise<FanoutResult> {
   const clients = Array.from({ length: n }, () => stockClient(server.wsUrl, room));
   try {
     await Promise.all(clients.map((c) => whenSynced(c.provider)));
@@ -240,7 +240,7 @@ const fanout: Section = {
 
 // ---- 2. throughput -----------------------------------------------------------
 
-interface ThroughputResult {
+export interface ThroughputResult {
   cpu: { serverPct: number; benchPct: number };
   sent: number;
   writeMs: number;
@@ -252,7 +252,7 @@ interface ThroughputResult {
   unstored: number | null;
 }
 
-async function throughputOnce(server: ServerProc, writers: number, maxMs: number, capPerWriter: number): Promise<ThroughputResult> {
+export async function throughputOnce(server: ServerProc, writers: number, maxMs: number, capPerWriter: number): Promise<ThroughputResult> {
   const room = 'throughput';
   const reader = stockClient(server.wsUrl, room);
   const ws: Array<{ client: RawClient; doc: Y.Doc; sent: number }> = [];
