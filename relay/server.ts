@@ -130,7 +130,7 @@ export class HuddleServer implements ServerServices {
         documents: this.rooms.size,
         persistenceHealthy: this.persistenceHealthy,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      }));
+      }) + this.clusterMetrics());
     }, 'read');
     this.journal = new SessionJournal(this.config.dataDir, this.log);
     this.hosted = new HostedSessions({
@@ -338,6 +338,26 @@ export class HuddleServer implements ServerServices {
       });
     };
     this.dbTimer = setTimeout(probe, 0).unref();
+  }
+
+  /** Prometheus lines of a node on PostgreSQL: database, leases, forwarding ('' otherwise). */
+  private clusterMetrics(): string {
+    if (!this.persistence.remote) return '';
+    const lines: string[] = [];
+    const g = (name: string, help: string, v: number, type = 'gauge') => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
+    g('huddle_database_up', '1 while the database answers the probe.', this.storeDownSince === null && this.dbPingMs !== null ? 1 : 0);
+    g('huddle_database_latency_seconds', 'Round trip of the last database probe.', (this.dbPingMs ?? 0) / 1000);
+    if (this.cluster) {
+      const s = this.cluster.stats();
+      g('huddle_lease_connection_up', '1 while the lease connection to the database is healthy.', s.healthy ? 1 : 0);
+      g('huddle_projects_owned', 'Projects whose lease this node holds.', s.owned.length);
+      g('huddle_lease_age_seconds_max', 'Age of the oldest lease this node holds.', s.owned.reduce((m, o) => Math.max(m, o.ageMs), 0) / 1000);
+      g('huddle_forwarded_connections', 'Client sockets served through another owner node now.', s.forwardedOpen);
+      g('huddle_forwarded_connections_total', 'Client sockets forwarded to an owner node.', s.forwardedTotal, 'counter');
+      g('huddle_lease_takeovers_total', 'Leases this node has taken.', s.takeovers, 'counter');
+      g('huddle_lease_errors_total', 'Failures of the lease connection.', s.errors, 'counter');
+    }
+    return lines.join('\n') + '\n';
   }
 
   /** Why writes are refused now (a remote store is down), or null. */

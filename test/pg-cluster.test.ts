@@ -80,6 +80,9 @@ describe.skipIf(missing)('three relay nodes on one PostgreSQL', () => {
     expect(await owned(c)).toEqual([]);
     const hb = await (await fetch(`${b.url}/healthz`)).json();
     expect(hb.cluster.forwardedOpen).toBeGreaterThanOrEqual(1);
+    const metricsA = await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(metricsA).toMatch(/^huddle_projects_owned 1$/m);
+    expect(metricsA).toMatch(/^huddle_database_up 1$/m);
 
     const d1 = alice.context.decide(alice.actor, { text: 'from machine 1', rationale: 'through node B and the owner A' });
     await waitFor(() => bob.context.decisions().some((d) => d.id === d1.id), 'decision machine 1 → machine 2', 10_000);

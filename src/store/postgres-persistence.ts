@@ -52,6 +52,8 @@ interface DocInfo {
   baseBytes: number;
   /** Row ids this process loaded or wrote: compaction deletes exactly these (never a row it has not merged). */
   ids: string[];
+  /** Byte size of each row in `ids` (same order). */
+  sizes: number[];
 }
 
 /** Namespace (first key) of huddle's advisory locks; the second key is the project hash or 0 for schema. */
@@ -133,12 +135,13 @@ export class PostgresPersistence implements Persistence {
 
   async load(doc: string): Promise<StoredDoc> {
     const r = await this.pool.query<{ id: string; data: Buffer }>('SELECT id, data FROM huddle_updates WHERE project = $1 ORDER BY id', [doc]);
-    const info: DocInfo = { records: r.rows.length, bytes: 0, baseBytes: 0, ids: [] };
+    const info: DocInfo = { records: r.rows.length, bytes: 0, baseBytes: 0, ids: [], sizes: [] };
     const updates: Uint8Array[] = [];
     for (const row of r.rows) {
       info.bytes += row.data.length;
       updates.push(new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength));
       info.ids.push(row.id);
+      info.sizes.push(row.data.length);
     }
     info.baseBytes = r.rows[0]?.data.length ?? 0;
     this.docs.set(doc, info);
@@ -149,7 +152,7 @@ export class PostgresPersistence implements Persistence {
   private info(doc: string): DocInfo {
     let info = this.docs.get(doc);
     if (!info) {
-      info = { records: 0, bytes: 0, baseBytes: 0, ids: [] };
+      info = { records: 0, bytes: 0, baseBytes: 0, ids: [], sizes: [] };
       this.docs.set(doc, info);
     }
     return info;
@@ -171,7 +174,10 @@ export class PostgresPersistence implements Persistence {
           );
     if (r.rows.length !== updates.length) throw new FencedError(doc);
     const info = this.info(doc);
-    for (const row of r.rows) info.ids.push(row.id);
+    r.rows.forEach((row, i) => {
+      info.ids.push(row.id);
+      info.sizes.push(updates[i].length);
+    });
     info.records += updates.length;
     for (const u of updates) info.bytes += u.length;
     if (info.records === updates.length) info.baseBytes = updates[0].length;
@@ -182,6 +188,10 @@ export class PostgresPersistence implements Persistence {
     if (!compactTo) return;
     const token = this.token(doc);
     const info = this.info(doc);
+    // The rows `compactTo` contains, taken now: an append that lands while this runs is not in the
+    // state, so its row must survive (reading info.ids after the awaits below deleted it).
+    const merged = info.ids.slice();
+    const mergedSet = new Set(merged);
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -189,12 +199,15 @@ export class PostgresPersistence implements Persistence {
         const lease = await c.query('SELECT 1 FROM huddle_leases WHERE project = $1 AND token = $2 FOR SHARE', [doc, token]);
         if (lease.rowCount !== 1) throw new FencedError(doc);
       }
-      await c.query('DELETE FROM huddle_updates WHERE project = $1 AND id = ANY($2::bigint[])', [doc, info.ids]);
+      await c.query('DELETE FROM huddle_updates WHERE project = $1 AND id = ANY($2::bigint[])', [doc, merged]);
       const ins = await c.query<{ id: string }>('INSERT INTO huddle_updates (project, data) VALUES ($1, $2) RETURNING id', [doc, toBuf(compactTo)]);
       await c.query('COMMIT');
-      info.ids = [ins.rows[0].id];
-      info.records = 1;
-      info.bytes = compactTo.length;
+      const keep = info.ids.map((id, i) => i).filter((i) => !mergedSet.has(info.ids[i]));
+      const sinceBytes = keep.reduce((sum, i) => sum + info.sizes[i], 0);
+      info.ids = [ins.rows[0].id, ...keep.map((i) => info.ids[i])];
+      info.sizes = [compactTo.length, ...keep.map((i) => info.sizes[i])];
+      info.records = info.ids.length;
+      info.bytes = compactTo.length + sinceBytes;
       info.baseBytes = compactTo.length;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
