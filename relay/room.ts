@@ -452,7 +452,8 @@ export class Room {
     this.destroyed = true;
     this.cancelIdle();
     const fenced = (err as Error & { code?: string }).code === 'FENCED';
-    const reason = fenced ? 'this node no longer owns the project; reconnect to reach its new owner' : STORE_UNAVAILABLE;
+    // A lease ends with its database connection: in an outage that comes first, so say both.
+    const reason = fenced ? 'this node lost the ownership of the project (database connection lost); reconnect or try again later' : STORE_UNAVAILABLE;
     for (const peer of Array.from(this.peers.keys())) peer.close(CLOSE_TRY_AGAIN, reason);
     this.onUnload(this);
     this.ctx.persistence.forget(this.name);
