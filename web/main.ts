@@ -491,9 +491,7 @@ async function taskAction(action: string, id: string): Promise<void> {
     const r = await confirmAction('Claim a task', `Claim “${t.title}”${who ? ` (claimed by ${who.name}, who is told)` : ''}?`, 'Claim');
     if (!r.ok || current !== l) return;
     try {
-      if (who) l.ctx.reopenTask(writer(l), id);
-      l.ctx.claimTask(writer(l), id);
-      if (who) l.ctx.send(writer(l), { to: who.id, kind: 'fyi', text: `${writer(l).name} took over your task “${t.title}” from the dashboard.` });
+      l.ctx.claimTask(writer(l), id, { take: true }); // tells the holder (src/model/context.ts)
     } catch (err) {
       return failed(err);
     }
@@ -503,8 +501,7 @@ async function taskAction(action: string, id: string): Promise<void> {
     const r = await confirmAction('Complete a task', `Mark “${t.title}” done${who ? ` (claimed by ${who.name}, who is told)` : ''}?`, 'Mark done');
     if (!r.ok || current !== l) return;
     try {
-      l.ctx.completeTask(writer(l), id);
-      if (who && who.id !== writer(l).id) l.ctx.send(writer(l), { to: who.id, kind: 'fyi', text: `${writer(l).name} marked your task “${t.title}” done from the dashboard.` });
+      l.ctx.completeTask(writer(l), id); // tells the holder
     } catch (err) {
       return failed(err);
     }

@@ -18,7 +18,7 @@
  *   forced      Y.Map<lockClaimId, ForcedRelease>
  */
 import * as Y from 'yjs';
-import { newId } from './ids.js';
+import { matchesRef, newId, shortId } from './ids.js';
 import { VERSIONED_KINDS, readTask, stable } from './kinds/index.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus } from './enums.js';
 
@@ -417,35 +417,74 @@ export class SharedContext {
    * (Yjs orders concurrent writes of a key the same way everywhere); a peer
    * learns whether it won once its write has made the round trip (see Peer.claimTask).
    */
-  claimTask(actor: Actor, idOrPrefix: string): Task {
+  claimTask(actor: Actor, idOrPrefix: string, opts: { take?: boolean } = {}): Task {
     const t = this.task(idOrPrefix);
     if (t.status === 'done') throw new ContextError(`task ${t.id} is already done`, 'conflict');
-    if (t.assignee && t.assignee.id !== actor.id && t.status === 'claimed') {
-      throw new ContextError(`task ${t.id} is claimed by ${t.assignee.name}`, 'conflict');
+    const holder = this.otherHolder(actor, t);
+    if (holder && !opts.take) {
+      throw new ContextError(`task ${t.id} is claimed by ${holder.name}; claim it with --take to take it over (${holder.name} is told)`, 'conflict');
     }
-    return this.updateTask(actor, t.id, 'task.claimed', (x) => x.title, () => ({
-      status: 'claimed',
-      assignee: { id: actor.id, name: actor.name, at: Date.now() },
-      orphaned: undefined,
-    }));
+    // A claim written straight over another is what the relay's janitor undoes as a concurrent
+    // claim (relay/janitor.ts); a take-over first sets the task open, in a transaction of its own.
+    if (holder) this.tasksMap.get(t.id)!.set('status', 'open');
+    let claimed!: Task;
+    this.doc.transact(() => {
+      claimed = this.updateTask(actor, t.id, 'task.claimed', (x) => (holder ? `${x.title} (taken over from ${holder.name})` : x.title), () => ({
+        status: 'claimed',
+        assignee: { id: actor.id, name: actor.name, at: Date.now() },
+        orphaned: undefined,
+      }));
+      if (holder) this.tellHolder(actor, holder, claimed, 'took over');
+    });
+    return claimed;
   }
 
+  /** The session other than `actor` that holds `t`'s claim, if any. */
+  private otherHolder(actor: Actor, t: Task): { id: string; name: string } | null {
+    return t.status === 'claimed' && t.assignee && t.assignee.id !== actor.id ? t.assignee : null;
+  }
+
+  /** A message to the session whose claimed task another one changed: it would otherwise go on working on it. */
+  private tellHolder(actor: Actor, holder: { id: string; name: string }, t: Task, what: string, note?: string): void {
+    this.send(actor, { to: holder.id, kind: 'fyi', text: `${actor.name} ${what} your task "${t.title}" (${shortId(t.id)})${note?.trim() ? `: ${note.trim()}` : ''}`, taskId: t.id });
+  }
+
+  /** Done; when another session holds the claim it keeps the credit and is told. */
   completeTask(actor: Actor, idOrPrefix: string, note?: string): Task {
-    return this.updateTask(actor, idOrPrefix, 'task.done', (x) => x.title, (t) => ({
-      status: 'done',
-      doneAt: Date.now(),
-      assignee: t.assignee ?? { id: actor.id, name: actor.name, at: Date.now() },
-      lastNote: note?.trim() || t.lastNote,
-    }));
+    const before = this.task(idOrPrefix);
+    const holder = this.otherHolder(actor, before);
+    let done!: Task;
+    this.doc.transact(() => {
+      done = this.updateTask(actor, before.id, 'task.done', (x) => (holder ? `${x.title} (claimed by ${holder.name})` : x.title), (t) => ({
+        status: 'done',
+        doneAt: Date.now(),
+        assignee: t.assignee ?? { id: actor.id, name: actor.name, at: Date.now() },
+        lastNote: note?.trim() || t.lastNote,
+      }));
+      if (holder) this.tellHolder(actor, holder, done, 'marked done', note);
+    });
+    return done;
   }
 
   blockTask(actor: Actor, idOrPrefix: string, reason: string): Task {
     if (!reason?.trim()) throw new ContextError('blocking a task needs a reason');
-    return this.updateTask(actor, idOrPrefix, 'task.blocked', (x) => `${x.title}: ${reason}`, () => ({ status: 'blocked', blockedReason: reason.trim() }));
+    const holder = this.otherHolder(actor, this.task(idOrPrefix));
+    let t!: Task;
+    this.doc.transact(() => {
+      t = this.updateTask(actor, idOrPrefix, 'task.blocked', (x) => `${x.title}: ${reason}`, () => ({ status: 'blocked', blockedReason: reason.trim() }));
+      if (holder) this.tellHolder(actor, holder, t, 'marked blocked', reason);
+    });
+    return t;
   }
 
   reopenTask(actor: Actor, idOrPrefix: string): Task {
-    return this.updateTask(actor, idOrPrefix, 'task.reopened', (x) => x.title, () => ({ status: 'open', assignee: null, blockedReason: undefined, doneAt: undefined }));
+    const holder = this.otherHolder(actor, this.task(idOrPrefix));
+    let t!: Task;
+    this.doc.transact(() => {
+      t = this.updateTask(actor, idOrPrefix, 'task.reopened', (x) => x.title, () => ({ status: 'open', assignee: null, blockedReason: undefined, doneAt: undefined }));
+      if (holder) this.tellHolder(actor, holder, t, 'reopened');
+    });
+    return t;
   }
 
   noteTask(actor: Actor, idOrPrefix: string, note: string): Task {
@@ -624,11 +663,7 @@ export class SharedContext {
     if (!r) throw new ContextError(`no ${what} given`);
     if (map.has(r)) return r;
     const hits: string[] = [];
-    for (const id of map.keys()) {
-      const parts = id.split('-');
-      const rnd = parts[2] ?? '';
-      if (id.startsWith(r) || rnd.startsWith(r) || (r.includes('-') && `${parts[0]}-${rnd}`.startsWith(r))) hits.push(id);
-    }
+    for (const id of map.keys()) if (matchesRef(id, r)) hits.push(id);
     if (hits.length === 0) throw new ContextError(`no ${what} ${r}`, 'not-found');
     if (hits.length > 1) throw new ContextError(`${what} ${r} is ambiguous (${hits.length} match)`, 'ambiguous');
     return hits[0];
