@@ -137,7 +137,16 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         : null;
       const caFile: string | undefined = opts.upstreamCa ?? env.HUDDLE_CA;
       const upstreamCa = caFile ? readPem(caFile, 'upstream CA', /-----BEGIN [A-Z ]*CERTIFICATE-----/) : null;
-      const { HuddleServer } = await import('../../relay/server.js');
+      const [{ HuddleServer }, { createLogger, fileLogSink }] = await Promise.all([import('../../relay/server.js'), import('../../relay/log.js')]);
+      let sink: ReturnType<typeof fileLogSink> | null = null;
+      if (opts.logFile) {
+        try {
+          sink = fileLogSink(String(opts.logFile));
+        } catch (err) {
+          throw usageError(`cannot open the log file ${opts.logFile}: ${(err as Error).message}`);
+        }
+        process.on('SIGHUP', () => sink?.reopen());
+      }
       let server;
       try {
         server = new HuddleServer({
@@ -158,12 +167,14 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           logLevel: opts.logLevel,
           allowHosts: String(opts.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean),
           projectTokens: opts.tokensFile ? await readProjectTokens(opts.tokensFile) : null,
-        });
+        }, sink ? { logger: createLogger(opts.logLevel, sink.write) } : {});
         await server.listen();
       } catch (err) {
+        sink?.write(`${new Date().toISOString()} error start-up failed error=${JSON.stringify((err as Error).message)}`);
         process.stderr.write(`huddle serve: ${(err as Error).message}\n`);
         process.exit(1);
       }
+      server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
           (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
