@@ -21,10 +21,10 @@ import { syncsHtml } from './syncs.js';
 import { reportHtml } from './report.js';
 
 type Access = 'none' | 'read' | 'write';
-type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'report' | 'messages' | 'decisions' | 'interfaces' | 'timeline';
+type Section = 'header' | 'sessions' | 'locks' | 'overlaps' | 'tasks' | 'syncs' | 'report' | 'messages' | 'decisions' | 'interfaces' | 'notes' | 'versions' | 'timeline';
 /** Sections that show one kind of record each. */
-const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces']);
-const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces', 'timeline'];
+const KIND_SECTIONS = new Set<Section>(['tasks', 'messages', 'decisions', 'interfaces', 'notes']);
+const ALL: Section[] = ['header', 'sessions', 'locks', 'overlaps', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces', 'notes', 'versions', 'timeline'];
 
 interface ProjectInfo {
   name: string;
@@ -90,6 +90,7 @@ class Live {
     }
     // The report is rebuilt with the slow tick (every 10 s), not per timeline entry: it scans the whole timeline.
     this.ctx.timelineArr.observe(() => mark('timeline'));
+    this.ctx.versionsArr.observe(() => mark('versions'));
     this.doc.getMap('syncs').observeDeep(() => mark('syncs'));
     this.ctx.forcedMap.observe(() => this.presenceChanged());
     this.awareness.on('change', () => this.presenceChanged());
@@ -192,6 +193,8 @@ const SECTION_EL: Record<Section, string> = {
   messages: 'messages',
   decisions: 'decisions',
   interfaces: 'interfaces',
+  notes: 'notes',
+  versions: 'versions',
   timeline: 'n-timeline',
 };
 
@@ -239,6 +242,16 @@ function render(): void {
       const all = l.ctx.interfaces();
       $('n-interfaces').textContent = all.length ? String(all.length) : '';
       setHtml($('interfaces'), R.interfacesHtml(all, now));
+    });
+    run('notes', () => {
+      const all = l.ctx.notes();
+      $('n-notes').textContent = all.length ? String(all.length) : '';
+      setHtml($('notes'), R.notesHtml(all, now));
+    });
+    run('versions', () => {
+      const all = l.ctx.versions();
+      $('n-versions').textContent = all.length ? String(all.length) : '';
+      setHtml($('versions'), R.versionsHtml(all.slice(-10).reverse(), all.length, now));
     });
     run('timeline', () => renderTimeline(l, now));
     if (l.live && stats.firstLiveRenderMs === null) stats.firstLiveRenderMs = Math.round(performance.now());
@@ -739,7 +752,7 @@ async function start(): Promise<void> {
     mark('header', 'sessions', 'locks', 'overlaps');
     if (now - slowAt >= 10_000) {
       slowAt = now;
-      mark('timeline', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces');
+      mark('timeline', 'tasks', 'syncs', 'report', 'messages', 'decisions', 'interfaces', 'notes', 'versions');
     }
   }, Math.max(200, Math.min(1000, presenceTimeoutMs / 10)));
 }
