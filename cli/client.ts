@@ -1,9 +1,11 @@
 /**
  * A small HTTP client of the huddle server's API (relay/api.ts) for the CLI,
- * the hooks and the MCP server. Plain node:http: no Yjs, no fetch start-up cost.
+ * the hooks and the MCP server: no Yjs, no fetch start-up cost. Requests to an
+ * http:// server go over node:net (cli/http1.ts), https:// through node:https.
  */
 import type http from 'node:http';
 import fs from 'node:fs';
+import { http1Request } from './http1.js';
 import type { ResolvedConfig } from './config.js';
 import type { Snapshot, WatchEvent } from '../src/model/snapshot.js';
 import type { OpArgs, OpName, OpResult } from '../src/ops/table.js';
@@ -50,12 +52,32 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** A response body as JSON; a body that is not JSON becomes {error} with its start. */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { error: text.slice(0, 200) };
+  }
+}
+
 export class ApiClient {
   constructor(readonly cfg: Pick<ResolvedConfig, 'httpUrl' | 'project' | 'session'> & { token?: string }) {}
 
   private async request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; json: unknown }> {
     const url = new URL(path, this.cfg.httpUrl + '/');
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers = {
+      ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+      ...(this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {}),
+    };
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    if (url.protocol === 'http:') {
+      const res = await http1Request(url, { method, headers, body: data, timeoutMs }).catch((err: Error & { code?: string }) => {
+        throw this.requestError(err);
+      });
+      return { status: res.status, json: parseBody(res.body.toString('utf8')) };
+    }
     const mod = await transport(url);
     const ca = url.protocol === 'https:' ? await extraCa() : undefined;
     return new Promise((resolve, reject) => {
@@ -64,39 +86,32 @@ export class ApiClient {
         {
           ...(ca ? { ca } : {}),
           method,
-          headers: {
-            ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
-            ...(this.cfg.token ? { authorization: `Bearer ${this.cfg.token}` } : {}),
-          },
-          timeout: opts.timeoutMs ?? 15_000,
+          headers,
+          timeout: timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown = null;
-            try {
-              json = text ? JSON.parse(text) : null;
-            } catch {
-              json = { error: text.slice(0, 200) };
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: parseBody(Buffer.concat(chunks).toString('utf8')) }));
           res.on('error', reject);
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err: Error & { code?: string }) => {
-        if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET' || err.message === 'timed out') {
-          reject(new UnreachableError(this.cfg.httpUrl, err.code ?? err.message));
-        } else if (/CERT|SSL|TLS|SELF_SIGNED/.test(err.code ?? '')) {
-          reject(new UnreachableError(this.cfg.httpUrl, `TLS: ${err.message}; if the server uses a private CA, set HUDDLE_CA to its PEM file`));
-        } else reject(err);
-      });
+      req.on('error', (err: Error & { code?: string }) => reject(this.requestError(err)));
       if (data) req.write(data);
       req.end();
     });
+  }
+
+  /** A failed request as the error callers handle: no server there, a TLS problem, or the error itself. */
+  private requestError(err: Error & { code?: string }): Error {
+    if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET' || err.message === 'timed out') {
+      return new UnreachableError(this.cfg.httpUrl, err.code ?? err.message);
+    }
+    if (/CERT|SSL|TLS|SELF_SIGNED/.test(err.code ?? '')) {
+      return new UnreachableError(this.cfg.httpUrl, `TLS: ${err.message}; if the server uses a private CA, set HUDDLE_CA to its PEM file`);
+    }
+    return err;
   }
 
   private base(): string {

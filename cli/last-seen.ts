@@ -8,13 +8,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+// zod/mini: this module is part of every command's start-up.
+import * as z from 'zod/mini';
 import type { Snapshot } from '../src/model/snapshot.js';
 import type { LockView, SessionView } from '../src/model/view.js';
 
-const session = z.object({ id: z.string(), name: z.string(), role: z.string(), status: z.string(), lastActive: z.number(), locks: z.array(z.string()) }).passthrough();
-const lock = z.object({ id: z.string(), path: z.string(), mode: z.string(), state: z.string(), session: z.string(), sessionName: z.string(), role: z.string(), claimedAt: z.number(), expiresAt: z.number() }).passthrough();
-const fileSchema = z.object({ v: z.literal(1), at: z.number(), url: z.string(), project: z.string(), sessions: z.array(session).max(1000), locks: z.array(lock).max(5000) });
+// Built on first use: only a read with the server away needs them.
+const makeSchema = () => {
+  const session = z.looseObject({ id: z.string(), name: z.string(), role: z.string(), status: z.string(), lastActive: z.number(), locks: z.array(z.string()) });
+  const lock = z.looseObject({ id: z.string(), path: z.string(), mode: z.string(), state: z.string(), session: z.string(), sessionName: z.string(), role: z.string(), claimedAt: z.number(), expiresAt: z.number() });
+  return z.object({ v: z.literal(1), at: z.number(), url: z.string(), project: z.string(), sessions: z.array(session).check(z.maxLength(1000)), locks: z.array(lock).check(z.maxLength(5000)) });
+};
+let fileSchema: ReturnType<typeof makeSchema> | undefined;
 
 export type LastSeen = { at: number; sessions: SessionView[]; locks: LockView[] };
 
@@ -61,7 +66,7 @@ export function loadLastSeen(url: string, project: string, env: NodeJS.ProcessEn
   const file = fileOf(url, project, env);
   if (!file) return null;
   try {
-    const r = fileSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    const r = (fileSchema ??= makeSchema()).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
     if (!r.success || r.data.project !== project) return null;
     return { at: r.data.at, sessions: r.data.sessions as unknown as SessionView[], locks: r.data.locks as unknown as LockView[] };
   } catch {

@@ -1,7 +1,9 @@
 /**
- * Minimal leveled logger writing one line per event to stderr.
+ * Minimal leveled logger writing one line per event to stderr or a file.
  * Callers pass facts (project, close code, byte counts), never tokens or document contents.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { LogLevel } from './config.js';
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -31,6 +33,38 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     warn: (m, f) => emit('warn', m, f),
     info: (m, f) => emit('info', m, f),
     debug: (m, f) => emit('debug', m, f),
+  };
+}
+
+/**
+ * Lines appended to a file (created 0600, its folder too), each written at once so a crash loses
+ * none; `reopen` starts a new file at the same path after a log rotation moved the old one
+ * (serve does it on SIGHUP). A failing write is dropped: logging never stops the server.
+ */
+export function fileLogSink(file: string): { write: (line: string) => void; reopen: () => void; close: () => void } {
+  const open = () => {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return fs.openSync(file, 'a', 0o600);
+  };
+  let fd = open();
+  return {
+    write: (line) => {
+      try {
+        fs.writeSync(fd, line + '\n');
+      } catch {
+        /* a full disk or a removed mount: the line is lost, the server serves on */
+      }
+    },
+    reopen: () => {
+      try {
+        const next = open();
+        fs.closeSync(fd);
+        fd = next;
+      } catch {
+        /* keep writing to the old file */
+      }
+    },
+    close: () => fs.closeSync(fd),
   };
 }
 

@@ -55,4 +55,5 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'allowHost', flag: '--allow-host <names>', env: 'HUDDLE_ALLOW_HOST', doc: 'host names served besides loopback, comma list (name or name:port; * for any)' },
   { key: 'tokensFile', flag: '--tokens-file <file>', env: 'HUDDLE_TOKENS_FILE', doc: 'project-scoped tokens: JSON {"projects": {"<pattern>": {"write": [..], "read": [..]}}}' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'HUDDLE_LOG_LEVEL', default: DEFAULT_CONFIG.logLevel, doc: 'error, warn, info or debug' },
+  { key: 'logFile', flag: '--log-file <path>', env: 'HUDDLE_LOG_FILE', doc: 'append the log to this file (created 0600; reopened on SIGHUP for log rotation) instead of stderr' },
 ];

@@ -7,8 +7,12 @@
  * one CommonJS file skips the ES module loader too. Modules the bundle reaches
  * only through `import()` (the server, offline replica reads, the MCP server,
  * init) are evaluated only when a command imports them, and the packages they
- * use (Yjs, LevelDB, ws, the MCP SDK, zod) stay in node_modules, required at
- * that moment; commander, needed by every command, is bundled.
+ * use (Yjs, LevelDB, ws, the MCP SDK) stay in node_modules, required at that
+ * moment. commander and zod, needed by every command, are bundled: zod's own
+ * CommonJS files are about a hundred, and resolving, reading and compiling them
+ * cost a thin command more than all the rest of its work (inside the bundle
+ * they come from the code cache). Its translated error messages are left out
+ * (huddle never selects a locale; English stays, as zod's default).
  */
 import { build } from 'esbuild';
 import fs from 'node:fs';
@@ -18,7 +22,8 @@ import { spawnSync } from 'node:child_process';
 const root = path.resolve(import.meta.dirname, '..');
 const outdir = path.join(root, 'dist', 'cli');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const external = Object.keys(pkg.dependencies).filter((d) => d !== 'commander');
+const BUNDLED = new Set(['commander', 'zod']);
+const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d));
 
 // node:child_process pulls in net, dgram and the stream stack at load time. commander requires it only
 // to run executable subcommands (huddle has none), and huddle's own uses (guard, the process table)
@@ -39,6 +44,29 @@ const lazyChildProcess = {
       loader: 'js',
       resolveDir: root,
     }));
+  },
+};
+
+// zod re-exports every locale as `z.locales`; huddle uses none (English is configured by a direct import).
+const noZodLocales = {
+  name: 'no-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'huddle-empty' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'huddle-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+// `import fs from 'node:fs'` becomes `__toESM(require('node:fs'))` in every importing module, and each of those
+// copies every property of the module onto a new object: for fs, path, os and net together about 4 ms of a thin
+// command's start-up. huddle's own modules only default-import these, so they get the module itself.
+const PLAIN_BUILTINS = /^node:(fs|path|os|net)$/;
+const plainBuiltins = {
+  name: 'plain-builtins',
+  setup(b) {
+    b.onResolve({ filter: PLAIN_BUILTINS }, (args) =>
+      args.kind === 'import-statement' && !/[\\/]node_modules[\\/]/.test(args.importer) ? { path: args.path, namespace: 'huddle-builtin' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'huddle-builtin' }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
 
@@ -64,9 +92,9 @@ const result = await build({
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, noZodLocales, plainBuiltins],
   metafile: true,
-  minifyIdentifiers: true,
+  minifyIdentifiers: !process.env.HUDDLE_BUILD_NAMES,
   logLevel: 'warning',
 });
 // The package is "type": "module"; this folder holds the one CommonJS file.

@@ -57,6 +57,10 @@ describe('the huddle command', () => {
     const badColor = run(['--color', 'sometimes', 'version']);
     expect(badColor.code).toBe(1);
     expect(badColor.stderr).toMatch(/^huddle: --color must be auto, always or never/);
+    // init's own errors (a bad --agent here) carry the same prefix.
+    const badInit = run(['init', '--agent', 'emacs', '--dry-run']);
+    expect(badInit.code).toBe(1);
+    expect(badInit.stderr).toMatch(/^huddle: init: unknown agent "emacs" \(one of /);
   });
 
   it('colour: --color wins, then FORCE_COLOR, then NO_COLOR and the terminal', () => {

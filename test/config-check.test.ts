@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { cleanup, ROOT, tempDir } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
-import { FILE_CONFIG_KEYS } from '../src/node/config-file.js';
+import { FILE_CONFIG_KEYS, fileConfigShapeKeys } from '../src/node/config-file.js';
 
 afterEach(cleanup);
 
@@ -46,6 +46,10 @@ describe('.huddle/config.json is checked', () => {
     const r = await runCli(['config'], { cwd: dir, env });
     expect(r.stderr).toContain('holds "token" and git tracks it');
     expect(r.stderr).not.toContain('sekrit');
+  });
+
+  it('the list of keys is the schema\'s', () => {
+    expect([...FILE_CONFIG_KEYS]).toEqual(fileConfigShapeKeys());
   });
 
   it('the README documents every key', () => {

@@ -82,6 +82,8 @@ describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
     c.addTask(alice.actor, { title: 'Password reset e-mail', role: 'backend', deps: [t.id] });
     c.claimTask(bob.actor, t.id);
     c.send(bob.actor, { to: 'role:frontend', kind: 'request', text: 'Which error codes does the form show?', needsReply: true });
+    c.setNote(alice.actor, 'staging-url', 'https://staging.example.com/with/a/rather/long/path/that/must/wrap/inside/its/card?and=query&strings=too');
+    c.snapshot(alice.actor, { name: 'before-the-login-rework' });
     alice.presence.editing('src/ui/LoginForm.tsx', [[10, 40]]);
     bob.presence.editing('src/ui/LoginForm.tsx', [[30, 55]]);
     expect((await alice.lock(['src/ui/components/authentication/LoginFormWithValidation.tsx'], { reason: 'reshaping the props of the form component' })).status).toBe('confirmed');
@@ -96,6 +98,16 @@ describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
     await page.locator('#conn.conn-live').waitFor();
     await page.locator('tr[data-lock="src/api/**"]').waitFor();
     await page.locator('tr[data-session="bob"]').waitFor();
+
+    // The notes and versions of the shared context, and a change to them shows live.
+    await page.locator('#notes li[data-note="staging-url"]').waitFor();
+    expect(await page.locator('#notes').textContent()).toContain('https://staging.example.com/with/a/rather/long');
+    expect(await page.locator('#versions').textContent()).toMatch(/before-the-login-rework[\s\S]*saved[\s\S]*2 tasks/);
+    c.setNote(bob.actor, 'rate-limit', '100 requests a minute per IP');
+    c.snapshot(bob.actor, { name: 'limits-agreed' });
+    await page.locator('#notes li[data-note="rate-limit"]').waitFor();
+    await expect.poll(() => page.locator('#versions li').first().textContent()).toContain('limits-agreed');
+    expect(await page.locator('#n-versions').textContent()).toBe('2');
 
     // Plain words; adding is not styled as destructive, releasing is.
     expect(await page.locator('#watchers').textContent()).not.toMatch(/Watching: this page/);

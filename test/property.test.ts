@@ -164,6 +164,8 @@ interface OpLog {
   error?: string;
   /** Timeline event this op must have left: type and ref. */
   event?: { type: string; ref: string };
+  /** Events the operation leaves beside its own (the message telling a task's holder). */
+  also?: Array<{ type: string; ref: string }>;
 }
 
 class Model {
@@ -395,8 +397,15 @@ function applyOp(model: Model, peers: HuddlePeer[], pi: number, op: number, cmd:
           log.outcome = 'skipped';
           break;
         }
+        const before = new Set(ctx.messagesMap.keys());
+        const holder = target.status === 'claimed' && target.assignee && target.assignee.id !== actor.id ? target.assignee.id : null;
         const t = cmd.t === 'claim' ? ctx.claimTask(actor, target.id) : ctx.completeTask(actor, target.id, cmd.note);
         const w = txn();
+        // Completing another session's claimed task tells that session: one message, to it (src/model/task-board.ts).
+        const told = Array.from(ctx.messagesMap.entries()).filter(([id]) => !before.has(id));
+        expect(told.map(([, m]) => m.to)).toEqual(holder && cmd.t === 'complete' ? [holder] : []);
+        for (const [id, m] of told) model.messages.set(id, m);
+        log.also = told.map(([id]) => ({ type: 'message', ref: id }));
         // The fields as written (the views may derive more from them).
         const stored = ctx.tasksMap.get(t.id)!;
         model.regs.add(`task:${t.id}:status`, w, stored.get('status'));
@@ -583,7 +592,10 @@ function checkReplicas(replicas: Array<{ name: string; doc: Y.Doc }>, model: Mod
   const count = new Map<string, number>();
   for (const e of timeline) count.set(`${e.actor} ${e.type} ${e.ref}`, (count.get(`${e.actor} ${e.type} ${e.ref}`) ?? 0) + 1);
   const want = new Map<string, number>();
-  for (const o of model.ops) if (o.outcome === 'ok' && o.event) want.set(`s${o.peer} ${o.event.type} ${o.event.ref}`, (want.get(`s${o.peer} ${o.event.type} ${o.event.ref}`) ?? 0) + 1);
+  for (const o of model.ops) {
+    if (o.outcome !== 'ok' || !o.event) continue;
+    for (const ev of [o.event, ...(o.also ?? [])]) want.set(`s${o.peer} ${ev.type} ${ev.ref}`, (want.get(`s${o.peer} ${ev.type} ${ev.ref}`) ?? 0) + 1);
+  }
   for (const [k, n] of want) expect(count.get(k) ?? 0, `timeline events "${k}"`).toBe(n);
   for (const e of timeline) if (e.actor !== 'huddle-server') expect(want.has(`${e.actor} ${e.type} ${e.ref}`), `timeline event ${e.actor} ${e.type} ${e.ref} from an operation`).toBe(true);
 }

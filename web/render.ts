@@ -3,7 +3,7 @@
  * a peer is escaped with esc(); no inline styles or handlers (the page's CSP
  * forbids them); actions are buttons with data-action, handled by delegation.
  */
-import type { Decision, InterfaceDecl, Message, Task, TimelineEvent } from '../src/model/context.js';
+import type { Decision, InterfaceDecl, Message, Note, Task, TimelineEvent, Version } from '../src/model/context.js';
 import type { EditOverlap, LockView, SessionView } from '../src/model/view.js';
 import { shortId } from '../src/model/ids.js';
 import { ago, clock, duration, esc, fullTime, isoTime, plural } from './format.js';
@@ -143,6 +143,34 @@ export function interfacesHtml(list: InterfaceDecl[], now: number): string {
       </tr>`,
     )
     .join('')}</tbody></table>`;
+}
+
+export function notesHtml(list: Note[], now: number): string {
+  if (list.length === 0) return '<p class="empty">No notes yet (<code>huddle note set KEY VALUE</code>).</p>';
+  return `<ul class="notes">${list
+    .map(
+      (n) => `<li data-note="${esc(n.key)}">
+        <div><strong class="mono">${esc(n.key)}</strong></div>
+        <div class="value">${esc(n.value)}</div>
+        <div class="meta">${esc(n.byName)} · <span title="${esc(fullTime(n.at))}">${esc(ago(n.at, now))}</span></div>
+      </li>`,
+    )
+    .join('')}</ul>`;
+}
+
+/** Saved versions, newest first; `huddle diff` and `huddle rollback` take their names and ids. */
+export function versionsHtml(list: Array<Omit<Version, 'content'>>, total: number, now: number): string {
+  if (list.length === 0) return '<p class="empty">No versions saved yet (<code>huddle snapshot --name NAME</code>).</p>';
+  const more = total > list.length ? `<p class="more">${total - list.length} older not shown</p>` : '';
+  return `<ol class="versions">${list
+    .map(
+      (v) => `<li data-version="${esc(v.id)}">
+        <div>${v.name ? `<strong>${esc(v.name)}</strong> · ` : ''}<span class="mono">${esc(shortId(v.id))}</span> <span class="tag">${v.auto ? 'automatic' : 'saved'}</span></div>
+        <div>${esc(v.summary)}</div>
+        <div class="meta">${esc(v.byName)} · <span title="${esc(fullTime(v.at))}">${esc(ago(v.at, now))}</span></div>
+      </li>`,
+    )
+    .join('')}</ol>${more}`;
 }
 
 const STATUS_LABEL: Record<Task['status'], string> = { open: 'Open', claimed: 'In progress', blocked: 'Blocked', done: 'Done' };

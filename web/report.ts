@@ -23,7 +23,9 @@ export function chartSvg(r: Report): string {
   const hour = 3600_000;
   const step = span > 12 * hour ? 6 * hour : span > 3 * hour ? hour : 15 * 60_000;
   for (let t = Math.ceil(r.since / step) * step; t <= r.until; t += step) {
-    grid.push(`<line class="rg" x1="${x(t).toFixed(1)}" y1="0" x2="${x(t).toFixed(1)}" y2="${h - 14}"/><text class="rt" x="${x(t).toFixed(1)}" y="${h - 3}">${new Date(t).toISOString().slice(11, 16)}</text>`);
+    // A label starts at its line, except near the right edge, where it would leave the chart (and its card): it ends there.
+    const anchor = x(t) > W - 40 ? ' text-anchor="end"' : '';
+    grid.push(`<line class="rg" x1="${x(t).toFixed(1)}" y1="0" x2="${x(t).toFixed(1)}" y2="${h - 14}"/><text class="rt" x="${x(t).toFixed(1)}" y="${h - 3}"${anchor}>${new Date(t).toISOString().slice(11, 16)}</text>`);
   }
   const lanes = rows.map((s, i) => {
     const y = i * LANE;

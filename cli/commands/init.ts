@@ -22,6 +22,7 @@ import { AGENT_KINDS, type AgentKind } from '../../src/agents/event.js';
 import { INSTALLERS, SHIM_RE, detectAgents, onPath, type FileEdit } from '../agents-install.js';
 import { SHIM_FILE, SHIM_MARK, shimScript } from '../../src/agents/shim.js';
 import { GITIGNORE_NOTE, nextSteps, withIgnores } from '../init-gitignore.js';
+import { ExitError, EXIT_USAGE } from '../errors.js';
 
 export interface InitFlags {
   dryRun?: boolean;
@@ -519,8 +520,7 @@ gemini .gemini/settings.json; cursor .cursor/hooks.json + .cursor/mcp.json; open
         const { output } = await runInit(process.cwd(), cmd.optsWithGlobals() as InitFlags);
         process.stdout.write(output);
       } catch (err) {
-        process.stderr.write(`huddle init: ${(err as Error).message}\n`);
-        process.exitCode = 1;
+        throw new ExitError(EXIT_USAGE, `init: ${(err as Error).message}`); // "huddle: init: ...", the prefix of every command
       }
     });
 }

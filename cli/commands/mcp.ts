@@ -165,10 +165,11 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   }));
 
   server.registerTool('task', {
-    description: 'Shared tasks: list, add (title, role), claim (id), done (id, note), or handoff (id, to, summary).',
+    description: 'Shared tasks: list, add (title, role), claim (id; take: true to take over one another session claimed, which tells it), done (id, note), or handoff (id, to, summary).',
     inputSchema: {
       action: z.enum(['list', 'add', 'claim', 'done', 'handoff']),
       id: field('task.claim').id.optional(),
+      take: field('task.claim').take,
       title: field('task.add').title.optional(),
       detail: field('task.add').detail,
       role: field('task.add').role,
@@ -188,7 +189,7 @@ export async function runMcp(flags: McpFlags): Promise<void> {
       case 'add':
         return `Added ${line(await api.op('task.add', { title: a.title, detail: a.detail, role: a.role }))}.`;
       case 'claim':
-        return `Claimed ${line(await api.op('task.claim', { id: a.id }))}.`;
+        return `Claimed ${line(await api.op('task.claim', { id: a.id, take: a.take }))}.`;
       case 'done':
         return `Done: ${line(await api.op('task.done', { id: a.id, note: a.note }))}.`;
       case 'handoff': {

@@ -140,8 +140,17 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         : null;
       const caFile: string | undefined = opts.upstreamCa ?? env.HUDDLE_CA;
       const upstreamCa = caFile ? readPem(caFile, 'upstream CA', /-----BEGIN [A-Z ]*CERTIFICATE-----/) : null;
-      const { HuddleServer } = await import('../../relay/server.js');
-      const logger = createLogger(opts.logLevel);
+      const [{ HuddleServer }, { fileLogSink }] = await Promise.all([import('../../relay/server.js'), import('../../relay/log.js')]);
+      let sink: ReturnType<typeof fileLogSink> | null = null;
+      if (opts.logFile) {
+        try {
+          sink = fileLogSink(String(opts.logFile));
+        } catch (err) {
+          throw usageError(`cannot open the log file ${opts.logFile}: ${(err as Error).message}`);
+        }
+        process.on('SIGHUP', () => sink?.reopen());
+      }
+      const logger = sink ? createLogger(opts.logLevel, sink.write) : createLogger(opts.logLevel);
       let persistence;
       let leases: import('../../relay/owner-lease.js').OwnerLeases | undefined;
       let cluster: import('../../relay/cluster.js').Cluster | undefined;
@@ -192,9 +201,11 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         leases?.setUrl(opts.nodeUrl ? String(opts.nodeUrl).replace(/^http/, 'ws').replace(/\/+$/, '') : server.wsUrl);
       } catch (err) {
         const why = (err as Error).message;
+        sink?.write(`${new Date().toISOString()} error start-up failed error=${JSON.stringify(why)}`);
         process.stderr.write(`huddle serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
         process.exit(1);
       }
+      server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
       process.stdout.write(
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
           (storeName ? `, documents in ${storeName}` : '') + (leases ? `, node ${leases.node}` : '') +

@@ -1,10 +1,11 @@
 /** `huddle task add|claim|done|block|reopen|note|list` and `huddle handoff`. */
 import type { Command } from 'commander';
-import { collect, contextOf, readOp, storedNote, writeOp } from '../common.js';
+import { collect, contextOf, readOp, storedNote, writeOp, type Ctx } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, json, out, short, statusColor, table } from '../format.js';
 import type { Message, Task } from '../../src/model/context.js';
 import { TASK_STATUSES, type TaskStatus } from '../../src/model/enums.js';
+import { matchesRef } from '../../src/model/ids.js';
 
 const STATUSES: readonly string[] = TASK_STATUSES;
 
@@ -21,6 +22,14 @@ function taskLine(t: Task, done: Set<string>): string[] {
     t.status === 'blocked' && t.blockedReason ? c.red(clip(t.blockedReason, 40)) : pending.length ? c.dim(`after ${pending.map(short).join(', ')}`) : c.dim('-'),
     c.dim(ago(t.updatedAt)),
   ];
+}
+
+/** Who else holds task `id`'s claim, read before a change that clears it (claim --take, reopen). */
+async function holderOf(ctx: Ctx, id: string, me: string): Promise<{ id: string; name: string } | null> {
+  const { result } = await readOp(ctx, 'task.list', { status: 'claimed' }).catch(() => ({ result: [] as Task[] }));
+  const matches = result.filter((t) => t.id === id || matchesRef(t.id, id));
+  const t = matches.length === 1 ? matches[0] : null;
+  return t?.assignee && t.assignee.id !== me ? t.assignee : null;
 }
 
 const TASK_HEADER = ['ID', 'STATUS', 'ROLE', 'TITLE', 'ASSIGNEE', 'WAITS FOR', 'UPDATED'];
@@ -43,15 +52,13 @@ Examples:
       .action(async (id: string, opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
         const ctx = contextOf(cmd);
         const me = ctx.cfg.session.id;
+        // Another session's claim: the server tells it (src/model/context.ts); say so here too.
+        const other = op !== 'task.claim' || opts.take ? await holderOf(ctx, id, me) : null;
         const { result, local } = await writeOp(ctx, op, { id, ...args(opts) });
-        // Done (or blocked, reopened) while another session holds the claim: say so, and tell that session.
-        const other = op !== 'task.claim' && result.assignee && result.assignee.id !== me ? result.assignee : null;
-        if (other) {
-          await writeOp(ctx, 'send', { to: other.id, kind: 'fyi', text: `${ctx.cfg.session.name} marked your task "${result.title}" (${short(result.id)}) ${verb}` });
-          process.stderr.write(`huddle: note: ${short(result.id)} was claimed by ${other.name}; they were told\n`);
-        }
+        if (other) process.stderr.write(`huddle: note: ${short(result.id)} was claimed by ${other.name}; they were told\n`);
         if (opts.json) return json(result);
-        out(`task ${short(result.id)} ${verb} (${result.title})${other ? `, claimed by ${other.name} (told)` : ''}; ${storedNote(local)}`);
+        const how = op === 'task.claim' ? `, taken over from ${other?.name} (told)` : `, claimed by ${other?.name} (told)`;
+        out(`task ${short(result.id)} ${verb} (${result.title})${other ? how : ''}; ${storedNote(local)}`);
       });
 
   task
@@ -71,7 +78,7 @@ Examples:
       out(`task ${short(result.id)} added; ${storedNote(local)}`);
     });
 
-  simple('claim', 'Claim a task (it becomes your current task).', 'task.claim', (x) => x, () => ({}), 'claimed', 'huddle task claim t-9c1e');
+  simple('claim', 'Claim a task (it becomes your current task). A task another session has claimed needs --take; that session is told.', 'task.claim', (x) => x.option('--take', 'take over a task another session has claimed (it gets a message)'), (o) => ({ take: o.take ? true : undefined }), 'claimed', 'huddle task claim t-9c1e');
   simple('done', 'Mark a task done.', 'task.done', (x) => x.option('--note <text>', 'what was done'), (o) => ({ note: o.note }), 'done', 'huddle task done t-9c1e --note "merged"');
   simple('block', 'Mark a task blocked, with the reason.', 'task.block', (x) => x.requiredOption('--reason <text>', 'what it waits for'), (o) => ({ reason: o.reason }), 'blocked', 'huddle task block t-9c1e --reason "needs the UserApi"');
   simple('reopen', 'Open a task again.', 'task.reopen', (x) => x, () => ({}), 'reopened', 'huddle task reopen t-9c1e');

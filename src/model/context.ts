@@ -5,6 +5,10 @@
  *
  * Pure Yjs: no sockets, no files, no timers. Embedded peers and the server's
  * HTTP API both call this, so a write means the same thing from everywhere.
+ * The record types are in records.ts, the tasks' operations in task-board.ts,
+ * versions, diff and rollback in version-history.ts; this class holds the
+ * document's parts and the rest (decisions, interfaces, messages, notes,
+ * forced releases, the timeline).
  *
  * Layout (top-level types of the Y.Doc):
  *   decisions   Y.Map<id, Decision>
@@ -18,144 +22,17 @@
  *   forced      Y.Map<lockClaimId, ForcedRelease>
  */
 import * as Y from 'yjs';
-import { newId } from './ids.js';
-import { VERSIONED_KINDS, readTask, stable } from './kinds/index.js';
+import { matchesRef, newId } from './ids.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus } from './enums.js';
 
 export { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, type InterfaceStatus, type MessageKind, type TaskStatus };
 import { validEntries, validGet, validItems } from './schemas.js';
+import { TaskBoard } from './task-board.js';
+import { VersionHistory } from './version-history.js';
+import { ContextError, clean, type Actor, type Authored, type ContextOptions, type Decision, type ForcedRelease, type InterfaceDecl, type Message, type Note, type Task, type TimelineData, type TimelineEvent, type Version, type VersionDiff } from './records.js';
 
-export interface Actor {
-  /** Session id. */
-  id: string;
-  name: string;
-  role: string;
-}
-
-export interface Authored {
-  by: string;
-  byName: string;
-  at: number;
-}
-
-export interface Decision extends Authored {
-  id: string;
-  text: string;
-  rationale?: string;
-  supersedes?: string;
-  /** Derived: the decision that replaced this one. */
-  supersededBy?: string;
-}
-
-export interface InterfaceDecl extends Authored {
-  name: string;
-  file: string;
-  description?: string;
-  /** Session id of the owner (the declaring session unless given). */
-  owner: string;
-  ownerName: string;
-  status: InterfaceStatus;
-}
-
-export interface Message extends Authored {
-  id: string;
-  /** A session id, `role:NAME`, or `all`. */
-  to: string;
-  kind: MessageKind;
-  text: string;
-  replyTo?: string;
-  needsReply: boolean;
-  /** Present on handoff messages. */
-  taskId?: string;
-  files?: string[];
-}
-
-export interface Task {
-  id: string;
-  title: string;
-  detail?: string;
-  role?: string;
-  status: TaskStatus;
-  assignee: { id: string; name: string; at: number } | null;
-  deps: string[];
-  createdAt: number;
-  updatedAt: number;
-  by: string;
-  byName: string;
-  doneAt?: number;
-  blockedReason?: string;
-  lastNote?: string;
-  orphaned?: { from: string; fromName: string; at: number; lastNote?: string };
-  handoff?: { from: string; fromName: string; to: string; summary: string; files: string[]; at: number };
-}
-
-export interface Note extends Authored {
-  key: string;
-  value: string;
-}
-
-export interface TimelineEvent {
-  at: number;
-  type: string;
-  actor: string;
-  actorName: string;
-  summary: string;
-  ref?: string;
-  /** Compact facts of activity events (durations, paths, who): read through guards (src/model/report.ts). */
-  data?: TimelineData;
-}
-
-export type TimelineData = Record<string, string | number | boolean | string[]>;
-
-export interface Version extends Authored {
-  id: string;
-  name?: string;
-  summary: string;
-  auto: boolean;
-  /** JSON of the versioned content (decisions, interfaces, tasks, notes). */
-  content: string;
-}
-
-export interface ForcedRelease extends Authored {
-  claimId: string;
-  holder: string;
-  holderName: string;
-  path: string;
-  reason?: string;
-}
-
-export interface ContextOptions {
-  /** Timeline entries kept. Default 1000. */
-  timelineMax?: number;
-  /** Versions kept. Default 20. */
-  versionsMax?: number;
-  /** Messages kept (oldest dropped). Default 2000. */
-  messagesMax?: number;
-}
-
-export class ContextError extends Error {
-  constructor(message: string, readonly code: 'not-found' | 'ambiguous' | 'invalid' | 'conflict' = 'invalid') {
-    super(message);
-  }
-}
-
-type VersionedContent = {
-  decisions: Record<string, Decision>;
-  interfaces: Record<string, InterfaceDecl>;
-  tasks: Record<string, Task>;
-  notes: Record<string, Note>;
-};
-
-export interface VersionDiff {
-  from: string;
-  to: string;
-  changes: Array<{ section: keyof VersionedContent; key: string; change: 'added' | 'removed' | 'changed'; before?: unknown; after?: unknown }>;
-}
-
-const clean = <T extends object>(o: T): T => {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
-  return o;
-};
+export { ContextError };
+export type { Actor, Authored, ContextOptions, Decision, ForcedRelease, InterfaceDecl, Message, Note, Task, TimelineData, TimelineEvent, Version, VersionDiff, VersionedContent } from './records.js';
 
 export class SharedContext {
   readonly decisionsMap: Y.Map<Decision>;
@@ -168,6 +45,10 @@ export class SharedContext {
   readonly versionsArr: Y.Array<Version>;
   readonly forcedMap: Y.Map<ForcedRelease>;
   readonly opts: Required<ContextOptions>;
+  /** The tasks' operations (src/model/task-board.ts). */
+  readonly board: TaskBoard;
+  /** Versions, diff and rollback (src/model/version-history.ts). */
+  readonly history: VersionHistory;
 
   constructor(readonly doc: Y.Doc, opts: ContextOptions = {}) {
     this.decisionsMap = doc.getMap('decisions');
@@ -180,6 +61,8 @@ export class SharedContext {
     this.versionsArr = doc.getArray('versions');
     this.forcedMap = doc.getMap('forced');
     this.opts = { timelineMax: opts.timelineMax ?? 1000, versionsMax: opts.versionsMax ?? 20, messagesMax: opts.messagesMax ?? 2000 };
+    this.board = new TaskBoard(this);
+    this.history = new VersionHistory(this);
   }
 
   private authored(actor: Actor, now = Date.now()): Authored {
@@ -343,152 +226,53 @@ export class SharedContext {
     return validEntries('message', this.messagesMap.entries());
   }
 
-  // ---- tasks --------------------------------------------------------------
-
-  /** A task, or null when its entry is wrongly typed (ignored and counted, see schemas.ts). */
-  private readTask(id: string, m: unknown): Task | null {
-    return readTask(id, m);
-  }
+  // ---- tasks (src/model/task-board.ts) ------------------------------------
 
   addTask(actor: Actor, input: { title: string; detail?: string; role?: string; deps?: string[] }): Task {
-    const title = input.title?.trim();
-    if (!title) throw new ContextError('a task needs a title');
-    const deps = (input.deps ?? []).map((d) => this.resolveId(this.tasksMap, d, 'task'));
-    const id = newId('t');
-    const now = Date.now();
-    this.doc.transact(() => {
-      const m = new Y.Map<unknown>();
-      const fields: Record<string, unknown> = clean({ title, detail: input.detail?.trim() || undefined, role: input.role?.trim() || undefined, status: 'open', assignee: null, deps, createdAt: now, updatedAt: now, by: actor.id, byName: actor.name });
-      for (const [k, v] of Object.entries(fields)) m.set(k, v);
-      this.tasksMap.set(id, m);
-      this.record(actor, 'task.added', `${title}${input.role ? ` (role ${input.role})` : ''}`, id);
-    });
-    return this.task(id);
+    return this.board.addTask(actor, input);
   }
 
   task(idOrPrefix: string): Task {
-    const id = this.resolveId(this.tasksMap, idOrPrefix, 'task');
-    return this.mustReadTask(id);
-  }
-
-  private mustReadTask(id: string): Task {
-    const t = this.readTask(id, this.tasksMap.get(id));
-    if (!t) throw new ContextError(`task ${id} is malformed in the shared document and is ignored`, 'invalid');
-    return t;
+    return this.board.task(idOrPrefix);
   }
 
   tasks(filter: { status?: TaskStatus | TaskStatus[]; role?: string; assignee?: string } = {}): Task[] {
-    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
-    return Array.from(this.tasksMap.entries())
-      .map(([id, m]) => this.readTask(id, m))
-      .filter((t): t is Task => t !== null)
-      .filter((t) => !statuses || statuses.includes(t.status))
-      .filter((t) => !filter.role || t.role === filter.role)
-      .filter((t) => !filter.assignee || t.assignee?.id === filter.assignee)
-      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    return this.board.tasks(filter);
   }
 
   /** Dependencies of a task that are not done yet. */
   pendingDeps(t: Task): string[] {
-    return t.deps.filter((d) => {
-      const m = this.tasksMap.get(d) as unknown;
-      return m instanceof Y.Map && m.get('status') !== 'done';
-    });
+    return this.board.pendingDeps(t);
   }
 
-  private updateTask(actor: Actor, idOrPrefix: string, type: string, summary: (t: Task) => string, fields: (t: Task) => Record<string, unknown>): Task {
-    const id = this.resolveId(this.tasksMap, idOrPrefix, 'task');
-    const before = this.mustReadTask(id);
-    const m = this.tasksMap.get(id)!;
-    const set = fields(before);
-    this.doc.transact(() => {
-      for (const [k, v] of Object.entries(set)) {
-        if (v === undefined) m.delete(k);
-        else m.set(k, v);
-      }
-      m.set('updatedAt', Date.now());
-      this.record(actor, type, summary(before), id);
-    });
-    return this.mustReadTask(id);
-  }
-
-  /**
-   * Write a claim. Concurrent claims resolve to one assignee on every peer
-   * (Yjs orders concurrent writes of a key the same way everywhere); a peer
-   * learns whether it won once its write has made the round trip (see Peer.claimTask).
-   */
-  claimTask(actor: Actor, idOrPrefix: string): Task {
-    const t = this.task(idOrPrefix);
-    if (t.status === 'done') throw new ContextError(`task ${t.id} is already done`, 'conflict');
-    if (t.assignee && t.assignee.id !== actor.id && t.status === 'claimed') {
-      throw new ContextError(`task ${t.id} is claimed by ${t.assignee.name}`, 'conflict');
-    }
-    return this.updateTask(actor, t.id, 'task.claimed', (x) => x.title, () => ({
-      status: 'claimed',
-      assignee: { id: actor.id, name: actor.name, at: Date.now() },
-      orphaned: undefined,
-    }));
+  /** A claim; a task another session holds needs `take` (that session is told). See TaskBoard.claimTask. */
+  claimTask(actor: Actor, idOrPrefix: string, opts: { take?: boolean } = {}): Task {
+    return this.board.claimTask(actor, idOrPrefix, opts);
   }
 
   completeTask(actor: Actor, idOrPrefix: string, note?: string): Task {
-    return this.updateTask(actor, idOrPrefix, 'task.done', (x) => x.title, (t) => ({
-      status: 'done',
-      doneAt: Date.now(),
-      assignee: t.assignee ?? { id: actor.id, name: actor.name, at: Date.now() },
-      lastNote: note?.trim() || t.lastNote,
-    }));
+    return this.board.completeTask(actor, idOrPrefix, note);
   }
 
   blockTask(actor: Actor, idOrPrefix: string, reason: string): Task {
-    if (!reason?.trim()) throw new ContextError('blocking a task needs a reason');
-    return this.updateTask(actor, idOrPrefix, 'task.blocked', (x) => `${x.title}: ${reason}`, () => ({ status: 'blocked', blockedReason: reason.trim() }));
+    return this.board.blockTask(actor, idOrPrefix, reason);
   }
 
   reopenTask(actor: Actor, idOrPrefix: string): Task {
-    return this.updateTask(actor, idOrPrefix, 'task.reopened', (x) => x.title, () => ({ status: 'open', assignee: null, blockedReason: undefined, doneAt: undefined }));
+    return this.board.reopenTask(actor, idOrPrefix);
   }
 
   noteTask(actor: Actor, idOrPrefix: string, note: string): Task {
-    if (!note?.trim()) throw new ContextError('a task note needs text');
-    return this.updateTask(actor, idOrPrefix, 'task.note', (x) => `${x.title}: ${note}`, () => ({ lastNote: note.trim() }));
+    return this.board.noteTask(actor, idOrPrefix, note);
   }
 
-  /** Hand a task to a role (`role:NAME`) or a session, with a summary; the receiver finds it in its inbox. */
   handoff(actor: Actor, idOrPrefix: string, input: { to: string; summary: string; files?: string[] }): { task: Task; message: Message } {
-    const to = input.to?.trim();
-    if (!to) throw new ContextError('a handoff needs a recipient: a session or role:NAME');
-    if (!input.summary?.trim()) throw new ContextError('a handoff needs a summary');
-    const files = input.files ?? [];
-    let task!: Task;
-    let message!: Message;
-    this.doc.transact(() => {
-      task = this.updateTask(actor, idOrPrefix, 'task.handoff', (x) => `${x.title} to ${to}`, (t) => ({
-        status: 'open',
-        assignee: null,
-        doneAt: undefined,
-        role: to.startsWith('role:') ? to.slice(5) : t.role,
-        handoff: { from: actor.id, fromName: actor.name, to, summary: input.summary.trim(), files, at: Date.now() },
-      }));
-      message = this.send(actor, { to, kind: 'handoff', text: `Handoff of task "${task.title}" (${task.id}): ${input.summary.trim()}`, taskId: task.id, files, needsReply: false });
-    });
-    return { task, message };
+    return this.board.handoff(actor, idOrPrefix, input);
   }
 
   /** Return a dead session's claimed tasks to open, marked orphaned. Returns the tasks changed. */
   orphanTasksOf(actor: Actor, session: { id: string; name: string; lastNote?: string }): Task[] {
-    const changed: Task[] = [];
-    const mine = this.tasks({ status: 'claimed', assignee: session.id });
-    if (mine.length === 0) return changed;
-    this.doc.transact(() => {
-      for (const t of mine) {
-        changed.push(this.updateTask(actor, t.id, 'task.orphaned', (x) => `${x.title} (was ${session.name})`, () => ({
-          status: 'open',
-          assignee: null,
-          orphaned: clean({ from: session.id, fromName: session.name, at: Date.now(), lastNote: t.lastNote ?? session.lastNote }),
-        })));
-      }
-    });
-    return changed;
+    return this.board.orphanTasksOf(actor, session);
   }
 
   // ---- notes --------------------------------------------------------------
@@ -539,81 +323,25 @@ export class SharedContext {
     return validGet('forced', this.forcedMap.get(claimId), claimId) !== undefined;
   }
 
-  // ---- versions -----------------------------------------------------------
-
-  /** The versioned content: every versioned kind's records (src/model/kinds). */
-  private content(): VersionedContent {
-    return Object.fromEntries(VERSIONED_KINDS.map((k) => [k.section, k.read(this.doc)])) as VersionedContent;
-  }
+  // ---- versions (src/model/version-history.ts) ----------------------------
 
   /** Save the current content as a version. Keeps at most `versionsMax`, dropping the oldest. */
   snapshot(actor: Actor, input: { name?: string; summary?: string; auto?: boolean } = {}): Version {
-    const content = this.content();
-    const sections = content as unknown as Record<string, Record<string, unknown>>;
-    const counts = VERSIONED_KINDS.map((k) => `${Object.keys(sections[k.section] ?? {}).length} ${k.plural}`).join(', ');
-    const v: Version = clean({ id: newId('v'), name: input.name?.trim() || undefined, summary: input.summary?.trim() || counts, auto: input.auto ?? false, content: JSON.stringify(content), ...this.authored(actor) });
-    this.doc.transact(() => {
-      this.versionsArr.push([v]);
-      const over = this.versionsArr.length - this.opts.versionsMax;
-      if (over > 0) this.versionsArr.delete(0, over);
-      this.record(actor, 'version', v.name ? `${v.name}: ${v.summary}` : v.summary, v.id);
-    });
-    return v;
+    return this.history.snapshot(actor, input);
   }
 
   versions(): Array<Omit<Version, 'content'>> {
-    return validItems('version', this.versionsArr.toArray()).map(({ content: _c, ...rest }) => rest).sort((a, b) => a.at - b.at);
-  }
-
-  private version(ref: string): Version {
-    const all = validItems('version', this.versionsArr.toArray());
-    const byName = all.filter((v) => v.name === ref);
-    if (byName.length > 0) return byName.sort((a, b) => b.at - a.at)[0];
-    const hits = all.filter((v) => v.id === ref || v.id.startsWith(ref) || v.id.split('-')[2]?.startsWith(ref));
-    if (hits.length === 0) throw new ContextError(`no version ${ref}`, 'not-found');
-    if (hits.length > 1) throw new ContextError(`version ${ref} is ambiguous`, 'ambiguous');
-    return hits[0];
-  }
-
-  private contentOf(ref: string): VersionedContent {
-    return ref === 'current' ? this.content() : parseContent(this.version(ref));
+    return this.history.versions();
   }
 
   /** Differences from version `from` to version `to` (`current` for the live content). */
   diff(from: string, to = 'current'): VersionDiff {
-    const a = this.contentOf(from);
-    const b = this.contentOf(to);
-    const changes: VersionDiff['changes'] = [];
-    for (const kind of VERSIONED_KINDS) {
-      const section = kind.section as keyof VersionedContent;
-      const A = (a[section] ?? {}) as Record<string, unknown>;
-      const B = (b[section] ?? {}) as Record<string, unknown>;
-      for (const k of new Set([...Object.keys(A), ...Object.keys(B)])) {
-        if (!(k in A)) changes.push({ section, key: k, change: 'added', after: B[k] });
-        else if (!(k in B)) changes.push({ section, key: k, change: 'removed', before: A[k] });
-        else if (JSON.stringify(stable(kind, A[k])) !== JSON.stringify(stable(kind, B[k]))) changes.push({ section, key: k, change: 'changed', before: A[k], after: B[k] });
-      }
-    }
-    return { from, to, changes };
+    return this.history.diff(from, to);
   }
 
-  /**
-   * Restore a version's content as a new change (history is not rewritten):
-   * the current content is saved as an automatic version first.
-   */
+  /** Restore a version's content as a new change (the current content is saved first). */
   rollback(actor: Actor, ref: string): { version: Omit<Version, 'content'>; changes: number } {
-    const target = this.version(ref);
-    const want = parseContent(target);
-    const d = this.diff(target.id, 'current');
-    this.doc.transact(() => {
-      this.snapshot(actor, { summary: `before rollback to ${target.name ?? target.id}`, auto: true });
-      // A version saved before a kind existed leaves that kind as it is.
-      const sections = want as unknown as Record<string, Record<string, unknown>>;
-      for (const k of VERSIONED_KINDS) if (sections[k.section]) k.restore(this.doc, sections[k.section]);
-      this.record(actor, 'rollback', `to ${target.name ?? target.id} (${d.changes.length} changes)`, target.id);
-    });
-    const { content: _c, ...meta } = target;
-    return { version: meta, changes: d.changes.length };
+    return this.history.rollback(actor, ref);
   }
 
   // ---- ids ----------------------------------------------------------------
@@ -624,31 +352,11 @@ export class SharedContext {
     if (!r) throw new ContextError(`no ${what} given`);
     if (map.has(r)) return r;
     const hits: string[] = [];
-    for (const id of map.keys()) {
-      const parts = id.split('-');
-      const rnd = parts[2] ?? '';
-      if (id.startsWith(r) || rnd.startsWith(r) || (r.includes('-') && `${parts[0]}-${rnd}`.startsWith(r))) hits.push(id);
-    }
+    for (const id of map.keys()) if (matchesRef(id, r)) hits.push(id);
     if (hits.length === 0) throw new ContextError(`no ${what} ${r}`, 'not-found');
     if (hits.length > 1) throw new ContextError(`${what} ${r} is ambiguous (${hits.length} match)`, 'ambiguous');
     return hits[0];
   }
-}
-
-/** A version's content; a wrongly typed one is refused with a clear error (never a crash). */
-function parseContent(v: Version): VersionedContent {
-  let c: unknown;
-  try {
-    c = JSON.parse(v.content);
-  } catch {
-    c = null;
-  }
-  const isRec = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
-  const o = c as Record<string, unknown> | null;
-  if (!isRec(o) || !['decisions', 'interfaces', 'tasks', 'notes'].every((k) => isRec(o![k]))) {
-    throw new ContextError(`version ${v.name ?? v.id} has malformed content`, 'invalid');
-  }
-  return o as unknown as VersionedContent;
 }
 
 function byTimeThenId<T extends { at: number; id: string }>(a: T, b: T): number {

@@ -20,6 +20,13 @@ export function shortId(id: string): string {
   return id.length > 12 ? id.slice(0, 8) : id;
 }
 
+/** Whether `ref` names `id`: the whole id, a prefix of it, of its random part, or of its short form. */
+export function matchesRef(id: string, ref: string): boolean {
+  const parts = id.split('-');
+  const rnd = parts[2] ?? '';
+  return id.startsWith(ref) || rnd.startsWith(ref) || (ref.includes('-') && `${parts[0]}-${rnd}`.startsWith(ref));
+}
+
 function randomHex(bytes: number): string {
   const b = new Uint8Array(bytes);
   globalThis.crypto.getRandomValues(b);

@@ -5,26 +5,35 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { z } from 'zod';
+// zod/mini: every huddle command reads this at start-up, and the full build's per-schema methods cost it milliseconds.
+import * as z from 'zod/mini';
 
-const nonEmpty = z.string().trim().min(1);
+const nonEmpty = () => z.optional(z.string().check(z.trim(), z.minLength(1)));
 
-/** Every key of .huddle/config.json (documented in the README's "Configuration file"). */
-export const fileConfigSchema = z.object({
-  url: nonEmpty.optional(),
-  project: nonEmpty.optional(),
-  token: nonEmpty.optional(),
-  role: nonEmpty.optional(),
-  name: nonEmpty.optional(),
-  enforce: z.enum(['block', 'warn', 'off']).optional(),
-  autoLock: z.boolean().optional(),
-  upstream: nonEmpty.optional(),
-  upstreamToken: nonEmpty.optional(),
-});
+/** Every key of .huddle/config.json (documented in the README's "Configuration file"). Built on first use (a command run without a config file never needs it). */
+const makeSchema = () =>
+  z.object({
+    url: nonEmpty(),
+    project: nonEmpty(),
+    token: nonEmpty(),
+    role: nonEmpty(),
+    name: nonEmpty(),
+    enforce: z.optional(z.enum(['block', 'warn', 'off'])),
+    autoLock: z.optional(z.boolean()),
+    upstream: nonEmpty(),
+    upstreamToken: nonEmpty(),
+  });
+let fileConfigSchema: ReturnType<typeof makeSchema> | undefined;
 
-export type CheckedFileConfig = z.infer<typeof fileConfigSchema>;
+export type CheckedFileConfig = z.infer<ReturnType<typeof makeSchema>>;
 
-export const FILE_CONFIG_KEYS = Object.keys(fileConfigSchema.shape) as Array<keyof CheckedFileConfig>;
+/** The keys of the schema, in its order (test/config-check.test.ts checks it against the schema and the README). */
+export const FILE_CONFIG_KEYS: Array<keyof CheckedFileConfig> = ['url', 'project', 'token', 'role', 'name', 'enforce', 'autoLock', 'upstream', 'upstreamToken'];
+
+/** The schema itself (for tests). */
+export function fileConfigShapeKeys(): string[] {
+  return Object.keys((fileConfigSchema ??= makeSchema()).shape);
+}
 
 const EXPECT: Record<string, string> = {
   enforce: '"block", "warn" or "off"',
@@ -74,7 +83,7 @@ export function checkFileConfig(value: unknown, file: string): { config: Checked
       warnings.push(`${file}: unknown key "${k}"${s ? ` (did you mean "${s}"?)` : ''}; known keys: ${FILE_CONFIG_KEYS.join(', ')}`);
     }
   }
-  const r = fileConfigSchema.safeParse(known);
+  const r = (fileConfigSchema ??= makeSchema()).safeParse(known);
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');

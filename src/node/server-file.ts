@@ -8,18 +8,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+// zod/mini: every huddle command reads this at start-up, and the full build's per-schema methods cost it milliseconds.
+import * as z from 'zod/mini';
 
 export const SERVER_FILE = 'server.json';
 
-const serverFileSchema = z.object({
-  url: z.string().regex(/^(https?|wss?):\/\/[^\s]+$/),
-  pid: z.number().int().positive(),
-  startedAt: z.number().finite(),
-  data: z.string(),
-});
+// Built on first use: a command given its URL never reads the file, and building a schema costs start-up time.
+const makeSchema = () =>
+  z.object({
+  url: z.string().check(z.regex(/^(https?|wss?):\/\/[^\s]+$/)),
+  pid: z.int().check(z.positive()),
+  startedAt: z.number(),
+    data: z.string(),
+  });
+let serverFileSchema: ReturnType<typeof makeSchema> | undefined;
 
-export type ServerFile = z.infer<typeof serverFileSchema>;
+export type ServerFile = z.infer<ReturnType<typeof makeSchema>>;
 
 /** The per-user huddle state folder, or null when the environment names no home. */
 export function userStateDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -54,7 +58,7 @@ export function readServerFile(dataDir: string): ServerFile | null {
     return null;
   }
   try {
-    const r = serverFileSchema.safeParse(JSON.parse(raw));
+    const r = (serverFileSchema ??= makeSchema()).safeParse(JSON.parse(raw));
     return r.success ? r.data : null;
   } catch {
     return null;

@@ -195,9 +195,9 @@ export const OPS = {
   'task.claim': op({
     access: 'write',
     needs: 'context',
-    input: z.object({ id }),
+    input: z.object({ id, take: z.boolean().optional().describe('take over a task another session has claimed (it is told)') }),
     run: (a, { ctx, actor, presence }) => {
-      const t = ctx.claimTask(actor, a.id);
+      const t = ctx.claimTask(actor, a.id, { take: a.take === true });
       presence?.touch({ task: t.title });
       return t;
     },
