@@ -274,7 +274,7 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
       const before = readText(path.join(root, edit.file));
       plans.push({ file: edit.file, before, after: edit.install(before) });
     }
-    next.push(`${inst.agent}: ${inst.next}`);
+    next.push(`${inst.agent}: ${inst.next(root)}`);
   }
   if (agents.some((a) => a !== 'claude-code')) {
     // The shell shim command hooks run (no Node start-up per tool call).
