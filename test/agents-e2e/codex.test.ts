@@ -126,6 +126,8 @@ describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
     expect(JSON.stringify(shell[0])).toMatch(/locked by alice/);
     // The hook ran as this session: it appeared in presence, and SessionEnd took it away.
     expect(seen.some((ids) => ids.length === 1)).toBe(true);
+    // Never two: the MCP server Codex starts links to the hooks' session.
+    expect(seen.every((ids) => ids.length <= 1), JSON.stringify(seen.find((ids) => ids.length > 1))).toBe(true);
     const after = (await (await fetch(`${server.url}/api/p/e2e-codex/state`)).json()) as { sessions: Array<{ id: string; agent: string }> };
     expect(after.sessions.filter((s) => s.agent === 'codex')).toEqual([]);
   }, 90_000);
