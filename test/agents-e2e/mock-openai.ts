@@ -7,7 +7,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type CodexStep = { patch: string } | { cmd: string } | { text: string };
+/** A step; `before` runs when its request arrives, before the answer (to wait for the rest of a team). */
+export type CodexStep = ({ patch: string } | { cmd: string } | { text: string }) & { before?: () => Promise<void> };
 
 export interface MockResponses {
   url: string;
@@ -27,7 +28,7 @@ export async function mockResponses(steps: CodexStep[]): Promise<MockResponses> 
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
-    req.on('end', () => {
+    req.on('end', async () => {
       if (req.method !== 'POST' || !req.url?.startsWith('/v1/responses')) {
         res.writeHead(404).end();
         return;
@@ -37,6 +38,7 @@ export async function mockResponses(steps: CodexStep[]): Promise<MockResponses> 
       requests.push(parsed);
       const n = ++next;
       const step = steps[Math.min(n - 1, steps.length - 1)]!;
+      await step.before?.().catch(() => {});
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
       const it = item(step, n);
