@@ -174,7 +174,11 @@ export const geminiInstaller: Installer = {
   agent: 'gemini',
   markers: ['.gemini', 'GEMINI.md'],
   commands: ['gemini'],
-  next: () => 'Gemini CLI runs project hooks only in a trusted folder: trust this folder when gemini asks (or set it in ~/.gemini/trustedFolders.json), then restart gemini.',
+  // Measured on 0.61.0: in an untrusted folder `gemini -p` refuses to run and `--skip-trust` runs without project hooks.
+  next: (root) =>
+    `Gemini CLI loads .gemini/settings.json only in a trusted folder: run \`gemini\` in ${root} and choose "Trust folder" ` +
+    `(or add ${JSON.stringify(root)}: "TRUST_FOLDER" to ~/.gemini/trustedFolders.json), then restart running gemini sessions. ` +
+    `It then warns once that the project's hooks will run. Never use --skip-trust with huddle: it skips the hooks. \`huddle doctor\` checks the trust.`,
   files(ctx) {
     const cmd = (name: string) => ({ name, type: 'command', command: shimCommand(ctx.root, 'gemini'), timeout: 5000 });
     const ours: Record<string, Group> = {

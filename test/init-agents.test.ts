@@ -128,6 +128,9 @@ describe('huddle doctor', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ok\s+server/m);
     expect(r.stdout).toMatch(/^ok\s+gemini\s+probe hook answered/m);
+    expect(r.stdout).toMatch(/^FAIL gemini\s+folder not trusted.*fix: .*Trust folder/m);
+    fs.mkdirSync(path.join(home, '.gemini'));
+    fs.writeFileSync(path.join(home, '.gemini/trustedFolders.json'), JSON.stringify({ [path.dirname(root)]: 'TRUST_FOLDER' }));
     // No codex on PATH here: doctor reads Codex's config.toml. First gate: the folder.
     expect(r.stdout).toMatch(/^FAIL codex\s+folder not trusted.*fix: .*Trust this folder\?/m);
     fs.mkdirSync(path.join(home, '.codex'));
@@ -142,5 +145,6 @@ describe('huddle doctor', () => {
     fs.appendFileSync(cfg, state(['session_end']));
     const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
     expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^ok\s+gemini\s+folder trusted/m);
   });
 });

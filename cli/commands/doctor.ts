@@ -54,6 +54,10 @@ export async function runDoctor(cwd: string, opts: { url?: string; json?: boolea
       const { codexTrust } = await import('../codex-trust.js');
       checks.push({ agent, ...(await codexTrust(root)) });
     }
+    if (agent === 'gemini') {
+      const { geminiTrusted } = await import('../gemini-trust.js');
+      checks.push({ agent, ...geminiTrusted(root) });
+    }
     if (!reachable) continue;
     // Probe through the same path the agent uses: the shim for command-hook agents, HTTP otherwise.
     const shim = path.join(root, SHIM_FILE);

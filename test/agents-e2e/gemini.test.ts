@@ -8,8 +8,9 @@
  *
  * Offline switches measured on 0.61.0: GOOGLE_GEMINI_BASE_URL alone selects the "gateway" auth type,
  * which `-p` rejects ("Invalid auth method selected."), so the throwaway HOME's settings select
- * `gemini-api-key` (the key is a dummy); GEMINI_CLI_TRUST_WORKSPACE=true trusts the folder (project
- * hooks load only in a trusted one; `--skip-trust` would skip them: a false pass); `-m` avoids the
+ * `gemini-api-key` (the key is a dummy); the folder is trusted the user's way, in trustedFolders.json,
+ * checked by `huddle doctor` (project hooks load only in a trusted one; `gemini -p` refuses an
+ * untrusted folder and `--skip-trust` would skip the hooks: a false pass); `-m` avoids the
  * router's extra call; yolo offers the write tools without a prompt. Without the binary the suite
  * is skipped with a message (in CI it must be there: it fails).
  */
@@ -85,11 +86,15 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
       HOME: home,
       GEMINI_API_KEY: 'dummy',
       GOOGLE_GEMINI_BASE_URL: model.url,
-      GEMINI_CLI_TRUST_WORKSPACE: 'true',
       HUDDLE_ROLE: 'frontend',
       HUDDLE_NAME: 'dave',
       NO_COLOR: '1',
     };
+    // The user's trust step, checked by doctor before and after: the folder in ~/.gemini/trustedFolders.json.
+    const doctor = async () => (JSON.parse((await run(process.execPath, [CLI, 'doctor', '--url', server.url, '--json'], root, env, 20_000)).stdout) as Array<{ agent: string; ok: boolean; what: string }>).filter((c) => c.agent === 'gemini' && /trust/.test(c.what));
+    expect(await doctor()).toMatchObject([{ ok: false, what: expect.stringMatching(/folder not trusted/) }]);
+    fs.writeFileSync(path.join(home, '.gemini/trustedFolders.json'), JSON.stringify({ [root]: 'TRUST_FOLDER' }));
+    expect(await doctor()).toMatchObject([{ ok: true }]);
     const r = await run(BIN, ['-p', 'Change the files.', '--output-format', 'json', '--approval-mode', 'yolo', '-m', 'gemini-2.5-flash'], root, env, 60_000);
     clearInterval(poll);
     if (process.env.HUDDLE_E2E_DEBUG) console.log(JSON.stringify(model.requests, null, 1).slice(0, 20000), r.stdout, r.stderr);
