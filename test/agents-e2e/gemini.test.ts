@@ -48,7 +48,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, t
 type Session = { id: string; agent: string; editing?: Array<{ path: string }> };
 
 describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
-  it('denies replace and a shell write on the locked file naming the holder at BeforeTool, records the free write_file, injects context, and the session comes and goes', async () => {
+  it('denies replace and a shell write on the locked file naming the holder at BeforeTool, records the free write_file, locks through huddle\'s MCP tool, injects context, and the session comes and goes with its locks', async () => {
     const server = await startServer();
     const home = tempDir('huddle-gemini-home-');
     const root = path.join(tempDir(), 'repo');
@@ -65,12 +65,16 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
     const locked = path.join(root, 'src/locked.ts');
     const free = path.join(root, 'src/free.ts');
     let afterWrite: Session[] = [];
+    let afterLock: Array<{ path: string; session: string; sessionName: string }> = [];
+    const state = async () => (await (await fetch(`${server.url}/api/p/e2e-gemini/state`)).json()) as { sessions: Session[]; locks: typeof afterLock };
     const model = await mockGemini([
       { call: 'replace', args: { file_path: locked, old_string: 'locked = 1', new_string: 'locked = 2', instruction: 'bump it' } },
       { call: 'run_shell_command', args: { command: 'echo hacked > src/locked.ts', description: 'write' } },
       { call: 'write_file', args: { file_path: free, content: 'export const free = 1;\n' } },
       // AfterTool has run once Gemini asks the model again: the edit must be recorded by then.
-      { text: 'All done.', before: async () => { afterWrite = ((await (await fetch(`${server.url}/api/p/e2e-gemini/state`)).json()) as { sessions: Session[] }).sessions; } },
+      { call: 'mcp_huddle_lock', args: { paths: ['src/next.ts'], reason: 'next step' }, before: async () => { afterWrite = (await state()).sessions; } },
+      // The lock taken through huddle's MCP server belongs to the hooks' session (the MCP server linked to it).
+      { text: 'All done.', before: async () => { afterLock = (await state()).locks; } },
     ]);
     onCleanup(() => model.close());
     fs.mkdirSync(path.join(home, '.gemini'));
@@ -104,7 +108,10 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
 
     expect(fs.readFileSync(locked, 'utf8')).toBe('export const locked = 1;\n');
     expect(fs.readFileSync(free, 'utf8')).toBe('export const free = 1;\n');
-    expect(model.requests.length).toBeGreaterThanOrEqual(4);
+    expect(model.requests.length).toBeGreaterThanOrEqual(5);
+    // huddle's MCP tools were offered to the model (Gemini names them mcp_<server>_<tool>).
+    const tools = (model.requests[0]!.tools ?? []).flatMap((t: any) => (t.functionDeclarations ?? []).map((f: any) => f.name));
+    expect(tools).toEqual(expect.arrayContaining(['mcp_huddle_status', 'mcp_huddle_lock', 'mcp_huddle_send']));
     // The SessionStart/BeforeAgent context (who holds what) was in the very first request.
     expect(JSON.stringify(model.requests[0])).toContain('alice');
     // Each denial went back to the model as that call's functionResponse, naming the holder.
@@ -119,7 +126,11 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
     const mine = afterWrite.filter((s) => s.agent === 'gemini');
     expect(mine.length, JSON.stringify(afterWrite)).toBe(1);
     expect((mine[0]!.editing ?? []).map((e) => e.path)).toEqual(['src/free.ts']);
-    const after = (await (await fetch(`${server.url}/api/p/e2e-gemini/state`)).json()) as { sessions: Session[] };
+    expect(afterLock.filter((l) => l.path === 'src/next.ts').map((l) => [l.session, l.sessionName]), JSON.stringify(afterLock)).toEqual([[mine[0]!.id, 'dave']]);
+    expect(JSON.stringify(response(4, 'mcp_huddle_lock'))).toMatch(/src\/next\.ts/);
+    // SessionEnd: the session is gone and so is the lock it took through MCP.
+    const after = await state();
     expect(after.sessions.filter((s) => s.agent === 'gemini')).toEqual([]);
+    expect(after.locks.filter((l) => l.path === 'src/next.ts')).toEqual([]);
   }, 90_000);
 });
