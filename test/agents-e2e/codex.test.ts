@@ -133,5 +133,11 @@ describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
     expect(seen.every((ids) => ids.length <= 1), JSON.stringify(seen.find((ids) => ids.length > 1))).toBe(true);
     const after = (await (await fetch(`${server.url}/api/p/e2e-codex/state`)).json()) as { sessions: Array<{ id: string; agent: string }> };
     expect(after.sessions.filter((s) => s.agent === 'codex')).toEqual([]);
+    // A changed hook re-arms the review: Codex no longer counts it as trusted, and doctor says so.
+    const hooksFile = path.join(root, '.codex/hooks.json');
+    fs.writeFileSync(hooksFile, fs.readFileSync(hooksFile, 'utf8').replace('"timeout": 10', '"timeout": 11'));
+    const changed = (await listCodexHooks(BIN, root, env)).filter((h) => h.trustStatus !== 'trusted').map((h) => [h.eventName, h.trustStatus]);
+    expect(changed).toEqual([['sessionStart', 'modified']]);
+    expect(codexCheck(await doctor())).toMatchObject([{ ok: false, what: expect.stringMatching(/1 of huddle's 5 Codex hooks not trusted \(modified\)/) }]);
   }, 90_000);
 });
