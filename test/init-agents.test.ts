@@ -51,6 +51,10 @@ describe('huddle init --agent', () => {
     const first = await huddle(['init', '--agent', 'claude-code,codex,gemini,cursor,opencode', '--bin', `node "/opt/huddle dir/huddle.js"`], root);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/codex: .*Trust this folder\?.*codex exec --trust.*Trust all and continue/);
+    // One "next steps" list: the files to commit are the ones written, then each agent's step.
+    expect(first.stdout.match(/next steps:/g)).toHaveLength(1);
+    expect(first.stdout).toMatch(/2\. git add [^\n]*\.codex\/hooks\.json[^\n]*\.gemini\/settings\.json/);
+    expect(first.stdout).toMatch(/\d\. gemini: .*Trust folder/);
     const shim = path.join(root, '.huddle/hook.sh');
     const shimCmd = `sh ${JSON.stringify(shim)}`;
     const codexHooks = JSON.parse(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8'));
