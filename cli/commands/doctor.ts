@@ -88,7 +88,11 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ huddle doctor          # one line per check, with the fix; exit 1 when something is off
-  $ huddle doctor --json   # the checks as one JSON array`)
+  $ huddle doctor --json   # the checks as one JSON array
+
+Codex: asks Codex itself (\`codex app-server\`, hooks/list) whether this folder and each of huddle's hooks
+are trusted; the codex on PATH, or HUDDLE_CODEX_BIN. Without one, ~/.codex/config.toml is read
+(CODEX_HOME moves it). Gemini CLI: the folder's trust in ~/.gemini/trustedFolders.json.`)
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals() as { url?: string; json?: boolean };
       try {
