@@ -95,7 +95,7 @@ export function listCodexHooks(bin: string, cwd: string, env: NodeJS.ProcessEnv 
   });
 }
 
-export const HUDDLE_CODEX_EVENTS = ['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use', 'session_end'];
+export const HUDDLE_CODEX_EVENTS = ['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use', 'stop', 'session_end'];
 
 export interface CodexTrust {
   ok: boolean;

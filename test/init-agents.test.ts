@@ -144,7 +144,7 @@ describe('huddle doctor', () => {
     // Second gate: each hook's trust record (one missing event is enough to fail).
     expect(half.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*Trust all and continue/m);
     const state = (events: string[]) => events.map((e) => `[hooks.state."${path.join(root, '.codex/hooks.json')}:${e}:0:0"]\ntrusted_hash = "sha256:abc"\n`).join('');
-    fs.appendFileSync(cfg, state(['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use']));
+    fs.appendFileSync(cfg, state(['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use', 'stop']));
     expect((await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') })).stdout).toMatch(/^FAIL codex\s+hooks not trusted \(no trusted_hash for session_end\)/m);
     fs.appendFileSync(cfg, state(['session_end']));
     const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });

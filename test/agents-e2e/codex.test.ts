@@ -92,8 +92,8 @@ describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
     fs.appendFileSync(path.join(home, '.codex/config.toml'), `[projects.${JSON.stringify(root)}]\ntrust_level = "trusted"\n`);
     // Trusted folder, hooks not reviewed: Codex lists them as untrusted and would skip them.
     const listed = (await listCodexHooks(BIN, root, env)).filter((h) => h.command.includes('.huddle/hook.sh'));
-    expect(listed.map((h) => h.eventName).sort()).toEqual(['postToolUse', 'preToolUse', 'sessionEnd', 'sessionStart', 'userPromptSubmit']);
-    expect(codexCheck(await doctor())).toMatchObject([{ ok: false, what: expect.stringMatching(/5 Codex hooks not trusted/) }]);
+    expect(listed.map((h) => h.eventName).sort()).toEqual(['postToolUse', 'preToolUse', 'sessionEnd', 'sessionStart', 'stop', 'userPromptSubmit']);
+    expect(codexCheck(await doctor())).toMatchObject([{ ok: false, what: expect.stringMatching(/6 Codex hooks not trusted/) }]);
     fs.appendFileSync(path.join(home, '.codex/config.toml'), listed.map((h) => `[hooks.state.${JSON.stringify(h.key)}]\ntrusted_hash = ${JSON.stringify(h.currentHash)}\n`).join(''));
     const green = await doctor();
     expect(codexCheck(green), green.stdout).toMatchObject([{ ok: true }]);
@@ -138,6 +138,6 @@ describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
     fs.writeFileSync(hooksFile, fs.readFileSync(hooksFile, 'utf8').replace('"timeout": 10', '"timeout": 11'));
     const changed = (await listCodexHooks(BIN, root, env)).filter((h) => h.trustStatus !== 'trusted').map((h) => [h.eventName, h.trustStatus]);
     expect(changed).toEqual([['sessionStart', 'modified']]);
-    expect(codexCheck(await doctor())).toMatchObject([{ ok: false, what: expect.stringMatching(/1 of huddle's 5 Codex hooks not trusted \(modified\)/) }]);
+    expect(codexCheck(await doctor())).toMatchObject([{ ok: false, what: expect.stringMatching(/1 of huddle's 6 Codex hooks not trusted \(modified\)/) }]);
   }, 90_000);
 });
