@@ -51,10 +51,17 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, t
   });
 }
 
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 45_000): Promise<void> {
+/** Waits a model's answer on the rest of the team. A wait that gives up is recorded (the test then fails on it):
+ * answering anyway would end that session early and release its locks, and the next check would fail for
+ * the wrong reason. The bound is wide: on a loaded 2-core machine the four agents can take a minute. */
+const gaveUp: string[] = [];
+async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 100_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      gaveUp.push(what);
+      throw new Error(`timed out waiting for ${what}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -122,20 +129,21 @@ describe.skipIf(!have)('a mixed team: Codex, Gemini CLI and two Claude Code sess
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1',
       HUDDLE_ROLE: 'tests', HUDDLE_NAME: name,
     });
-    const claude = (name: string, url: string) => run(BIN.claude, ['-p', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5', '--allowedTools', 'Read,Edit,Write,Bash', '--', 'Change the files.'], root, claudeEnv(name, url), 100_000);
+    const claude = (name: string, url: string) => run(BIN.claude, ['-p', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5', '--allowedTools', 'Read,Edit,Write,Bash', '--', 'Change the files.'], root, claudeEnv(name, url), 140_000);
 
     const seen: Session[][] = [];
     const poll = setInterval(() => void state().then((s) => seen.push(s.sessions)).catch(() => {}), 100);
     onCleanup(() => clearInterval(poll));
 
     // Codex first; Gemini once carol holds her file; both Claude sessions once dave holds his.
-    const carol = run(BIN.codex, ['exec', '--skip-git-repo-check', '--json', '--sandbox', 'danger-full-access', 'Change the files.'], root, codexEnv, 100_000);
+    const carol = run(BIN.codex, ['exec', '--skip-git-repo-check', '--json', '--sandbox', 'danger-full-access', 'Change the files.'], root, codexEnv, 140_000);
     await waitFor('carol\'s lock', holds('carol', 'src/codex.ts'));
-    const dave = run(BIN.gemini, ['-p', 'Change the files.', '--output-format', 'json', '--approval-mode', 'yolo', '-m', 'gemini-2.5-flash'], root, geminiEnv, 100_000);
+    const dave = run(BIN.gemini, ['-p', 'Change the files.', '--output-format', 'json', '--approval-mode', 'yolo', '-m', 'gemini-2.5-flash'], root, geminiEnv, 140_000);
     await waitFor('dave\'s lock', holds('dave', 'src/gemini.ts'));
     const [bob, erin] = await Promise.all([claude('bob', bobModel.url), claude('erin', erinModel.url)]);
     const [c, d] = await Promise.all([carol, dave]);
     clearInterval(poll);
+    expect(gaveUp, 'a model answer stopped waiting for the rest of the team').toEqual([]);
     for (const [who, r] of Object.entries({ carol: c, dave: d, bob, erin })) expect(r.code, `${who}: ${r.stderr.slice(-1500)}\n${r.stdout.slice(-1500)}`).toBe(0);
 
     // Nobody's locked file changed; each one's own file is there.
@@ -163,5 +171,5 @@ describe.skipIf(!have)('a mixed team: Codex, Gemini CLI and two Claude Code sess
     const end = await state();
     expect(end.sessions).toEqual([]);
     expect(end.locks).toEqual([]);
-  }, 150_000);
+  }, 170_000);
 });
