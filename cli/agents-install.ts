@@ -36,7 +36,8 @@ export interface Installer {
   /** Commands on PATH that say the machine has it. */
   commands: string[];
   files(ctx: InstallCtx): FileEdit[];
-  next: string;
+  /** What the user must do before the agent runs huddle's hooks, for this project root. */
+  next(root: string): string;
 }
 
 export const SHIM_RE = /\.huddle\/hook\.sh["']?\s+[a-z-]+/;
@@ -130,7 +131,13 @@ export const codexInstaller: Installer = {
   agent: 'codex',
   markers: ['.codex', 'AGENTS.md'],
   commands: ['codex'],
-  next: 'Codex runs project hooks only once trusted: open codex in this folder, trust the folder, then review and trust huddle\'s hooks with /hooks (untrusted hooks are skipped silently); `huddle doctor` checks it.',
+  // Measured on Codex 0.171.0: an untrusted folder disables the whole project .codex/ layer, and an
+  // untrusted hook is skipped silently (`codex exec` never asks). Both are recorded in ~/.codex/config.toml.
+  next: (root) =>
+    `Codex runs these hooks only after two trust steps (until then it edits locked files unchecked): ` +
+    `(1) run \`codex\` in ${root} and answer "Trust this folder?" with yes (or run \`codex exec --trust\` there once); ` +
+    `(2) when codex then says "… hooks need review before they can run", choose "Trust all and continue" (later: /hooks). ` +
+    `\`codex exec\` skips untrusted hooks without a word; \`huddle doctor\` checks both steps. Editing .codex/hooks.json re-arms the review.`,
   files(ctx) {
     const cmd = (timeout: number) => ({ type: 'command', command: shimCommand(ctx.root, 'codex'), timeout });
     const ours: Record<string, Group> = {
@@ -167,7 +174,11 @@ export const geminiInstaller: Installer = {
   agent: 'gemini',
   markers: ['.gemini', 'GEMINI.md'],
   commands: ['gemini'],
-  next: 'Gemini CLI runs project hooks only in a trusted folder: trust this folder when gemini asks (or set it in ~/.gemini/trustedFolders.json), then restart gemini.',
+  // Measured on 0.61.0: in an untrusted folder `gemini -p` refuses to run and `--skip-trust` runs without project hooks.
+  next: (root) =>
+    `Gemini CLI loads .gemini/settings.json only in a trusted folder: run \`gemini\` in ${root} and choose "Trust folder" ` +
+    `(or add ${JSON.stringify(root)}: "TRUST_FOLDER" to ~/.gemini/trustedFolders.json), then restart running gemini sessions. ` +
+    `It then warns once that the project's hooks will run. Never use --skip-trust with huddle: it skips the hooks. \`huddle doctor\` checks the trust.`,
   files(ctx) {
     const cmd = (name: string) => ({ name, type: 'command', command: shimCommand(ctx.root, 'gemini'), timeout: 5000 });
     const ours: Record<string, Group> = {
@@ -194,7 +205,7 @@ export const cursorInstaller: Installer = {
   agent: 'cursor',
   markers: ['.cursor', '.cursorrules'],
   commands: ['cursor', 'cursor-agent'],
-  next: 'Cursor reads .cursor/hooks.json at start: restart Cursor and check Settings > Hooks lists huddle\'s. If Cursor also runs Claude Code hooks (third-party hooks), huddle sees one session either way.',
+  next: () => 'Cursor reads .cursor/hooks.json at start: restart Cursor and check Settings > Hooks lists huddle\'s. If Cursor also runs Claude Code hooks (third-party hooks), huddle sees one session either way.',
   files(ctx) {
     const cmd = (timeout: number, matcher?: string) => ({ command: shimCommand(ctx.root, 'cursor'), timeout, ...(matcher ? { matcher } : {}) });
     const ours: Record<string, Json> = {
@@ -282,7 +293,7 @@ export const opencodeInstaller: Installer = {
   agent: 'opencode',
   markers: ['.opencode', 'opencode.json'],
   commands: ['opencode'],
-  next: 'opencode loads .opencode/plugins/huddle.ts and the MCP server at start: restart opencode (approve the huddle MCP server if it asks).',
+  next: () => 'opencode loads .opencode/plugins/huddle.ts and the MCP server at start: restart opencode (approve the huddle MCP server if it asks).',
   files(ctx) {
     const plugin = opencodePlugin(ctx.httpBase);
     return [

@@ -20,12 +20,15 @@ export function withIgnores(before: string | null): string | null {
 export const GITIGNORE_NOTE = `.gitignore: ${IGNORED.join(' and ')} stay out of git; commit .huddle/config.json (shared by the team)`;
 
 /** Printed after a real install. */
-export function nextSteps(serverUrl: string | null): string {
+export function nextSteps(serverUrl: string | null, files: string[] = ['.huddle/config.json', '.claude/settings.json', '.mcp.json', '.gitignore'], agents: string[] = []): string {
+  const claude = files.includes('.claude/settings.json');
   return [
     'next steps:',
     serverUrl ? `  1. the huddle server runs at ${serverUrl}; \`huddle peek\` shows who is here` : '  1. huddle serve          # the server for this machine (one for every project); keep it running',
-    '  2. git add .huddle/config.json .claude/settings.json .mcp.json .gitignore && git commit   # so teammates and their agents join',
-    '  3. restart Claude Code sessions in this repository (hooks are read at start); `huddle peek` to check',
+    `  2. git add ${files.join(' ')} && git commit   # so teammates and their agents join`,
+    // What each agent needs before it runs huddle's hooks (trust, restart).
+    ...agents.map((a, i) => `  ${i + 3}. ${a}`),
+    ...(agents.length === 0 && claude ? ['  3. restart Claude Code sessions in this repository (hooks are read at start); `huddle peek` to check'] : []),
     '',
   ].join('\n');
 }

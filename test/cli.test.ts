@@ -104,7 +104,7 @@ describe.concurrent('huddle command', () => {
     const p = project();
     await Promise.all([
       p.ok(['--session', 'a', '--role', 'frontend', 'update', '--task', 'login form']),
-      p.ok(['update', '--intent', 'reviewing'], { env: { HUDDLE_SESSION: 'b', HUDDLE_ROLE: 'backend' } }),
+      p.ok(['update', '--intent', 'reviewing'], { env: { HUDDLE_SESSION: 'b', HUDDLE_ROLE: 'backend', HUDDLE_AGENT: 'codex' } }),
     ]);
     const [fromA, fromB] = await Promise.all([p.j(['--session', 'a', 'peek']), p.j(['peek'], { env: { HUDDLE_SESSION: 'b' } })]);
     for (const s of [fromA, fromB]) {
@@ -112,12 +112,19 @@ describe.concurrent('huddle command', () => {
       expect(s.source).toBe('live');
       const byId = Object.fromEntries(s.sessions.map((x: any) => [x.id, x]));
       expect(byId.a).toMatchObject({ role: 'frontend', task: 'login form', status: 'active' });
-      expect(byId.b).toMatchObject({ role: 'backend', intent: 'reviewing' });
+      expect(byId.b).toMatchObject({ role: 'backend', intent: 'reviewing', agent: 'codex' });
       for (const k of ['locks', 'tasks', 'decisions', 'interfaces', 'conflicts', 'notes', 'timeline', 'inbox']) expect(s).toHaveProperty(k);
     }
     const sessions = await p.j(['sessions']);
     expect(sessions.map((s: any) => s.id).sort()).toEqual(['a', 'b']);
+    // The agent kind of each session: the column and the JSON field.
+    expect(Object.fromEntries(sessions.map((s: any) => [s.id, s.agent]))).toEqual({ a: 'script', b: 'codex' });
+    const table = (await p.ok(['sessions'])).stdout;
+    expect(table).toMatch(/NAME\s+ROLE\s+AGENT\s+STATUS/);
+    expect(table).toMatch(/\bb\s+backend\s+codex\s+active/);
+    expect(table).toMatch(/\ba\s+frontend\s+script\s+active/);
     const human = await p.ok(['peek']);
+    expect(human.stdout).toMatch(/\bb\s+backend\s+codex\s+active/);
     expect(human.stdout).toMatch(/Sessions/);
     expect(human.stdout).toMatch(/login form/);
     expect(human.stdout).not.toMatch(/\x1b\[/); // not a terminal: no colour

@@ -13,13 +13,14 @@ describe('human output', () => {
   it('cuts a wide table to 80 columns, keeping the header', () => {
     const now = Date.now();
     const sessions = [1, 2, 3].map((i) => ({
-      id: `s${i}`, name: `backend-session-with-a-long-name-${i}`, role: 'backend', status: 'active', lastActive: now - 5000,
+      id: `s${i}`, name: `backend-session-with-a-long-name-${i}`, role: 'backend', agent: 'codex', status: 'active', lastActive: now - 5000,
       task: 'Rate-limit every login endpoint per IP and per account', intent: 'reading the middleware and the tests first',
       locks: ['src/api/login.ts', 'src/api/middleware/rate-limit.ts'],
     })) as never;
     const text = table(sessionRows(sessions, now), '  ', SESSION_HEADER, 80);
     const lines = text.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/NAME\s+ROLE\s+STATUS\s+SEEN\s+DOING\s+LOCKS/);
+    expect(lines[0]).toMatch(/NAME\s+ROLE\s+AGENT\s+STATUS\s+SEEN\s+DOING\s+LOCKS/);
+    expect(lines[1]).toMatch(/backend\s+codex\s+active/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     expect(text).toContain('…');
     // Unlimited (a pipe): no column is cut to fit.

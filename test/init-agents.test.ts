@@ -50,7 +50,11 @@ describe('huddle init --agent', () => {
     const bin = 'node /opt/huddle dir/huddle.js';
     const first = await huddle(['init', '--agent', 'claude-code,codex,gemini,cursor,opencode', '--bin', `node "/opt/huddle dir/huddle.js"`], root);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/codex: .*\/hooks/);
+    expect(first.stdout).toMatch(/codex: .*Trust this folder\?.*codex exec --trust.*Trust all and continue/);
+    // One "next steps" list: the files to commit are the ones written, then each agent's step.
+    expect(first.stdout.match(/next steps:/g)).toHaveLength(1);
+    expect(first.stdout).toMatch(/2\. git add [^\n]*\.codex\/hooks\.json[^\n]*\.gemini\/settings\.json/);
+    expect(first.stdout).toMatch(/\d\. gemini: .*Trust folder/);
     const shim = path.join(root, '.huddle/hook.sh');
     const shimCmd = `sh ${JSON.stringify(shim)}`;
     const codexHooks = JSON.parse(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8'));
@@ -128,11 +132,23 @@ describe('huddle doctor', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ok\s+server/m);
     expect(r.stdout).toMatch(/^ok\s+gemini\s+probe hook answered/m);
-    expect(r.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*\/hooks/m);
-    // Trusted hooks recorded by Codex: all is well.
+    expect(r.stdout).toMatch(/^FAIL gemini\s+folder not trusted.*fix: .*Trust folder/m);
+    fs.mkdirSync(path.join(home, '.gemini'));
+    fs.writeFileSync(path.join(home, '.gemini/trustedFolders.json'), JSON.stringify({ [path.dirname(root)]: 'TRUST_FOLDER' }));
+    // No codex on PATH here: doctor reads Codex's config.toml. First gate: the folder.
+    expect(r.stdout).toMatch(/^FAIL codex\s+folder not trusted.*fix: .*Trust this folder\?/m);
     fs.mkdirSync(path.join(home, '.codex'));
-    fs.writeFileSync(path.join(home, '.codex/config.toml'), `[hooks.state."${path.join(root, '.codex/hooks.json')}:pre_tool_use:0:0"]\ntrusted_hash = "sha256:abc"\n`);
+    const cfg = path.join(home, '.codex/config.toml');
+    fs.writeFileSync(cfg, `[projects.${JSON.stringify(root)}]\ntrust_level = "trusted"\n`);
+    const half = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    // Second gate: each hook's trust record (one missing event is enough to fail).
+    expect(half.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*Trust all and continue/m);
+    const state = (events: string[]) => events.map((e) => `[hooks.state."${path.join(root, '.codex/hooks.json')}:${e}:0:0"]\ntrusted_hash = "sha256:abc"\n`).join('');
+    fs.appendFileSync(cfg, state(['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use', 'stop']));
+    expect((await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') })).stdout).toMatch(/^FAIL codex\s+hooks not trusted \(no trusted_hash for session_end\)/m);
+    fs.appendFileSync(cfg, state(['session_end']));
     const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
     expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^ok\s+gemini\s+folder trusted/m);
   });
 });

@@ -1,12 +1,11 @@
 /**
  * `huddle doctor`: for each agent wired in this project, is it wired, is the
- * server reachable, are its hooks trusted (Codex: a `trusted_hash` for
- * huddle's hooks in ~/.codex/config.toml), does a probe through its hook path
+ * server reachable, are its hooks trusted (Codex: the folder and each hook,
+ * asked of `codex app-server`; see cli/codex-trust.ts), does a probe through its hook path
  * answer. One line each, with the fix; exit 1 when something is off.
  */
 import type { Command } from 'commander';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SHIM_FILE } from '../../src/agents/shim.js';
@@ -52,10 +51,12 @@ export async function runDoctor(cwd: string, opts: { url?: string; json?: boolea
     if (text === null || !w.mark.test(text)) continue;
     checks.push({ agent, ok: true, what: `wired in ${w.file}` });
     if (agent === 'codex') {
-      const home = read(path.join(process.env.CODEX_HOME ?? path.join(os.homedir(), '.codex'), 'config.toml')) ?? '';
-      const hooksFile = path.join(root, '.codex', 'hooks.json');
-      const trusted = home.split('\n').some((l) => l.includes('hooks.state') && l.includes(hooksFile)) && /trusted_hash\s*=/.test(home);
-      checks.push({ agent, ok: trusted, what: trusted ? 'hooks trusted' : 'hooks not trusted (Codex skips untrusted hooks silently)', fix: trusted ? undefined : 'run codex in this folder, trust the folder, then /hooks and trust huddle\'s hooks' });
+      const { codexTrust } = await import('../codex-trust.js');
+      checks.push({ agent, ...(await codexTrust(root)) });
+    }
+    if (agent === 'gemini') {
+      const { geminiTrusted } = await import('../gemini-trust.js');
+      checks.push({ agent, ...geminiTrusted(root) });
     }
     if (!reachable) continue;
     // Probe through the same path the agent uses: the shim for command-hook agents, HTTP otherwise.
@@ -87,7 +88,11 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ huddle doctor          # one line per check, with the fix; exit 1 when something is off
-  $ huddle doctor --json   # the checks as one JSON array`)
+  $ huddle doctor --json   # the checks as one JSON array
+
+Codex: asks Codex itself (\`codex app-server\`, hooks/list) whether this folder and each of huddle's hooks
+are trusted; the codex on PATH, or HUDDLE_CODEX_BIN. Without one, ~/.codex/config.toml is read
+(CODEX_HOME moves it). Gemini CLI: the folder's trust in ~/.gemini/trustedFolders.json.`)
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals() as { url?: string; json?: boolean };
       try {

@@ -275,7 +275,7 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
       const before = readText(path.join(root, edit.file));
       plans.push({ file: edit.file, before, after: edit.install(before) });
     }
-    next.push(`${inst.agent}: ${inst.next}`);
+    next.push(`${inst.agent}: ${inst.next(root)}`);
   }
   if (agents.some((a) => a !== 'claude-code')) {
     // The shell shim command hooks run (no Node start-up per tool call).
@@ -472,10 +472,6 @@ function show(result: InitResult, dryRun: boolean, uninstall: boolean): string {
     if (dryRun && p.after !== p.before && p.after !== null) lines.push(p.after.replace(/^/gm, '    ').replace(/\s+$/, ''));
   }
   for (const n of result.notes) lines.push(`note: ${n}`);
-  if (!dryRun && !uninstall && result.next?.length) {
-    lines.push('next steps:');
-    for (const n of result.next) lines.push(`  ${n}`);
-  }
   return lines.join('\n') + '\n';
 }
 
@@ -485,7 +481,9 @@ export async function runInit(cwd: string, flags: InitFlags): Promise<{ output: 
   const result = flags.uninstall ? planUninstall(root) : await planInstall(root, flags);
   if (!flags.dryRun) apply(result, !!flags.uninstall);
   const { discoverServer } = await import('../../src/node/server-file.js');
-  const next = flags.uninstall || flags.dryRun ? '' : nextSteps(discoverServer()?.url ?? null);
+  // Files to commit: what init wrote in the work tree, except its own record of this checkout.
+  const shared = result.plans.filter((p) => p.after !== null && p.file !== MANIFEST && !p.file.startsWith('.git/') && !p.file.startsWith('..') && !path.isAbsolute(p.file)).map((p) => p.file);
+  const next = flags.uninstall || flags.dryRun ? '' : nextSteps(discoverServer()?.url ?? null, [...new Set(shared)], result.next ?? []);
   return { output: show(result, !!flags.dryRun, !!flags.uninstall) + next, result };
 }
 

@@ -240,8 +240,18 @@ export async function runMcp(flags: McpFlags): Promise<void> {
   }));
 
   // Alive while running: one sign of life now and then.
-  const touch = () => follow().then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
-  void touch();
+  const touch = () => link(1).then(follow).then(() => api.op('touch', {}, { timeoutMs: 5000 })).catch(() => {});
+  // An agent may start its MCP servers before its SessionStart hook runs (Gemini CLI 0.61 and Codex
+  // do; on a loaded machine the hook can take seconds): keep asking for about 10 s before showing up
+  // under the provisional id, or one agent session would count as two. Each later touch asks again.
+  void (async () => {
+    for (const ms of [200, 300, 500, 1000, 1500, 2500, 4000]) {
+      if (linked) break;
+      await new Promise((r) => setTimeout(r, ms));
+      await link(1);
+    }
+    await touch();
+  })();
   const timer = setInterval(touch, TOUCH_MS);
   timer.unref();
 

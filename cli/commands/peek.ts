@@ -25,6 +25,7 @@ export function sessionRows(sessions: SessionView[], now: number, me?: string): 
   return sessions.map((s) => [
     (s.id === me ? c.cyan('*') : ' ') + ' ' + c.bold(s.name),
     s.role,
+    s.agent,
     statusColor(s.status),
     ago(s.lastActive, now),
     [s.task ? `task: ${clip(s.task, 32)}` : '', s.intent ? `doing: ${clip(s.intent, 40)}` : ''].filter(Boolean).join('; ') || c.dim('-'),
@@ -32,7 +33,7 @@ export function sessionRows(sessions: SessionView[], now: number, me?: string): 
   ]);
 }
 
-export const SESSION_HEADER = ['  NAME', 'ROLE', 'STATUS', 'SEEN', 'DOING', 'LOCKS'];
+export const SESSION_HEADER = ['  NAME', 'ROLE', 'AGENT', 'STATUS', 'SEEN', 'DOING', 'LOCKS'];
 export const LOCK_HEADER = ['PATH', 'MODE', 'STATE', 'HOLDER', 'SINCE', 'EXPIRES', 'REASON'];
 
 export function lockRows(locks: LockView[], now: number): string[][] {
@@ -117,12 +118,13 @@ sessions and locks last seen live, marked as of when they were seen.`)
 
   program
     .command('sessions')
-    .description('Who is here: every session with its role, status, task and last sign of life.')
+    .description('Who is here: every session with its role, agent (claude-code, codex, gemini, cursor, opencode, script), status, task and last sign of life.')
     .option('--json', 'print the sessions as a JSON array')
     .addHelpText('after', `
 Examples:
   $ huddle sessions
-  $ huddle sessions --json | jq -r '.[] | select(.status=="active") | .name'`)
+  $ huddle sessions --json | jq -r '.[] | select(.status=="active") | .name'
+  $ huddle sessions --json | jq -r '.[] | select(.agent=="codex") | .name'`)
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const s = await readState(ctx);

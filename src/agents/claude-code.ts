@@ -13,8 +13,7 @@
  * reported as the Cursor session it is (one session, not two).
  */
 import type { AgentAdapter, HookDecision, HookEvent, HookEventKind, RenderedReply, WriteIntent } from './event.js';
-import { HookInputError } from './event.js';
-import { absCwd, hunkRanges, obj, overrides, sessionId, str, wholeFile } from './common.js';
+import { baseEvent, hunkRanges, obj, str, wholeFile } from './common.js';
 
 export const CLAUDE_EDIT_TOOLS = new Set(['Edit', 'Write', 'MultiEdit', 'NotebookEdit']);
 
@@ -42,21 +41,16 @@ export const claudeCode: AgentAdapter = {
   agent: 'claude-code',
   parse(raw, headers): HookEvent {
     const body = obj(raw);
-    const name = str(body.hook_event_name);
-    if (!name) throw new HookInputError('missing "hook_event_name"');
     const viaCursor = typeof body.cursor_version === 'string' || typeof body.conversation_id === 'string';
-    const session = sessionId(viaCursor ? (body.conversation_id ?? body.session_id) : body.session_id, viaCursor && body.conversation_id ? 'conversation_id' : 'session_id');
-    const cwd = absCwd(body.cwd ?? (Array.isArray(body.workspace_roots) ? body.workspace_roots[0] : undefined));
-    const kind = KINDS[name] ?? 'activity';
-    const ev: HookEvent = { agent: viaCursor ? 'cursor' : 'claude-code', kind, session, cwd, writes: [], ...overrides(body, headers) };
-    if (kind === 'session-start') ev.source = str(body.source);
-    if (kind === 'prompt') ev.prompt = typeof body.prompt === 'string' ? body.prompt : undefined;
-    if (kind === 'pre-tool' || kind === 'post-tool') {
-      const tool = str(body.tool_name) ?? '';
+    const ev = baseEvent(viaCursor ? 'cursor' : 'claude-code', body, headers, KINDS, {
+      session: viaCursor ? (body.conversation_id ?? body.session_id) : body.session_id,
+      sessionField: viaCursor && body.conversation_id ? 'conversation_id' : 'session_id',
+      cwd: body.cwd ?? (Array.isArray(body.workspace_roots) ? body.workspace_roots[0] : undefined),
+    });
+    if (ev.kind === 'pre-tool' || ev.kind === 'post-tool') {
+      const tool = ev.tool ?? '';
       const ti = obj(body.tool_input);
-      ev.tool = tool;
-      ev.toolUseId = str(body.tool_use_id);
-      if (CLAUDE_EDIT_TOOLS.has(tool)) ev.writes = claudeWrites(tool, ti, body.tool_response, kind === 'post-tool');
+      if (CLAUDE_EDIT_TOOLS.has(tool)) ev.writes = claudeWrites(tool, ti, body.tool_response, ev.kind === 'post-tool');
       else if (tool === 'Bash') ev.shell = str(ti.command);
     }
     return ev;

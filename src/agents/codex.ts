@@ -9,8 +9,7 @@
  * PreToolUse, PostToolUse).
  */
 import type { AgentAdapter, HookDecision, HookEvent, HookEventKind, RenderedReply } from './event.js';
-import { HookInputError } from './event.js';
-import { absCwd, obj, overrides, sessionId, str } from './common.js';
+import { baseEvent, obj, str } from './common.js';
 import { patchWrites } from './patch.js';
 
 const KINDS: Record<string, HookEventKind> = {
@@ -41,17 +40,10 @@ export const codex: AgentAdapter = {
   agent: 'codex',
   parse(raw, headers): HookEvent {
     const body = obj(raw);
-    const name = str(body.hook_event_name);
-    if (!name) throw new HookInputError('missing "hook_event_name"');
-    const kind = KINDS[name] ?? 'activity';
-    const ev: HookEvent = { agent: 'codex', kind, session: sessionId(body.session_id, 'session_id'), cwd: absCwd(body.cwd), writes: [], ...overrides(body, headers) };
-    if (kind === 'session-start') ev.source = str(body.source);
-    if (kind === 'prompt') ev.prompt = typeof body.prompt === 'string' ? body.prompt : undefined;
-    if (kind === 'pre-tool' || kind === 'post-tool') {
-      const tool = str(body.tool_name) ?? '';
+    const ev = baseEvent('codex', body, headers, KINDS);
+    if (ev.kind === 'pre-tool' || ev.kind === 'post-tool') {
+      const tool = ev.tool ?? '';
       const ti = obj(body.tool_input);
-      ev.tool = tool;
-      ev.toolUseId = str(body.tool_use_id);
       const patch = str(ti.command) ?? str(ti.patch) ?? str(ti.input);
       if (PATCH_TOOLS.has(tool) && patch && patch.includes('*** ')) ev.writes = patchWrites(patch);
       else if (SHELL_TOOLS.has(tool)) ev.shell = shellText(ti.command ?? ti.cmd);

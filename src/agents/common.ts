@@ -1,6 +1,6 @@
 /** Small guards shared by the agent adapters: payloads are untrusted JSON. */
 import path from 'node:path';
-import { HookInputError, type HookEvent, type WriteIntent } from './event.js';
+import { HookInputError, type AgentKind, type HookEvent, type HookEventKind, type WriteIntent } from './event.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -66,4 +66,32 @@ export function hunkRanges(patch: unknown): Array<[number, number]> {
     }
   }
   return out.slice(0, 20);
+}
+
+/**
+ * The skeleton the Claude-style payloads (Claude Code, Codex, Gemini CLI) share: `hook_event_name`
+ * mapped to a kind (unknown names are activity), the session and cwd (validated), the overrides,
+ * the prompt or start source, and for tool events the tool name and call id. The adapter adds what
+ * its tools write. `session`/`cwd` override where the agent puts them (Cursor via Claude's hooks).
+ */
+export function baseEvent(
+  agent: AgentKind,
+  body: Obj,
+  headers: Record<string, string | undefined>,
+  kinds: Record<string, HookEventKind>,
+  where: { session?: unknown; sessionField?: string; cwd?: unknown } = {},
+): HookEvent {
+  const name = str(body.hook_event_name);
+  if (!name) throw new HookInputError('missing "hook_event_name"');
+  const session = sessionId('session' in where ? where.session : body.session_id, where.sessionField ?? 'session_id');
+  const cwd = absCwd('cwd' in where ? where.cwd : body.cwd);
+  const kind = kinds[name] ?? 'activity';
+  const ev: HookEvent = { agent, kind, session, cwd, writes: [], ...overrides(body, headers) };
+  if (kind === 'session-start') ev.source = str(body.source);
+  if (kind === 'prompt') ev.prompt = typeof body.prompt === 'string' ? body.prompt : undefined;
+  if (kind === 'pre-tool' || kind === 'post-tool') {
+    ev.tool = str(body.tool_name) ?? '';
+    ev.toolUseId = str(body.tool_use_id);
+  }
+  return ev;
 }

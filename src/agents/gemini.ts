@@ -9,8 +9,7 @@
  *   run_shell_command {command}
  */
 import type { AgentAdapter, HookDecision, HookEvent, HookEventKind, RenderedReply, WriteIntent } from './event.js';
-import { HookInputError } from './event.js';
-import { absCwd, obj, overrides, sessionId, str, wholeFile } from './common.js';
+import { baseEvent, obj, str, wholeFile } from './common.js';
 
 const KINDS: Record<string, HookEventKind> = {
   SessionStart: 'session-start',
@@ -28,19 +27,13 @@ export const gemini: AgentAdapter = {
   agent: 'gemini',
   parse(raw, headers): HookEvent {
     const body = obj(raw);
-    const name = str(body.hook_event_name);
-    if (!name) throw new HookInputError('missing "hook_event_name"');
-    const kind = KINDS[name] ?? 'activity';
-    const ev: HookEvent = { agent: 'gemini', kind, session: sessionId(body.session_id, 'session_id'), cwd: absCwd(body.cwd), writes: [], ...overrides(body, headers) };
-    if (kind === 'session-start') ev.source = str(body.source);
-    if (kind === 'prompt') ev.prompt = typeof body.prompt === 'string' ? body.prompt : undefined;
-    if (kind === 'pre-tool' || kind === 'post-tool') {
-      const tool = str(body.tool_name) ?? '';
+    const ev = baseEvent('gemini', body, headers, KINDS);
+    if (ev.kind === 'pre-tool' || ev.kind === 'post-tool') {
+      const tool = ev.tool ?? '';
       const ti = obj(body.tool_input);
-      ev.tool = tool;
       const file = str(ti.file_path) ?? str(ti.absolute_path) ?? str(ti.path);
       if (GEMINI_WRITE_TOOLS.has(tool) && file) {
-        const w: WriteIntent = kind === 'post-tool' && tool === 'write_file' ? wholeFile(file, ti.content) : { path: file, via: 'tool' };
+        const w: WriteIntent = ev.kind === 'post-tool' && tool === 'write_file' ? wholeFile(file, ti.content) : { path: file, via: 'tool' };
         ev.writes = [w];
       } else if (GEMINI_SHELL_TOOLS.has(tool)) ev.shell = str(ti.command);
     }
