@@ -78,7 +78,8 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const snap = buildSnapshot(ctx, presence, { project: room.name, reader });
       const link = server.upstreams.get(room.name);
       snap.upstream = link && server.config.upstream ? { url: server.config.upstream.replace(/\/\/[^@/]*@/, '//'), ...link.status() } : null;
-      const notices = sid ? hosted.get(room, sid)?.notices.take('cli') ?? [] : [];
+      // Taking notices consumes them: only a credential that may act for the session does (a read-only one only looks).
+      const notices = sid && c.access === 'write' ? hosted.get(room, sid)?.notices.take('cli') ?? [] : [];
       server.json(c.res, 200, notices.length ? { ...snap, notices } : snap);
     } finally {
       release();
@@ -193,7 +194,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const result = await op.run(args, env);
       if (op.access === 'write') await room.whenDurable();
       // Locks the acting session lost since its last command, told once (the CLI prints them on stderr).
-      const notices = hosted.get(room, info.id)?.notices.take('cli') ?? [];
+      const notices = c.access === 'write' ? hosted.get(room, info.id)?.notices.take('cli') ?? [] : [];
       // A context write while the team relay is away is on this machine only, until the link returns.
       const link = server.upstreams.get(room.name);
       const away = op.access === 'write' && op.needs === 'context' && link && server.config.upstream && link.status().status !== 'connected' ? link.status() : null;
