@@ -60,6 +60,12 @@ export interface ServerConfig {
    */
   awarenessRate: number;
   awarenessBurst: number;
+  /**
+   * Folders under which a hook's cwd may make the server read `.huddle/config.json` and git
+   * metadata (relay/hook-config.ts); `*` is anywhere. Empty: the home and temp folders of the
+   * user running the server. The working folders of hosted sessions count as well.
+   */
+  hookRoots: string[];
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -90,6 +96,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   projectTokens: null,
   awarenessRate: 5000,
   awarenessBurst: 10_000,
+  hookRoots: [],
 };
 
 export function isLoopback(host: string): boolean {

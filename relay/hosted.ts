@@ -209,6 +209,11 @@ export class HostedSessions {
     return Array.from(this.byRoom.get(room)?.values() ?? []);
   }
 
+  /** Every hosted session of every room. */
+  *all(): Iterable<HostedSession> {
+    for (const sessions of this.byRoom.values()) yield* sessions.values();
+  }
+
   /** End a session now: its presence and locks vanish from every peer. */
   end(room: Room, id: string): boolean {
     const s = this.byRoom.get(room)?.get(id);

@@ -129,6 +129,11 @@ export class Presence extends ObservableV2<Events> {
     return structuredClone(this.state);
   }
 
+  /** The published state itself, not copied (it is replaced, never changed in place): for hot paths that only read. */
+  get published(): Readonly<SessionState> {
+    return this.state;
+  }
+
   private publish(): number {
     if (this.closed) return 0;
     const cur = this.transport.local.getLocalState();
