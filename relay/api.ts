@@ -73,7 +73,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
     try {
       const ctx = new SharedContext(room.doc);
       const sid = c.url.searchParams.get('session');
-      const reader = sid ? { id: sid, role: c.url.searchParams.get('role') ?? hosted.get(room, sid)?.presence.current.role } : null;
+      const reader = sid ? { id: sid, role: c.url.searchParams.get('role') ?? hosted.get(room, sid)?.presence.published.role } : null;
       const presence = buildPresence(room.awareness.getStates(), { isForced: (id) => ctx.isForced(id) });
       const snap = buildSnapshot(ctx, presence, { project: room.name, reader });
       const link = server.upstreams.get(room.name);
@@ -176,7 +176,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const room = await roomOf(c);
       const info = sessionInfoOf(body);
       const args = parseArgs(op.input, body);
-      const known = hosted.get(room, info.id)?.presence.current;
+      const known = hosted.get(room, info.id)?.presence.published;
       const asGiven: Actor = { id: info.id, name: info.name ?? known?.name ?? info.id, role: info.role ?? known?.role ?? 'agent' };
       const readCtx = new SharedContext(room.doc);
       const view = () => buildPresence(room.awareness.getStates(), { isForced: (id) => readCtx.isForced(id) });
@@ -186,7 +186,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       } else if (op.access === 'write') {
         // Writes are signs of life of the acting session (hosted from now on); reads host nobody.
         const session = hosted.touch(room, info);
-        const me = session.presence.current;
+        const me = session.presence.published;
         env = { ctx: session.ctx, actor: { id: session.id, name: me.name, role: me.role }, presence: session.presence, view };
       } else {
         env = { ctx: new SharedContext(room.doc), actor: asGiven, view };

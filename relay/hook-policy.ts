@@ -170,7 +170,7 @@ export class HookPolicy {
   }
 
   private me(session: HostedSession): Me {
-    const st = session.presence.current;
+    const st = session.presence.published;
     return { id: st.id, name: st.name, role: st.role };
   }
 

@@ -82,7 +82,8 @@ export class HostedSession {
   }
 
   private onLocal = (): void => {
-    const ids = this.presence.current.locks.map((c) => `${c.id}${c.confirmed ? '+' : ''}`).join(',');
+    // Read, not copied: this runs on every publish.
+    const ids = this.presence.published.locks.map((c) => `${c.id}${c.confirmed ? '+' : ''}`).join(',');
     const urgent = ids !== this.lockIds;
     this.lockIds = ids;
     this.onChange?.(urgent);
@@ -235,7 +236,7 @@ export class HostedSessions {
     for (const [room, sessions] of this.byRoom) {
       for (const [id, s] of sessions) {
         // A person's session that holds locks keeps them while they last: those are deliberate.
-        const st = s.presence.current;
+        const st = s.presence.published;
         const humanWithLocks = st.agent === 'human' && st.locks.some((c) => c.expiresAt > now);
         if (humanWithLocks) {
           if (now - st.lastActive > 60_000) s.presence.touch({});
