@@ -195,6 +195,8 @@ export class Presence extends ObservableV2<Events> {
    * is itself blocked: at confirmation time, whatever we see was ordered first.
    */
   blockers(paths: string[], mode: LockMode, anyClaim = false): LockView[] {
+    // Most claims are on free files: no live claim of another session overlaps, no view needed.
+    if (!this.mayConflict(paths, mode, Date.now())) return [];
     const v = this.view();
     const out: LockView[] = [];
     for (const l of v.locks) {
@@ -202,6 +204,26 @@ export class Presence extends ObservableV2<Events> {
       if (paths.some((p) => conflicts(l, { path: p, mode, session: this.state.id }))) out.push(l);
     }
     return out;
+  }
+
+  /**
+   * Whether a live claim of another (non-stale) session in view may conflict with one of `paths`
+   * in `mode`. False is exact: then no lock of another session in any view built from now on
+   * (before the states change) conflicts, since a view holds a subset of these claims. True: look
+   * at the view. A scan of the states without resolving anything: a lock operation on a free
+   * file does not pay for a full presence build.
+   */
+  private mayConflict(paths: string[], mode: LockMode, now: number): boolean {
+    const me = this.state.id;
+    for (const raw of this.transport.view.getStates().values()) {
+      const s = sessionOf(raw);
+      if (!s || s.id === me || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
+      for (const c of s.locks) {
+        if (!claimLive(c, now) || (mode === 'shared' && c.mode === 'shared')) continue;
+        for (const p of paths) if (patternsOverlap(c.path, p)) return true;
+      }
+    }
+    return false;
   }
 
   /** This session's own claims. */
@@ -270,7 +292,10 @@ export class Presence extends ObservableV2<Events> {
    * So a claim is never confirmed while a conflicting claim ordered before it is in view,
    * and among simultaneous claims the one the resolution rule puts first wins.
    */
-  private judge(c: LockClaim, view: PresenceView): { lose: LockView } | { waitOn: string[] } | null {
+  private judge(c: LockClaim, viewOf: () => PresenceView): { lose: LockView } | { waitOn: string[] } | null {
+    // No live claim of another session overlaps: nothing to judge against (see mayConflict).
+    if (!this.mayConflict([c.path], c.mode, Date.now())) return null;
+    const view = viewOf();
     const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
     // Our own claim as the resolution rule sees it (its fields, not its place in `view`, which may predate it).
     const mine = { ...c, ...me };
@@ -370,7 +395,8 @@ export class Presence extends ObservableV2<Events> {
           fired = true;
           cancel();
           if (done) return;
-          const view = this.judgingView();
+          let built: PresenceView | null = null;
+          const view = () => (built ??= this.judgingView());
           const waitOn: string[] = [];
           for (const claim of this.state.locks) {
             if (!paths.includes(claim.path) || claim.confirmed) continue;
@@ -440,7 +466,8 @@ export class Presence extends ObservableV2<Events> {
       fired = true;
       cancelOrder();
       if (this.closed) return end();
-      const view = this.view();
+      let built: PresenceView | null = null;
+      const view = () => (built ??= this.view());
       const won: string[] = [];
       const lost: LockClaim[] = [];
       const waitOn: string[] = [];
