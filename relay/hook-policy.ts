@@ -35,7 +35,7 @@ import type { InterfaceDecl, Message } from '../src/model/context.js';
 import { normalizePattern } from '../src/model/paths.js';
 import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
-import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
+import { SessionMemory, type SessionNotes } from './session-memory.js';
 import type { LockNotice } from './lock-notices.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
