@@ -40,10 +40,14 @@ export class AwarenessBudget {
   }
 }
 
-/** The number of client IDs an awareness update announces (its first varint), 0 when unreadable. */
-export function awarenessEntryCount(update: Uint8Array): number {
+/**
+ * The number of client IDs an awareness update announces (its first varint), 0 when unreadable,
+ * counted up to `cap`: a frame announcing more is refused as malformed by the gate (1007), which
+ * says more than a rate limit would.
+ */
+export function awarenessEntryCount(update: Uint8Array, cap = 1001): number {
   try {
-    return decoding.readVarUint(decoding.createDecoder(update));
+    return Math.min(cap, decoding.readVarUint(decoding.createDecoder(update)));
   } catch {
     return 0; // the gate rejects the frame itself
   }

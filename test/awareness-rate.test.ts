@@ -39,6 +39,8 @@ describe('AwarenessBudget', () => {
     expect(c.charge(1, 1000)).toBe('ok');
     expect(awarenessEntryCount(new Uint8Array([3, 0]))).toBe(3);
     expect(awarenessEntryCount(new Uint8Array([]))).toBe(0);
+    // A frame announcing millions costs what the most a frame may hold costs (the gate refuses it as malformed).
+    expect(awarenessEntryCount(new Uint8Array([0x80, 0x80, 0x80, 0x01]))).toBe(1001);
   });
 });
 
