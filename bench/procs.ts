@@ -181,6 +181,11 @@ export interface StartOptions {
 }
 
 /** Start a server child on 127.0.0.1 port 0 with its LevelDB in `dataDir`; resolves once it listens. */
+/** Extra node flags for the huddle child, e.g. HUDDLE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
+function benchNodeArgs(): string[] {
+  return (process.env.HUDDLE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export async function startServer(kind: ServerKind, dataDir: string, opts: StartOptions = {}): Promise<ServerProc> {
   fs.mkdirSync(dataDir, { recursive: true });
   const t0 = performance.now();
@@ -188,7 +193,7 @@ export async function startServer(kind: ServerKind, dataDir: string, opts: Start
     kind === 'huddle'
       ? spawn(
           process.execPath,
-          [HUDDLE_CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])],
+          [...benchNodeArgs(), HUDDLE_CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--log-level', opts.logLevel ?? 'warn', ...(opts.extraArgs ?? [])],
           { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
         )
       : spawn(process.execPath, [REF_SERVER, ...(opts.extraArgs ?? [])], {

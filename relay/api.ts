@@ -73,12 +73,13 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
     try {
       const ctx = new SharedContext(room.doc);
       const sid = c.url.searchParams.get('session');
-      const reader = sid ? { id: sid, role: c.url.searchParams.get('role') ?? hosted.get(room, sid)?.presence.current.role } : null;
+      const reader = sid ? { id: sid, role: c.url.searchParams.get('role') ?? hosted.get(room, sid)?.presence.published.role } : null;
       const presence = buildPresence(room.awareness.getStates(), { isForced: (id) => ctx.isForced(id) });
       const snap = buildSnapshot(ctx, presence, { project: room.name, reader });
       const link = server.upstreams.get(room.name);
       snap.upstream = link && server.config.upstream ? { url: server.config.upstream.replace(/\/\/[^@/]*@/, '//'), ...link.status() } : null;
-      const notices = sid ? hosted.get(room, sid)?.notices.take('cli') ?? [] : [];
+      // Taking notices consumes them: only a credential that may act for the session does (a read-only one only looks).
+      const notices = sid && c.access === 'write' ? hosted.get(room, sid)?.notices.take('cli') ?? [] : [];
       server.json(c.res, 200, notices.length ? { ...snap, notices } : snap);
     } finally {
       release();
@@ -175,7 +176,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const room = await roomOf(c);
       const info = sessionInfoOf(body);
       const args = parseArgs(op.input, body);
-      const known = hosted.get(room, info.id)?.presence.current;
+      const known = hosted.get(room, info.id)?.presence.published;
       const asGiven: Actor = { id: info.id, name: info.name ?? known?.name ?? info.id, role: info.role ?? known?.role ?? 'agent' };
       const readCtx = new SharedContext(room.doc);
       const view = () => buildPresence(room.awareness.getStates(), { isForced: (id) => readCtx.isForced(id) });
@@ -185,7 +186,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       } else if (op.access === 'write') {
         // Writes are signs of life of the acting session (hosted from now on); reads host nobody.
         const session = hosted.touch(room, info);
-        const me = session.presence.current;
+        const me = session.presence.published;
         env = { ctx: session.ctx, actor: { id: session.id, name: me.name, role: me.role }, presence: session.presence, view };
       } else {
         env = { ctx: new SharedContext(room.doc), actor: asGiven, view };
@@ -193,7 +194,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const result = await op.run(args, env);
       if (op.access === 'write') await room.whenDurable();
       // Locks the acting session lost since its last command, told once (the CLI prints them on stderr).
-      const notices = hosted.get(room, info.id)?.notices.take('cli') ?? [];
+      const notices = c.access === 'write' ? hosted.get(room, info.id)?.notices.take('cli') ?? [] : [];
       // A context write while the team relay is away is on this machine only, until the link returns.
       const link = server.upstreams.get(room.name);
       const away = op.access === 'write' && op.needs === 'context' && link && server.config.upstream && link.status().status !== 'connected' ? link.status() : null;

@@ -52,6 +52,20 @@ export interface ServerConfig {
   allowHosts: string[];
   /** Project-scoped tokens (a parsed --tokens-file, see project-tokens.ts). Default none. */
   projectTokens: ProjectTokens | null;
+  /**
+   * Inbound awareness budget of one connection, in entries a second (a frame costs one plus its
+   * client IDs), and the burst above it (rate-limit.ts). Over it frames are dropped; a client that
+   * keeps on is closed (4029). Default 5,000/s, burst 10,000: a team relay's link from a machine with
+   * a hundred busy sessions stays well below.
+   */
+  awarenessRate: number;
+  awarenessBurst: number;
+  /**
+   * Folders under which a hook's cwd may make the server read `.huddle/config.json` and git
+   * metadata (relay/hook-config.ts); `*` is anywhere. Empty: the home and temp folders of the
+   * user running the server. The working folders of hosted sessions count as well.
+   */
+  hookRoots: string[];
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -80,6 +94,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   allowHosts: [],
   projectTokens: null,
+  awarenessRate: 5000,
+  awarenessBurst: 10_000,
+  hookRoots: [],
 };
 
 export function isLoopback(host: string): boolean {
@@ -90,6 +107,7 @@ export function isLoopback(host: string): boolean {
 /** Problems that must stop the server from starting, or [] when the config is sound. */
 export function configProblems(c: ServerConfig): string[] {
   const problems: string[] = [];
+  if (!(c.awarenessRate > 0) || !(c.awarenessBurst >= 1)) problems.push('the awareness budget needs a positive rate and a burst of at least 1');
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) problems.push(`port must be an integer from 0 to 65535 (got ${c.port})`);
   if (!Number.isInteger(c.maxMessage) || c.maxMessage < 1024) problems.push(`max message must be at least 1024 bytes (got ${c.maxMessage})`);
   if (!isLoopback(c.host) && !c.token && !c.projectTokens && !c.insecure) {

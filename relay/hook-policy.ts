@@ -13,14 +13,16 @@
  *
  * Every call is a sign of life. The project and policy (enforce, autoLock,
  * role, name) come from `.huddle/config.json` found from the event's cwd, as
- * the CLI resolves them; the event's role/name/project override them.
+ * the CLI resolves them, and only where the server may look (hook-config.ts);
+ * the event's role/name/project override them.
  *
  * The policy never reads a file a request names: paths are only compared
  * with lock patterns, and line ranges come from the agent's own payload.
  */
 import os from 'node:os';
 import path from 'node:path';
-import { resolveConfig, type ResolvedConfig } from '../src/node/config.js';
+import type { ResolvedConfig } from '../src/node/config.js';
+import { HookConfigError, HookConfigs } from './hook-config.js';
 import { repoRelative } from '../src/node/repo.js';
 import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
 import { SharedContext } from '../src/model/context.js';
@@ -33,14 +35,12 @@ import type { InterfaceDecl, Message } from '../src/model/context.js';
 import { normalizePattern } from '../src/model/paths.js';
 import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
-import { Lru, SessionMemory, type SessionNotes } from './session-memory.js';
+import { SessionMemory, type SessionNotes } from './session-memory.js';
 import type { LockNotice } from './lock-notices.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
 
-/** How long a resolved project config is reused for a cwd. */
-const CONFIG_TTL_MS = 2000;
 /** A presence view is reused until awareness or the document changes, or for this long at most (expiry, staleness). */
 const VIEW_TTL_MS = 250;
 /** PreToolUse renews the published sign of life at most this often (the server notes every call). */
@@ -62,10 +62,15 @@ interface Target {
 
 export class HookPolicy {
   readonly memory = new SessionMemory();
-  private readonly configs = new Lru<string, ResolvedConfig>(2000, CONFIG_TTL_MS);
+  private readonly configs: HookConfigs;
   private readonly views = new WeakMap<Room, { at: number; view: PresenceView | null; ctx: SharedContext }>();
 
-  constructor(private readonly server: HuddleServer) {}
+  constructor(private readonly server: HuddleServer) {
+    this.configs = new HookConfigs({
+      roots: () => server.config.hookRoots,
+      hostedFolders: () => hostedFolders(server),
+    });
+  }
 
   /** Everyone's presence in a room, computed once per change (a hook call is then a lookup). */
   view(room: Room): PresenceView {
@@ -92,21 +97,13 @@ export class HookPolicy {
     return c.view;
   }
 
-  /** Resolve the project, root and policy for an event's cwd, as the CLI does (cached briefly). */
+  /** Resolve the project, root and policy for an event's cwd, only where the server may look (hook-config.ts). */
   config(ev: HookEvent): ResolvedConfig {
-    const key = `${ev.cwd}\u0000${ev.session}\u0000${ev.role ?? ''}\u0000${ev.name ?? ''}\u0000${ev.project ?? ''}`;
-    const hit = this.configs.get(key);
-    if (hit) return hit;
-    // Only the hook's own facts count, never the server process's environment.
-    const env: NodeJS.ProcessEnv = { HUDDLE_SESSION: ev.session, HUDDLE_AGENT: ev.agent, HUDDLE_ROLE: ev.role, HUDDLE_PROJECT: ev.project, HUDDLE_NAME: ev.name };
-    let cfg: ResolvedConfig;
     try {
-      cfg = resolveConfig({}, ev.cwd, env);
+      return this.configs.resolve(ev);
     } catch (err) {
-      throw new HookError(400, (err as Error).message);
+      throw new HookError(err instanceof HookConfigError ? err.status : 400, (err as Error).message);
     }
-    this.configs.set(key, cfg);
-    return cfg;
   }
 
   async decide(ev: HookEvent): Promise<HookDecision> {
@@ -173,7 +170,7 @@ export class HookPolicy {
   }
 
   private me(session: HostedSession): Me {
-    const st = session.presence.current;
+    const st = session.presence.published;
     return { id: st.id, name: st.name, role: st.role };
   }
 
@@ -439,4 +436,12 @@ export function withLostLocks(d: HookDecision, lines: string[]): HookDecision {
   if (lines.length === 0) return d;
   const text = lines.join('\n');
   return { ...d, inject: d.inject ? `${text}\n${d.inject}` : text, ...(d.deny ? { deny: `${d.deny} (${text})` } : {}) };
+}
+
+/** Working folders of the sessions the server hosts (their hooks may be resolved there). */
+function* hostedFolders(server: HuddleServer): Iterable<string> {
+  for (const s of server.hosted.all()) {
+    const cwd = s.presence.published.cwd;
+    if (cwd) yield cwd;
+  }
 }

@@ -31,6 +31,9 @@ export interface HostedOptions {
   journal?: SessionJournal;
 }
 
+/** A hosted session's unchanged sign of life is republished at most this often (locks renewed with it). */
+const TOUCH_REPUBLISH_MS = 1000;
+
 export class HostedSession {
   /** A hosted session is the origin of the awareness updates it applies (origin.ts). */
   readonly kind = 'hosted' as const;
@@ -82,7 +85,8 @@ export class HostedSession {
   }
 
   private onLocal = (): void => {
-    const ids = this.presence.current.locks.map((c) => `${c.id}${c.confirmed ? '+' : ''}`).join(',');
+    // Read, not copied: this runs on every publish.
+    const ids = this.presence.published.locks.map((c) => `${c.id}${c.confirmed ? '+' : ''}`).join(',');
     const urgent = ids !== this.lockIds;
     this.lockIds = ids;
     this.onChange?.(urgent);
@@ -139,7 +143,15 @@ export class HostedSessions {
       s = this.host(room, sessions, info);
       this.log.debug('hosting session', { project: room.name, session: info.id });
     } else {
-      s.presence.touch({ name: info.name, role: info.role, agent: info.agent, task: info.task, intent: info.intent, branch: info.branch, cwd: info.cwd, host: info.host, pid: info.pid }, true);
+      const patch = { name: info.name, role: info.role, agent: info.agent, task: info.task, intent: info.intent, branch: info.branch, cwd: info.cwd, host: info.host, pid: info.pid };
+      // A burst of commands from one session publishes its sign of life once a second, not once a
+      // command (every publish makes every peer and hosted session look): nothing else changes then.
+      // A lock close to its expiry is renewed at once.
+      const cur = s.presence.published;
+      const now = Date.now();
+      const same = (Object.keys(patch) as Array<keyof typeof patch>).every((k) => patch[k] === undefined || patch[k] === cur[k]);
+      const renewSoon = cur.locks.some((c) => c.expiresAt - now < 5 * TOUCH_REPUBLISH_MS);
+      if (!same || renewSoon || now - cur.lastActive >= TOUCH_REPUBLISH_MS || now < cur.lastActive) s.presence.touch(patch, true);
     }
     s.lastSeen = Date.now();
     return s;
@@ -209,6 +221,11 @@ export class HostedSessions {
     return Array.from(this.byRoom.get(room)?.values() ?? []);
   }
 
+  /** Every hosted session of every room. */
+  *all(): Iterable<HostedSession> {
+    for (const sessions of this.byRoom.values()) yield* sessions.values();
+  }
+
   /** End a session now: its presence and locks vanish from every peer. */
   end(room: Room, id: string): boolean {
     const s = this.byRoom.get(room)?.get(id);
@@ -230,7 +247,7 @@ export class HostedSessions {
     for (const [room, sessions] of this.byRoom) {
       for (const [id, s] of sessions) {
         // A person's session that holds locks keeps them while they last: those are deliberate.
-        const st = s.presence.current;
+        const st = s.presence.published;
         const humanWithLocks = st.agent === 'human' && st.locks.some((c) => c.expiresAt > now);
         if (humanWithLocks) {
           if (now - st.lastActive > 60_000) s.presence.touch({});

@@ -26,6 +26,7 @@ export class Metrics {
   uncaughtErrors = 0;
   /** Connections closed for too many Yjs updates with missing dependencies. */
   pendingOverflows = 0;
+  awarenessThrottled = 0;
   /** Awareness frames merged into a later broadcast instead of sent alone. */
   awarenessCoalesced = 0;
   /** Server-sent event readers dropped for not reading. */
@@ -85,6 +86,7 @@ export class Metrics {
     counter('huddle_leveldb_commit_seconds_total', 'Time spent in group commits to the long-term store.', this.leveldbSeconds);
     counter('huddle_internal_errors_total', 'Exceptions caught in timers and listeners (the server kept serving).', this.internalErrors);
     counter('huddle_uncaught_errors_total', 'Uncaught exceptions and rejections caught at process level (the server kept serving).', this.uncaughtErrors);
+    counter('huddle_awareness_throttled_total', 'Awareness frames dropped over a connection\'s budget (the last one closes it).', this.awarenessThrottled);
     counter('huddle_pending_overflows_total', 'Connections closed for too many updates with missing dependencies.', this.pendingOverflows);
     counter('huddle_awareness_coalesced_total', 'Awareness changes merged into a later broadcast.', this.awarenessCoalesced);
     counter('huddle_slow_event_readers_dropped_total', 'Server-sent event streams closed for not reading.', this.slowEventReadersDropped);

@@ -53,6 +53,7 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'HUDDLE_TLS_CERT', doc: 'serve https/wss with this PEM certificate (chain); needs --tls-key' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'HUDDLE_TLS_KEY', doc: 'PEM private key of --tls-cert' },
   { key: 'allowHost', flag: '--allow-host <names>', env: 'HUDDLE_ALLOW_HOST', doc: 'host names served besides loopback, comma list (name or name:port; * for any)' },
+  { key: 'hookRoot', flag: '--hook-root <dirs>', env: 'HUDDLE_HOOK_ROOTS', doc: 'folders whose repositories hooks may name as their cwd, comma list (* for anywhere); default: home and temp folders' },
   { key: 'tokensFile', flag: '--tokens-file <file>', env: 'HUDDLE_TOKENS_FILE', doc: 'project-scoped tokens: JSON {"projects": {"<pattern>": {"write": [..], "read": [..]}}}' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'HUDDLE_LOG_LEVEL', default: DEFAULT_CONFIG.logLevel, doc: 'error, warn, info or debug' },
   { key: 'logFile', flag: '--log-file <path>', env: 'HUDDLE_LOG_FILE', doc: 'append the log to this file (created 0600; reopened on SIGHUP for log rotation) instead of stderr' },

@@ -28,7 +28,9 @@ import {
   type ClientMessage,
   ProtocolError,
   CLOSE_UNSUPPORTED,
+  CLOSE_RATE_LIMIT,
 } from '../src/protocol/messages.js';
+import { AwarenessBudget, awarenessEntryCount } from './rate-limit.js';
 import { LOAD, originOf } from '../src/protocol/origin.js';
 import { DurablePipeline, type DurableBatch } from './pipeline.js';
 import { AwarenessGate } from './awareness-gate.js';
@@ -60,6 +62,8 @@ export interface PeerState {
   ackSeq: number;
   ackScheduled: boolean;
   deniedOnce: boolean;
+  /** Inbound awareness budget (rate-limit.ts); made on the first awareness frame. */
+  awarenessBudget: AwarenessBudget | null;
 }
 
 export interface RoomContext {
@@ -228,7 +232,7 @@ export class Room {
   // ---- peers -------------------------------------------------------------
 
   addPeer(peer: RoomPeer): void {
-    this.peers.set(peer, { awarenessIds: null, storedSubscribed: false, ackSeq: 0, ackScheduled: false, deniedOnce: false });
+    this.peers.set(peer, { awarenessIds: null, storedSubscribed: false, ackSeq: 0, ackScheduled: false, deniedOnce: false, awarenessBudget: null });
     this.cancelIdle();
     // Our sync step 1 asks the client for what it has that we lack.
     if (!this.applied && this.stored) peer.send(encodeSyncStep1FromSV(this.stored.update ? Y.encodeStateVectorFromUpdate(this.stored.update) : Y.encodeStateVector(this.doc)));
@@ -315,10 +319,20 @@ export class Room {
         if (state.storedSubscribed) this.scheduleAck(peer, state);
         return;
       }
-      case 'awareness':
+      case 'awareness': {
         this.ctx.metrics.awarenessIn++;
+        // One client flooding awareness must not stall the others: bounded per connection.
+        const now = Date.now();
+        const budget = (state.awarenessBudget ??= new AwarenessBudget(this.ctx.config.awarenessRate, this.ctx.config.awarenessBurst, now));
+        const verdict = budget.charge(awarenessEntryCount(msg.update), now);
+        if (verdict !== 'ok') {
+          this.ctx.metrics.awarenessThrottled++;
+          if (verdict === 'close') throw new ProtocolError(`awareness rate limit exceeded (at most ${this.ctx.config.awarenessRate} entries a second)`, CLOSE_RATE_LIMIT);
+          return;
+        }
         this.gate.apply(peer, state, msg.update);
         return;
+      }
       case 'query-awareness':
         this.gate.answerQuery(peer);
         return;

@@ -90,7 +90,7 @@ const result = await build({
     'import.meta.dirname': '__dirname',
   },
   minifySyntax: true,
-  minifyWhitespace: true,
+  minifyWhitespace: !process.env.HUDDLE_BUILD_NAMES,
   legalComments: 'none',
   plugins: [lazyChildProcess, noZodLocales, plainBuiltins],
   metafile: true,

@@ -42,8 +42,12 @@ describe('hooks never read a file a request names (issue 13 §2)', () => {
     const dir = tempDir();
     const secret = path.join(dir, '.env');
     fs.writeFileSync(secret, 'A=1\nB=2\nSECRET=hunter2\n');
+    // cwd "/" is outside every hook root (relay/hook-config.ts): refused before anything is looked at.
+    const refused = await post(server, 'claude-code', { session_id: 'evil', cwd: '/', hook_event_name: 'PostToolUse', tool_name: 'Edit', tool_input: { file_path: secret, old_string: 'x', new_string: 'A=1' }, tool_response: { success: true } }, { 'X-Huddle-Project': 'victim' });
+    expect(refused.status).toBe(403);
+    // The file's own folder (a temp folder, a default hook root, no repository above it): served, still no oracle.
     for (const guess of ['SECRET=hunter2', 'A=1', 'SECRET=h']) {
-      const r = await post(server, 'claude-code', { session_id: 'evil', cwd: '/', hook_event_name: 'PostToolUse', tool_name: 'Edit', tool_input: { file_path: secret, old_string: 'x', new_string: guess }, tool_response: { success: true } }, { 'X-Huddle-Project': 'victim' });
+      const r = await post(server, 'claude-code', { session_id: 'evil', cwd: dir, hook_event_name: 'PostToolUse', tool_name: 'Edit', tool_input: { file_path: secret, old_string: 'x', new_string: guess }, tool_response: { success: true } }, { 'X-Huddle-Project': 'victim' });
       expect(r.status).toBe(200);
     }
     const evil = (await state(server, 'victim')).sessions.find((s) => s.id === 'evil');

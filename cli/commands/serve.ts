@@ -194,6 +194,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           tls,
           logLevel: opts.logLevel,
           allowHosts: String(opts.allowHost ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+          hookRoots: String(opts.hookRoot ?? '').split(',').map((h) => h.trim()).filter(Boolean).map((h) => (h === '*' ? h : path.resolve(h))),
           projectTokens: opts.tokensFile ? await readProjectTokens(opts.tokensFile) : null,
         }, persistence ? { persistence, cluster, logger } : { logger });
         await leases?.start();

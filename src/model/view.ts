@@ -146,6 +146,22 @@ export class PresenceCache {
     return view;
   }
 
+  /**
+   * The cached view if, since it was built, nothing changed but the state of client `except`
+   * (same generation, no threshold or expiry passed, every other state the same object, no
+   * client added or removed); else null. Whatever it says about the other clients' claims is
+   * what a fresh build would say (their membership and fields do not depend on `except`'s state).
+   */
+  othersAsCached(states: Map<number, unknown>, generation: number, now: number, except: number): PresenceView | null {
+    if (!this.cached || generation !== this.generation || now < this.from || now >= this.until || states.size !== this.states.length) return null;
+    let i = 0;
+    for (const [id, s] of states) {
+      if (this.ids[i] !== id || (this.states[i] !== s && id !== except)) return null;
+      i++;
+    }
+    return this.cached;
+  }
+
   private same(states: Map<number, unknown>): boolean {
     if (states.size !== this.states.length) return false;
     let i = 0;

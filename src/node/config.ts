@@ -72,13 +72,14 @@ export interface ConfigFlags {
 export class ConfigError extends Error {}
 
 /** The nearest .huddle/config.json at or above `from`. */
-export function findConfigFile(from: string): string | null {
+/** The nearest `.huddle/config.json` at or above `from`, not looking above `ceiling` when given. */
+export function findConfigFile(from: string, ceiling?: string): string | null {
   let dir = path.resolve(from);
   for (;;) {
     const f = path.join(dir, '.huddle', 'config.json');
     if (fs.existsSync(f)) return f;
     const up = path.dirname(dir);
-    if (up === dir) return null;
+    if (up === dir || (ceiling !== undefined && dir === path.resolve(ceiling))) return null;
     dir = up;
   }
 }
@@ -135,10 +136,16 @@ export function httpOf(wsUrl: string): string {
   return wsUrl.replace(/^ws/, 'http');
 }
 
-export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const configFile = findConfigFile(cwd);
+/**
+ * Resolve flags, environment, `.huddle/config.json` and the repository for `cwd`. With
+ * `opts.ceiling`, nothing above that folder is looked at (the server's hook policy bounds
+ * what a request's cwd can make it read, relay/hook-config.ts).
+ */
+export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env, opts: { ceiling?: string } = {}): ResolvedConfig {
+  const configFile = findConfigFile(cwd, opts.ceiling);
   const file = configFile ? readConfigFile(configFile) : {};
-  const root = gitRoot(cwd) ?? (configFile ? path.dirname(path.dirname(configFile)) : path.resolve(cwd));
+  const repo = gitRoot(cwd, opts.ceiling);
+  const root = repo ?? (configFile ? path.dirname(path.dirname(configFile)) : path.resolve(cwd));
   const pick = <T>(flag: T | undefined, envv: T | undefined, conf: T | undefined, def: T): [T, Source] =>
     flag !== undefined && flag !== '' ? [flag, 'flag'] : envv !== undefined && envv !== '' ? [envv, 'env'] : conf !== undefined && conf !== '' ? [conf, 'config'] : [def, 'default'];
 
@@ -172,7 +179,7 @@ export function resolveConfig(flags: ConfigFlags = {}, cwd = process.cwd(), env:
     httpUrl: httpOf(url),
     project,
     token,
-    session: { id: sessionId, name, role, agent, host: os.hostname(), pid: process.ppid, cwd, branch: gitBranch(gitRoot(cwd)) },
+    session: { id: sessionId, name, role, agent, host: os.hostname(), pid: process.ppid, cwd, branch: gitBranch(repo) },
     enforce,
     autoLock,
     root,

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** The nearest folder at or above `from` holding `.git` (a folder or a worktree file), or null. */
-export function gitRoot(from: string): string | null {
+export function gitRoot(from: string, ceiling?: string): string | null {
   let dir = path.resolve(from);
   for (;;) {
     if (fs.existsSync(path.join(dir, '.git'))) return dir;
     const up = path.dirname(dir);
-    if (up === dir) return null;
+    if (up === dir || (ceiling !== undefined && dir === path.resolve(ceiling))) return null;
     dir = up;
   }
 }

@@ -22,7 +22,7 @@ import { arriveSync, createSync, dropFromSync, listSyncs, settleTaskSyncs, showS
 import { OpError } from './errors.js';
 
 /** What an operation may ask of the acting session (a hosted session on the server). */
-export type ActingPresence = Pick<Presence, 'current' | 'touch' | 'editing' | 'acquire' | 'release' | 'renew' | 'view'>;
+export type ActingPresence = Pick<Presence, 'current' | 'touch' | 'editing' | 'acquire' | 'release' | 'renew' | 'view' | 'blockers'>;
 
 export interface OpEnv {
   ctx: SharedContext;
@@ -70,7 +70,8 @@ async function lockNoting(p: ActingPresence, a: { paths: string[]; mode?: 'exclu
   const mode = a.mode ?? 'exclusive';
   const t0 = Date.now();
   const wanted = a.paths.map(normalizePattern);
-  const first = p.view().locks.find((l) => l.state !== 'blocked' && wanted.some((w) => conflicts(l, { path: w, mode, session: env.actor.id })));
+  // The lock in the way now, if any (what blockers() finds first, as a scan of the view would).
+  const first = p.blockers(wanted, mode)[0];
   const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
   const by = r.status === 'held' && r.holder ? r.holder : first;
   if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });

@@ -129,6 +129,11 @@ export class Presence extends ObservableV2<Events> {
     return structuredClone(this.state);
   }
 
+  /** The published state itself, not copied (it is replaced, never changed in place): for hot paths that only read. */
+  get published(): Readonly<SessionState> {
+    return this.state;
+  }
+
   private publish(): number {
     if (this.closed) return 0;
     const cur = this.transport.local.getLocalState();
@@ -165,6 +170,16 @@ export class Presence extends ObservableV2<Events> {
     this.publish();
   }
 
+  /**
+   * The view to judge our claims with: the cached one when only our own state changed since it was
+   * built (as when the relay orders a claim we just published: judge looks only at other sessions'
+   * claims, which a rebuild would show unchanged), else a fresh one. Saves a full presence build
+   * per lock operation.
+   */
+  private judgingView(now = Date.now()): PresenceView {
+    return this.viewCache.othersAsCached(this.transport.view.getStates(), this.generation, now, this.clientId) ?? this.view(now);
+  }
+
   /** Everyone's presence as this session sees it. */
   view(now = Date.now()): PresenceView {
     return this.viewCache.get(this.transport.view.getStates(), this.generation, { now, isForced: this.opts.isForced, thresholds: this.opts.thresholds });
@@ -180,6 +195,8 @@ export class Presence extends ObservableV2<Events> {
    * is itself blocked: at confirmation time, whatever we see was ordered first.
    */
   blockers(paths: string[], mode: LockMode, anyClaim = false): LockView[] {
+    // Most claims are on free files: no live claim of another session overlaps, no view needed.
+    if (!this.mayConflict(paths, mode, Date.now())) return [];
     const v = this.view();
     const out: LockView[] = [];
     for (const l of v.locks) {
@@ -187,6 +204,26 @@ export class Presence extends ObservableV2<Events> {
       if (paths.some((p) => conflicts(l, { path: p, mode, session: this.state.id }))) out.push(l);
     }
     return out;
+  }
+
+  /**
+   * Whether a live claim of another (non-stale) session in view may conflict with one of `paths`
+   * in `mode`. False is exact: then no lock of another session in any view built from now on
+   * (before the states change) conflicts, since a view holds a subset of these claims. True: look
+   * at the view. A scan of the states without resolving anything: a lock operation on a free
+   * file does not pay for a full presence build.
+   */
+  private mayConflict(paths: string[], mode: LockMode, now: number): boolean {
+    const me = this.state.id;
+    for (const raw of this.transport.view.getStates().values()) {
+      const s = sessionOf(raw);
+      if (!s || s.id === me || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
+      for (const c of s.locks) {
+        if (!claimLive(c, now) || (mode === 'shared' && c.mode === 'shared')) continue;
+        for (const p of paths) if (patternsOverlap(c.path, p)) return true;
+      }
+    }
+    return false;
   }
 
   /** This session's own claims. */
@@ -255,9 +292,13 @@ export class Presence extends ObservableV2<Events> {
    * So a claim is never confirmed while a conflicting claim ordered before it is in view,
    * and among simultaneous claims the one the resolution rule puts first wins.
    */
-  private judge(c: LockClaim, view: PresenceView): { lose: LockView } | { waitOn: string[] } | null {
+  private judge(c: LockClaim, viewOf: () => PresenceView): { lose: LockView } | { waitOn: string[] } | null {
+    // No live claim of another session overlaps: nothing to judge against (see mayConflict).
+    if (!this.mayConflict([c.path], c.mode, Date.now())) return null;
+    const view = viewOf();
     const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
-    const mine = view.locks.find((l) => l.id === c.id) ?? { ...c, ...me };
+    // Our own claim as the resolution rule sees it (its fields, not its place in `view`, which may predate it).
+    const mine = { ...c, ...me };
     const others = view.locks.filter((l) => l.session !== me.session && conflicts(l, { path: c.path, mode: c.mode, session: me.session }));
     if (others.length === 0) return null;
     // Name the claim that holds the lock (not blocked in the view) rather than any earlier rival,
@@ -354,7 +395,8 @@ export class Presence extends ObservableV2<Events> {
           fired = true;
           cancel();
           if (done) return;
-          const view = this.view();
+          let built: PresenceView | null = null;
+          const view = () => (built ??= this.judgingView());
           const waitOn: string[] = [];
           for (const claim of this.state.locks) {
             if (!paths.includes(claim.path) || claim.confirmed) continue;
@@ -424,7 +466,8 @@ export class Presence extends ObservableV2<Events> {
       fired = true;
       cancelOrder();
       if (this.closed) return end();
-      const view = this.view();
+      let built: PresenceView | null = null;
+      const view = () => (built ??= this.view());
       const won: string[] = [];
       const lost: LockClaim[] = [];
       const waitOn: string[] = [];

@@ -190,6 +190,8 @@ export const CLOSE_UNSUPPORTED = 1003;
 export const CLOSE_SLOW_READER = 4008;
 /** Policy violation: e.g. too many updates whose dependencies never arrive. */
 export const CLOSE_POLICY = 1008;
+/** A client sent awareness far faster than its budget (relay/rate-limit.ts); it may reconnect. */
+export const CLOSE_RATE_LIMIT = 4029;
 export const CLOSE_BAD_NAME = 4400;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_SHUTDOWN = 1001;
