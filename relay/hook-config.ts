@@ -6,7 +6,9 @@
  * lookup happens only for a cwd inside
  *
  * - a hook root the server was configured with (`--hook-root`, HUDDLE_HOOK_ROOTS; by
- *   default the home and temp folders of the user running the server; `*` is anywhere), or
+ *   default the home and temp folders of the user running the server and the folder it was
+ *   started in; `*` is anywhere), or
+ * - a repository the user wired with `huddle init` (src/node/known-repos.ts), or
  * - the working folder of a session the server hosts (one a CLI command or an earlier hook
  *   made known; not the file system's root nor a folder holding the home or a hook root),
  *
@@ -35,11 +37,16 @@ export interface HookConfigSource {
   roots(): readonly string[];
   /** Working folders of the sessions the server hosts. */
   hostedFolders(): Iterable<string>;
+  /** Repositories the user wired with `huddle init` (none when not given). */
+  knownRepos?(): Iterable<string>;
 }
 
-/** The default hook roots: the server user's home and temp folders. */
+/** Where the server process started: `npm start` / `huddle serve` run in the repository they serve. */
+const startedIn = process.cwd();
+
+/** The default hook roots: the server user's home and temp folders, and the folder it started in. */
 export function defaultHookRoots(): string[] {
-  return [os.homedir(), os.tmpdir()].filter(Boolean);
+  return [os.homedir(), os.tmpdir(), startedIn].filter((d) => d && path.dirname(d) !== d);
 }
 
 /** Real paths of allowed folders, looked up again after a while (a hook call should not stat them all). */
@@ -86,6 +93,7 @@ export class HookConfigs {
     };
     const roots = configured.length ? configured : defaultHookRoots();
     for (const f of roots) consider(f);
+    for (const f of this.source.knownRepos?.() ?? []) consider(f);
     // A hosted session's folder is what a client said (a write credential); one as broad as the file
     // system's root, or a folder that holds the home or a hook root, says nothing and is not taken.
     const broad = [os.homedir(), ...roots].filter((r) => path.isAbsolute(r)).map((r) => real(r, true) ?? path.resolve(r));

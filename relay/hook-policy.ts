@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig } from '../src/node/config.js';
 import { HookConfigError, HookConfigs } from './hook-config.js';
+import { KnownRepos, knownReposFile } from '../src/node/known-repos.js';
 import { repoRelative } from '../src/node/repo.js';
 import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
 import { SharedContext } from '../src/model/context.js';
@@ -63,12 +64,15 @@ interface Target {
 export class HookPolicy {
   readonly memory = new SessionMemory();
   private readonly configs: HookConfigs;
+  /** Repositories wired with `huddle init` by the user running the server. */
+  private readonly knownRepos = new KnownRepos(knownReposFile());
   private readonly views = new WeakMap<Room, { at: number; view: PresenceView | null; ctx: SharedContext }>();
 
   constructor(private readonly server: HuddleServer) {
     this.configs = new HookConfigs({
       roots: () => server.config.hookRoots,
       hostedFolders: () => hostedFolders(server),
+      knownRepos: () => this.knownRepos.current(),
     });
   }
 

@@ -7,7 +7,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, startServer, tempDir } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cleanup, startServer, tempDir } from './helpers.js';
+import { readKnownRepos, knownReposFile } from '../src/node/known-repos.js';
 import type { HuddleServer } from '../relay/server.js';
 
 afterEach(async () => {
@@ -134,5 +136,30 @@ describe('hook roots', () => {
     const any = await startServer({ hookRoots: ['*'] });
     expect((await hook(any, elsewhere)).status).toBe(200);
     expect(any.loadedRooms()).toContain('hosted-project');
+  });
+
+  it('a repository wired with huddle init counts: the user\'s own list, which no request can add to', async () => {
+    const base = tempDir('huddle-roots-');
+    const state = path.join(base, 'state');
+    const wired = repo(path.join(base, 'srv', 'app'));
+    const prev = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = state;
+    try {
+      const server = await startServer({ hookRoots: [path.join(base, 'nothing-here')] });
+      expect((await hook(server, wired)).status).toBe(403);
+      const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'claude-code'], { cwd: wired, encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: state } });
+      expect(init.status, init.stderr).toBe(0);
+      expect(readKnownRepos(knownReposFile({ XDG_STATE_HOME: state }))).toContain(fs.realpathSync(wired));
+      const ok = await hook(server, wired);
+      expect(ok.status).toBe(200);
+      // Hook requests never add to it.
+      expect(readKnownRepos(knownReposFile({ XDG_STATE_HOME: state }))).toEqual([fs.realpathSync(wired)]);
+      // Wrongly typed entries in the file are ignored, not thrown on.
+      fs.writeFileSync(path.join(state, 'huddle', 'repos.json'), JSON.stringify({ repos: [5, null, 'relative/x', { a: 1 }, wired] }));
+      expect(readKnownRepos(path.join(state, 'huddle', 'repos.json'))).toEqual([wired]);
+    } finally {
+      if (prev === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = prev;
+    }
   });
 });

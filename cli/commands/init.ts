@@ -480,6 +480,11 @@ export async function runInit(cwd: string, flags: InitFlags): Promise<{ output: 
   const root = gitRoot(cwd) ?? path.resolve(cwd);
   const result = flags.uninstall ? planUninstall(root) : await planInstall(root, flags);
   if (!flags.dryRun) apply(result, !!flags.uninstall);
+  // The local server answers hooks only for folders it knows (relay/hook-config.ts): this is one now.
+  if (!flags.dryRun && !flags.uninstall) {
+    const { rememberRepo } = await import('../../src/node/known-repos.js');
+    rememberRepo(root);
+  }
   const { discoverServer } = await import('../../src/node/server-file.js');
   // Files to commit: what init wrote in the work tree, except its own record of this checkout.
   const shared = result.plans.filter((p) => p.after !== null && p.file !== MANIFEST && !p.file.startsWith('.git/') && !p.file.startsWith('..') && !path.isAbsolute(p.file)).map((p) => p.file);
@@ -499,17 +504,16 @@ export function registerInit(program: Command): void {
     .option('--agent <list>', `agents to wire, comma-separated: ${AGENT_KINDS.join(',')} (default: those the project's folders or the commands on PATH show; Claude Code when none)`)
     .addHelpText('after', `
 Examples:
-  $ huddle init                                   # this repository, the local server
+  $ huddle init                                   # this repository, the agents detected here
+  $ huddle init --agent claude-code,codex --dry-run
   $ huddle --url wss://relay.example.com --role backend init
+  $ huddle init --bin "node /opt/huddle/dist/cli/huddle.js"
   $ huddle init --uninstall
 
 Running it again changes nothing; --uninstall restores the files byte for byte when they were not edited
 since, and otherwise removes only huddle's entries. The global --url, --project and --role
 go into .huddle/config.json (and --url into the hook URLs). Agents read hooks at start: restart sessions.
-Examples:
-  huddle init                                  # the agents detected here
-  huddle init --agent claude-code,codex --dry-run
-  huddle init --bin "node /opt/huddle/dist/cli/huddle.js"
+The local server answers hooks in the repositories init wired (and under the home and temp folders).
 Files per agent: claude-code .claude/settings.json + .mcp.json; codex .codex/hooks.json + .codex/config.toml;
 gemini .gemini/settings.json; cursor .cursor/hooks.json + .cursor/mcp.json; opencode .opencode/plugins/huddle.ts
 + opencode.json. Command hooks run .huddle/hook.sh (sh + curl), never Node.`)
