@@ -117,8 +117,9 @@ describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
     // The SessionStart context (who holds what) was in the very first request.
     expect(JSON.stringify(model.requests[0])).toContain('alice');
     // huddle's MCP server (.codex/config.toml, loaded in the trusted folder) connected: Codex announces its
-    // tools as a deferred namespace behind tool_search, with the server's instructions.
-    expect(JSON.stringify(model.requests[0])).toMatch(/mcp__huddle: huddle: shared live context/);
+    // tools as a deferred namespace behind tool_search, with the server's instructions. Codex does not wait
+    // for a server still starting (at load 12 it came after the first request), so any request counts.
+    expect(model.requests.some((q) => /mcp__huddle: huddle: shared live context/.test(JSON.stringify(q))), 'huddle MCP tools in some request').toBe(true);
     // The deny reason, naming the holder, went back to the model as the apply_patch output.
     const outputs = (model.requests[1]!.input as Array<Record<string, unknown>>).filter((i) => i.type === 'custom_tool_call_output' && i.call_id === 'call_1');
     expect(outputs.length, JSON.stringify(model.requests[1]).slice(-3000)).toBe(1);
