@@ -15,7 +15,11 @@ describe('shared context', () => {
     const t = ctx.addTask(me, { title: 'form' });
     ctx.setNote(me, 'k', 'v');
     const v = ctx.snapshot(me, { name: 'base' });
-    expect(v.summary).toBe('1 decisions, 1 interfaces, 1 tasks, 1 notes');
+    expect(v.summary).toBe('1 decision, 1 interface, 1 task, 1 note');
+    const other = new SharedContext(new Y.Doc());
+    other.decide(me, { text: 'a' });
+    other.decide(me, { text: 'b' });
+    expect(other.snapshot(me, {}).summary).toBe('2 decisions, 0 interfaces, 0 tasks, 0 notes');
     ctx.decide(me, { text: 'GraphQL after all' });
     ctx.claimTask(me, t.id);
     ctx.deleteNote(me, 'k');

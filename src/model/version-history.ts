@@ -30,7 +30,10 @@ export class VersionHistory {
   snapshot(actor: Actor, input: { name?: string; summary?: string; auto?: boolean } = {}): Version {
     const content = this.content();
     const sections = content as unknown as Record<string, Record<string, unknown>>;
-    const counts = VERSIONED_KINDS.map((k) => `${Object.keys(sections[k.section] ?? {}).length} ${k.plural}`).join(', ');
+    const counts = VERSIONED_KINDS.map((k) => {
+      const n = Object.keys(sections[k.section] ?? {}).length;
+      return `${n} ${n === 1 ? k.singular : k.plural}`;
+    }).join(', ');
     const v: Version = clean({ id: newId('v'), name: input.name?.trim() || undefined, summary: input.summary?.trim() || counts, auto: input.auto ?? false, content: JSON.stringify(content), by: actor.id, byName: actor.name, at: Date.now() });
     this.host.doc.transact(() => {
       this.host.versionsArr.push([v]);

@@ -4,6 +4,7 @@ import { plainMap, type RecordKind } from './kind.js';
 
 export const decisions: RecordKind<Decision> = {
   section: 'decisions',
+  singular: 'decision',
   plural: 'decisions',
   versioned: true,
   timeline: 'decision',

@@ -4,6 +4,7 @@ import { plainMap, type RecordKind } from './kind.js';
 
 export const interfaces: RecordKind<InterfaceDecl> = {
   section: 'interfaces',
+  singular: 'interface',
   plural: 'interfaces',
   versioned: true,
   timeline: 'interface',

@@ -13,7 +13,8 @@ const SCHEMA_OF: Record<string, 'decision' | 'interface' | 'message' | 'note'> =
 export interface RecordKind<T = unknown> {
   /** Top-level Y.Map of the document, and the section name in versions and diffs. */
   readonly section: string;
-  /** Plural for people ("3 decisions"). */
+  /** For people: "1 decision", "3 decisions". */
+  readonly singular: string;
   readonly plural: string;
   /** Part of saved versions (diff and rollback cover it). */
   readonly versioned: boolean;

@@ -4,6 +4,7 @@ import { plainMap, type RecordKind } from './kind.js';
 
 export const messages: RecordKind<Message> = {
   section: 'messages',
+  singular: 'message',
   plural: 'messages',
   versioned: false,
   timeline: 'message',

@@ -4,6 +4,7 @@ import { plainMap, type RecordKind } from './kind.js';
 
 export const notes: RecordKind<Note> = {
   section: 'notes',
+  singular: 'note',
   plural: 'notes',
   versioned: true,
   timeline: 'note',

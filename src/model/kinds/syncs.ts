@@ -119,6 +119,7 @@ export function readSyncs(doc: Y.Doc): { syncs: SyncRecord[]; ignored: number } 
 
 export const syncs: RecordKind<SyncRecord> = {
   section: 'syncs',
+  singular: 'sync point',
   plural: 'sync points',
   versioned: false,
   timeline: 'sync',

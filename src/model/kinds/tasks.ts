@@ -28,6 +28,7 @@ export function readTask(id: string, m: unknown): Task | null {
 
 export const tasks: RecordKind<Task> = {
   section: 'tasks',
+  singular: 'task',
   plural: 'tasks',
   versioned: true,
   timeline: 'task',
