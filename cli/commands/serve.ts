@@ -203,7 +203,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       } catch (err) {
         const why = (err as Error).message;
         sink?.write(`${new Date().toISOString()} error start-up failed error=${JSON.stringify(why)}`);
-        process.stderr.write(`huddle serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
+        process.stderr.write(`huddle: serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
         process.exit(1);
       }
       server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
@@ -215,7 +215,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
-          process.stderr.write(`huddle serve: second ${signal}, exiting at once\n`);
+          process.stderr.write(`huddle: serve: second ${signal}, exiting at once\n`);
           process.exit(130);
         }
         stopping = true;
@@ -223,7 +223,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         server.close().then(
           () => process.exit(0),
           (err: Error) => {
-            process.stderr.write(`huddle serve: shutdown failed: ${err.message}\n`);
+            process.stderr.write(`huddle: serve: shutdown failed: ${err.message}\n`);
             process.exit(1);
           },
         );
