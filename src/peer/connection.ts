@@ -6,6 +6,10 @@
  * reconnects with exponential backoff and jitter, an end to retries on
  * 4400-4499 close codes, and a hook that sees each awareness update as the
  * relay ordered it (lock confirmation relies on that order).
+ *
+ * This module is the lifecycle and the dispatch; beside it: `socket.ts` (opening
+ * sockets, backoff), `relay-awareness.ts` (relay mode's forwarding and echoes),
+ * `durable-acks.ts` (what the relay has stored), `connection-options.ts` (options, events).
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
@@ -23,119 +27,24 @@ import {
   encodeAwarenessOf,
   encodeStoredSubscribe,
   encodeUpdate,
-  stateVectorCovers,
   readAwarenessEntries,
-  type AwarenessEntryRaw,
 } from '../protocol/messages.js';
+import { Backoff, OPEN, defaultFactory, type SocketFactory, type SocketLike } from './socket.js';
+import { RelayAwareness } from './relay-awareness.js';
+import { DurableAcks, docState, grownSince } from './durable-acks.js';
+import type { ConnectionEvents, ConnectionOptions, ConnectionStatus } from './connection-options.js';
 
-/** The part of the WebSocket API we use; satisfied by browsers and by `ws`. */
-export interface SocketLike {
-  binaryType: string;
-  readyState: number;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
+export type { AwarenessEntry, ConnectionEvents, ConnectionOptions, ConnectionStatus } from './connection-options.js';
+export type { SocketFactory, SocketLike } from './socket.js';
+export type { EchoEntry } from './relay-awareness.js';
 
-/** Opens a socket to `url`, presenting `token` if given. */
-export type SocketFactory = (url: string, token: string | undefined) => SocketLike;
+const NONE: ReadonlySet<number> = new Set();
 
-export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
-
-/** An awareness entry as the relay sent it, its state left as JSON text. */
-export type AwarenessEntry = AwarenessEntryRaw;
-
-/** Relay mode: one of our own forwarded states as the upstream relay echoed it, in its order. */
-export interface EchoEntry {
-  clientID: number;
-  clock: number;
-  /** The state as JSON text, exactly as the upstream sent it. */
-  json: string;
-  /** Whether the echo was newer than our copy (the upstream lifted its clock) and so was applied. */
-  applied: boolean;
-}
-
-export interface ConnectionOptions {
-  /** Relay base URL, e.g. ws://127.0.0.1:4321 */
-  url: string;
-  project: string;
-  doc: Y.Doc;
-  awareness: awarenessProtocol.Awareness;
-  token?: string;
-  /** How to open sockets. Default: `ws` in Node (token as a Bearer header), the global WebSocket elsewhere. */
-  socket?: SocketFactory;
-  /**
-   * Certificate authorities to trust for wss:// URLs (PEM text), instead of the
-   * system's; for a team relay with a private or self-signed certificate. Node
-   * only (browsers use their own trust store).
-   */
-  ca?: string | string[];
-  /** Connect at once. Default true. */
-  connect?: boolean;
-  /** Backoff bounds for reconnects, in ms. Default 100 and 5000; each delay gets ±50 % jitter. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Reconnect when nothing was received for this long. Default 70 s (the relay pings every 30 s). */
-  silenceTimeoutMs?: number;
-  /**
-   * Relay mode, for a server that syncs to an upstream relay: forward every
-   * awareness state that did not come from upstream (not only our own client's),
-   * and on disconnect leave upstream states to the awareness timeout instead of
-   * dropping them. Default false.
-   */
-  relayAwareness?: boolean;
-  /** The origin of what this connection applies to doc and awareness. Default: the connection itself. */
-  origin?: object;
-  /**
-   * Send local doc updates as they happen. Default true; a server's upstream link sets false
-   * and sends only what is durable (sendUpdate).
-   */
-  forwardDocUpdates?: boolean;
-}
-
-type Events = {
-  status: (s: ConnectionStatus) => void;
-  synced: () => void;
-  stored: (stateVector: Map<number, number>) => void;
-  /** After an awareness update from the relay is applied, in relay order. */
-  awareness: (entries: AwarenessEntry[]) => void;
-  /** Permanent close (4400-4499): bad project name, wrong token... */
-  closed: (e: { code: number; reason: string }) => void;
-  /** Every close of the socket by the relay or the network, with its code and reason (1013: the relay's store is unavailable, retried). */
-  dropped: (e: { code: number; reason: string }) => void;
-  denied: (reason: string) => void;
-  /** `authoritative` changed. */
-  authority: (authoritative: boolean) => void;
-  /** Relay mode: some of the states we forwarded came back from the upstream relay (after it applied them). */
-  echo: (entries: EchoEntry[]) => void;
-};
-
-const OPEN = 1;
-
-type NodeWS = new (url: string, opts: { headers: Record<string, string>; ca?: string | string[] }) => SocketLike;
-let nodeWS: NodeWS | null = null;
-
-/** Load `ws` lazily so that browser bundles never see it. */
-async function defaultFactory(ca?: string | string[]): Promise<SocketFactory> {
-  const g = globalThis as { WebSocket?: new (url: string) => SocketLike; process?: unknown };
-  if (!g.process && g.WebSocket) {
-    const WS = g.WebSocket;
-    return (url, token) => new WS(token ? `${url}?token=${encodeURIComponent(token)}` : url);
-  }
-  if (!nodeWS) nodeWS = (await import('ws')).default as unknown as NodeWS;
-  const WS = nodeWS;
-  return (url, token) => new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(ca ? { ca } : {}) });
-}
-
-export class RelayConnection extends ObservableV2<Events> {
+export class RelayConnection extends ObservableV2<ConnectionEvents> {
   readonly url: string;
   status: ConnectionStatus = 'disconnected';
   synced = false;
-  /** State vector the relay has durably stored, as last acknowledged. */
-  durable = new Map<number, number>();
+  private readonly acks = new DurableAcks();
   /** Time of the last successful sync, or null. */
   lastSyncedAt: number | null = null;
   closeInfo: { code: number; reason: string } | null = null;
@@ -149,33 +58,43 @@ export class RelayConnection extends ObservableV2<Events> {
   private ws: SocketLike | null = null;
   private factory: SocketFactory | null;
   private shouldConnect: boolean;
-  private attempts = 0;
+  private readonly backoff: Backoff;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setInterval>;
   private lastReceived = 0;
-  private readonly minBackoff: number;
-  private readonly maxBackoff: number;
   private readonly silenceTimeout: number;
   private destroyed = false;
   private readonly origin: unknown;
+  /** Set in relay mode (`relayAwareness`): what goes up and what came down. */
+  private readonly relayMode: RelayAwareness | null;
 
   constructor(private readonly opts: ConnectionOptions) {
     super();
     this.origin = opts.origin ?? this;
+    this.relayMode = opts.relayAwareness ? new RelayAwareness(opts.awareness) : null;
     this.url = `${opts.url.replace(/\/+$/, '')}/${encodeURIComponent(opts.project)}`;
     this.factory = opts.socket ?? null;
-    this.minBackoff = opts.minBackoffMs ?? 100;
-    this.maxBackoff = opts.maxBackoffMs ?? 5000;
+    this.backoff = new Backoff(opts.minBackoffMs ?? 100, opts.maxBackoffMs ?? 5000);
     this.silenceTimeout = opts.silenceTimeoutMs ?? 70_000;
     this.shouldConnect = opts.connect ?? true;
     if (opts.forwardDocUpdates !== false) opts.doc.on('update', this.onDocUpdate);
     opts.awareness.on('update', this.onAwarenessUpdate);
     this.watchdog = setInterval(() => {
       if (this.status === 'connected' && Date.now() - this.lastReceived > this.silenceTimeout) this.dropSocket();
-      if (this.opts.relayAwareness) this.pruneRelayIds();
+      this.relayMode?.prune();
     }, Math.min(5000, this.silenceTimeout / 2));
     (this.watchdog as { unref?: () => void }).unref?.();
     if (this.shouldConnect) this.open();
+  }
+
+  /** State vector the relay has durably stored, as last acknowledged. */
+  get durable(): Map<number, number> {
+    return this.acks.stored;
+  }
+
+  /** Relay mode: client IDs whose states arrived from upstream (never sent back up). */
+  get fromUpstream(): ReadonlySet<number> {
+    return this.relayMode?.fromUpstream ?? NONE;
   }
 
   get doc(): Y.Doc {
@@ -238,9 +157,9 @@ export class RelayConnection extends ObservableV2<Events> {
    * this doc holds at the time of the call. Rejects after `timeoutMs`.
    */
   whenStored(timeoutMs = 10_000): Promise<void> {
-    const want = Y.decodeStateVector(Y.encodeStateVector(this.opts.doc));
-    if (stateVectorCovers(this.durable, want)) return Promise.resolve();
-    return this.waitFor('stored', () => stateVectorCovers(this.durable, want), timeoutMs, 'the relay to store the change');
+    const want = docState(this.opts.doc);
+    if (this.acks.covers(want)) return Promise.resolve();
+    return this.waitFor('stored', () => this.acks.covers(want), timeoutMs, 'the relay to store the change');
   }
 
   private waitFor(event: 'synced' | 'stored', done: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -317,24 +236,13 @@ export class RelayConnection extends ObservableV2<Events> {
     syncProtocol.writeSyncStep1(e, this.opts.doc);
     this.send(encoding.toUint8Array(e));
     this.send(encodeStoredSubscribe());
-    if (this.opts.relayAwareness) {
-      const ids = Array.from(this.opts.awareness.getStates().keys()).filter((id) => !this.fromUpstream.has(id));
-      for (const id of ids) this.sentUp.add(id);
+    if (this.relayMode) {
+      const ids = this.relayMode.forward(Array.from(this.opts.awareness.getStates().keys()));
       if (ids.length) this.send(encodeAwarenessOf(this.opts.awareness, ids));
     } else if (this.opts.awareness.getLocalState() !== null) {
       this.send(encodeAwarenessOf(this.opts.awareness, [this.opts.doc.clientID]));
     }
   }
-
-  /** Relay mode: forget client IDs the awareness has forgotten too (the relay prunes removed clocks). */
-  private pruneRelayIds(): void {
-    const meta = this.opts.awareness.meta;
-    for (const set of [this.fromUpstream, this.sentUp]) for (const id of set) if (!meta.has(id)) set.delete(id);
-  }
-
-  /** Relay mode: client IDs whose states arrived from upstream (never sent back up). */
-  readonly fromUpstream = new Set<number>();
-  private readonly sentUp = new Set<number>();
 
   private onMessage(buf: Uint8Array): void {
     const d = decoding.createDecoder(buf);
@@ -343,19 +251,15 @@ export class RelayConnection extends ObservableV2<Events> {
       case MSG_SYNC: {
         const e = encoding.createEncoder();
         encoding.writeVarUint(e, MSG_SYNC);
-        const before = Y.decodeStateVector(Y.encodeStateVector(this.opts.doc));
+        const before = docState(this.opts.doc);
         const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this.origin);
         if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
         // The relay sends only what it has stored: whatever it just gave us is durable there.
-        // (Compare the doc's state vectors: encodeStateVectorFromUpdate misses updates that do not start at clock 0.)
-        const grown = new Map<number, number>();
-        for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.opts.doc))) {
-          if (clock > (before.get(client) ?? 0)) grown.set(client, clock);
-        }
+        const grown = grownSince(this.opts.doc, before);
         if (grown.size > 0) this.mergeDurable(grown);
         if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
           this.synced = true;
-          this.attempts = 0;
+          this.backoff.reset();
           this.lastSyncedAt = Date.now();
           this.emit('synced', []);
           this.updateAuthority();
@@ -365,13 +269,9 @@ export class RelayConnection extends ObservableV2<Events> {
       case MSG_AWARENESS: {
         const update = decoding.readVarUint8Array(d);
         const aw = this.opts.awareness;
-        if (this.opts.relayAwareness) {
+        if (this.relayMode) {
           const raw = readAwarenessEntries(update);
-          const echoes: EchoEntry[] = [];
-          for (const e of raw) {
-            if (!this.sentUp.has(e.clientID)) this.fromUpstream.add(e.clientID);
-            else if (e.json !== 'null') echoes.push({ ...e, applied: (aw.meta.get(e.clientID)?.clock ?? 0) < e.clock });
-          }
+          const echoes = this.relayMode.receive(raw);
           awarenessProtocol.applyAwarenessUpdate(aw, update, this.origin);
           this.emit('awareness', [raw]);
           // After the frame is applied: whatever the upstream ordered before these is in place.
@@ -411,7 +311,7 @@ export class RelayConnection extends ObservableV2<Events> {
   }
 
   private mergeDurable(sv: Map<number, number>): void {
-    for (const [client, clock] of sv) if ((this.durable.get(client) ?? 0) < clock) this.durable.set(client, clock);
+    this.acks.merge(sv);
     this.emit('stored', [this.durable]);
   }
 
@@ -422,22 +322,16 @@ export class RelayConnection extends ObservableV2<Events> {
     this.emit('dropped', [{ code: ev.code, reason: ev.reason }]);
     this.authorityKnown = false;
     this.updateAuthority();
-    if (this.opts.relayAwareness) {
+    if (this.relayMode) {
       // Upstream states time out on their own (the room's awareness timeout) unless the link returns first.
       this.setStatus('disconnected');
-      if (ev.code >= 4400 && ev.code < 4500) {
-        this.shouldConnect = false;
-        this.closeInfo = { code: ev.code, reason: ev.reason };
-        this.setStatus('closed');
-        this.emit('closed', [this.closeInfo]);
-      } else this.scheduleReconnect();
-      return;
+    } else {
+      // Remote states are only known through the relay; forget them until we are back.
+      const others = Array.from(this.opts.awareness.getStates().keys()).filter((id) => id !== this.opts.doc.clientID);
+      if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this.origin);
+      // Forget their clocks too, so that the states the relay sends on reconnect are taken as new.
+      for (const id of others) this.opts.awareness.meta.delete(id);
     }
-    // Remote states are only known through the relay; forget them until we are back.
-    const others = Array.from(this.opts.awareness.getStates().keys()).filter((id) => id !== this.opts.doc.clientID);
-    if (others.length) awarenessProtocol.removeAwarenessStates(this.opts.awareness, others, this.origin);
-    // Forget their clocks too, so that the states the relay sends on reconnect are taken as new.
-    for (const id of others) this.opts.awareness.meta.delete(id);
     if (ev.code >= 4400 && ev.code < 4500) {
       this.shouldConnect = false;
       this.closeInfo = { code: ev.code, reason: ev.reason };
@@ -451,10 +345,7 @@ export class RelayConnection extends ObservableV2<Events> {
 
   private scheduleReconnect(): void {
     if (!this.shouldConnect || this.destroyed || this.reconnectTimer) return;
-    const base = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.attempts);
-    this.attempts++;
-    const delay = base * (0.5 + Math.random() * 0.5);
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
+    this.reconnectTimer = setTimeout(() => this.open(), this.backoff.next());
   }
 
   private dropSocket(): void {
@@ -490,9 +381,8 @@ export class RelayConnection extends ObservableV2<Events> {
 
   private onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
     if (origin === this.origin) return;
-    if (this.opts.relayAwareness) {
-      const ids = added.concat(updated, removed).filter((id) => !this.fromUpstream.has(id));
-      for (const id of ids) this.sentUp.add(id);
+    if (this.relayMode) {
+      const ids = this.relayMode.forward(added.concat(updated, removed));
       if (ids.length) this.send(encodeAwarenessOf(this.opts.awareness, ids));
       return;
     }
