@@ -14,7 +14,7 @@ import {
   type AwarenessEntryRaw,
 } from '../src/protocol/messages.js';
 import { originOf, type Origin } from '../src/protocol/origin.js';
-import type { PeerState, RoomPeer } from './room.js';
+import type { PeerState, RoomPeer } from './room-peer.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { screenPresence, sessionOwners, takeoverAllowed } from './presence-screen.js';

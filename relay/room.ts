@@ -10,61 +10,37 @@
  * sent once everything they contain is durable. So whatever any peer has seen
  * survives `kill -9` of the server. Awareness goes through the gate
  * (awareness-gate.ts) and is never stored.
+ *
+ * Beside it: `room-peer.ts` (the peer interface, per-peer state, acks and
+ * broadcast), `peer-input.ts` (admitting a peer's updates and awareness),
+ * `idle-unload.ts` (holds and the idle timer).
  */
 import * as Y from 'yjs';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import type { Persistence, StoredDoc } from '../src/store/persistence.js';
 import {
   encodeAwarenessOf,
-  encodePermissionDenied,
   encodeRelayStatus,
-  encodeStored,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncStep1FromSV,
   encodeSyncStep2FromUpdate,
-  encodeUpdate,
-  CLOSE_MALFORMED,
   type ClientMessage,
   ProtocolError,
   CLOSE_UNSUPPORTED,
-  CLOSE_RATE_LIMIT,
 } from '../src/protocol/messages.js';
-import { AwarenessBudget, awarenessEntryCount } from './rate-limit.js';
 import { LOAD, originOf } from '../src/protocol/origin.js';
 import { DurablePipeline, type DurableBatch } from './pipeline.js';
 import { AwarenessGate } from './awareness-gate.js';
+import { CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
+import { admitAwareness, applyPeerUpdate, isEmptyUpdate, type InputContext } from './peer-input.js';
+import { broadcast, newPeerState, scheduleAck, type PeerState, type RoomPeer } from './room-peer.js';
+import { IdleUnload } from './idle-unload.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { beforeApply, dropPending, pendingProblem } from '../src/protocol/pending.js';
-import { CLOSE_POLICY, CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
 
-/** What a room needs of a connection. Implemented over `ws` in connection.ts; it is its own transaction origin. */
-export interface RoomPeer {
-  readonly kind: 'connection';
-  readonly id: number;
-  readonly readOnly: boolean;
-  send(frame: Uint8Array): void;
-  /** Optional: hold writes until uncork, so that a batch leaves in one system call. */
-  cork?(): void;
-  uncork?(): void;
-  close(code: number, reason: string): void;
-}
-
-/** What the room keeps per peer. */
-export interface PeerState {
-  /** Awareness client IDs this peer has published; removed when it leaves (made on first use). */
-  awarenessIds: Set<number> | null;
-  /** Opted in to MSG_STORED acknowledgements. */
-  storedSubscribed: boolean;
-  /** Highest pipeline sequence this peer awaits an ack for. */
-  ackSeq: number;
-  ackScheduled: boolean;
-  deniedOnce: boolean;
-  /** Inbound awareness budget (rate-limit.ts); made on the first awareness frame. */
-  awarenessBudget: AwarenessBudget | null;
-}
+export type { PeerState, RoomPeer } from './room-peer.js';
 
 export interface RoomContext {
   persistence: Persistence;
@@ -82,19 +58,14 @@ export interface RoomContext {
 /** Reason sent with CLOSE_TRY_AGAIN. */
 export const STORE_UNAVAILABLE = 'the relay cannot store writes now (database unavailable); try again later';
 
-/** How long after loading the stored state is applied to the doc, unless needed earlier. */
-const APPLY_DELAY_MS = 250;
-
-/** Yjs's encoding of an update that holds nothing (no structs, no deletions). */
-function isEmptyUpdate(u: Uint8Array): boolean {
-  return u.length === 2 && u[0] === 0 && u[1] === 0;
-}
-
 /** What a room needs of its link to a team relay (upstream.ts). */
 export interface UpstreamOrder {
   /** True while the team relay's order is authoritative for this room (link connected and synced). */
   readonly authoritative: boolean;
 }
+
+/** How long after loading the stored state is applied to the doc, unless needed earlier. */
+const APPLY_DELAY_MS = 250;
 
 export class Room {
   readonly doc = new Y.Doc();
@@ -115,12 +86,12 @@ export class Room {
 
   private readonly pipeline: DurablePipeline;
   private readonly gate: AwarenessGate;
+  private readonly input: InputContext;
   /** The stored state read at load time, until it is applied to `doc`. */
   private stored: StoredDoc | null = null;
   private applied = false;
-  /** Keeps the room loaded while > 0 (HTTP API calls, hosted sessions). */
-  private holds = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** Holds (HTTP API calls, hosted sessions) and the idle timer. */
+  private readonly idle: IdleUnload;
   private unloading = false;
   private readonly cleanups: Array<() => void> = [];
 
@@ -130,6 +101,8 @@ export class Room {
     private readonly onUnload: (room: Room) => void,
   ) {
     this.awareness = new awarenessProtocol.Awareness(this.doc);
+    this.input = { project: name, doc: this.doc, config: ctx.config, log: ctx.log, metrics: ctx.metrics, writesRefused: () => ctx.writesRefused?.() ?? null };
+    this.idle = new IdleUnload(ctx.config.idleUnloadMs, () => this.peers.size > 0, () => !this.destroyed, () => void this.unload());
     // The server itself is not a participant.
     this.awareness.setLocalState(null);
     this.gate = new AwarenessGate({ awareness: this.awareness, peers: this.peers, upstreamAuthoritative: () => !!this.upstream?.authoritative, log: ctx.log, metrics: ctx.metrics }, ctx.config.awarenessTimeoutMs);
@@ -232,8 +205,8 @@ export class Room {
   // ---- peers -------------------------------------------------------------
 
   addPeer(peer: RoomPeer): void {
-    this.peers.set(peer, { awarenessIds: null, storedSubscribed: false, ackSeq: 0, ackScheduled: false, deniedOnce: false, awarenessBudget: null });
-    this.cancelIdle();
+    this.peers.set(peer, newPeerState());
+    this.idle.cancel();
     // Our sync step 1 asks the client for what it has that we lack.
     if (!this.applied && this.stored) peer.send(encodeSyncStep1FromSV(this.stored.update ? Y.encodeStateVectorFromUpdate(this.stored.update) : Y.encodeStateVector(this.doc)));
     else peer.send(encodeSyncStep1(this.doc));
@@ -286,53 +259,12 @@ export class Room {
         return;
       }
       case 'sync-step2':
-      case 'update': {
-        this.ctx.metrics.updatesIn++;
-        if (peer.readOnly) {
-          if (!state.deniedOnce) {
-            state.deniedOnce = true;
-            peer.send(encodePermissionDenied('read-only token: document updates are refused'));
-            this.ctx.log.info('update refused from read-only client', { project: this.name, peer: peer.id });
-          }
-          return;
-        }
-        const refused = !isEmptyUpdate(msg.update) ? this.ctx.writesRefused?.() : null;
-        if (refused) {
-          // Not applied: the client keeps the update and sends it again when it reconnects.
-          this.ctx.metrics.writesRefused++;
-          peer.close(CLOSE_TRY_AGAIN, refused);
-          return;
-        }
-        try {
-          beforeApply(this.doc, peer);
-          if (!isEmptyUpdate(msg.update)) Y.applyUpdate(this.doc, msg.update, peer);
-        } catch (err) {
-          throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_MALFORMED);
-        }
-        // Updates whose dependencies never arrive are bounded (src/protocol/pending.ts).
-        const pendingIssue = pendingProblem(this.doc, peer);
-        if (pendingIssue) {
-          dropPending(this.doc);
-          this.ctx.metrics.pendingOverflows++;
-          throw new ProtocolError(pendingIssue, CLOSE_POLICY);
-        }
-        if (state.storedSubscribed) this.scheduleAck(peer, state);
+      case 'update':
+        if (applyPeerUpdate(this.input, peer, state, msg.update) && state.storedSubscribed) this.scheduleAck(peer, state);
         return;
-      }
-      case 'awareness': {
-        this.ctx.metrics.awarenessIn++;
-        // One client flooding awareness must not stall the others: bounded per connection.
-        const now = Date.now();
-        const budget = (state.awarenessBudget ??= new AwarenessBudget(this.ctx.config.awarenessRate, this.ctx.config.awarenessBurst, now));
-        const verdict = budget.charge(awarenessEntryCount(msg.update), now);
-        if (verdict !== 'ok') {
-          this.ctx.metrics.awarenessThrottled++;
-          if (verdict === 'close') throw new ProtocolError(`awareness rate limit exceeded (at most ${this.ctx.config.awarenessRate} entries a second)`, CLOSE_RATE_LIMIT);
-          return;
-        }
-        this.gate.apply(peer, state, msg.update);
+      case 'awareness':
+        if (admitAwareness(this.input, state, msg.update)) this.gate.apply(peer, state, msg.update);
         return;
-      }
       case 'query-awareness':
         this.gate.answerQuery(peer);
         return;
@@ -349,36 +281,14 @@ export class Room {
     }
   }
 
-  /** Acknowledge to `peer` once everything it sent so far is durable (coalesced per peer). */
+  /** Acknowledge to `peer` once everything it sent so far is durable (room-peer.ts). */
   private scheduleAck(peer: RoomPeer, state: PeerState): void {
-    state.ackSeq = this.pipeline.seq;
-    if (state.ackScheduled) return;
-    state.ackScheduled = true;
-    const fire = () => {
-      if (!this.pipeline.isDurable(state.ackSeq)) return this.pipeline.waitFor(state.ackSeq, fire);
-      state.ackScheduled = false;
-      if (this.peers.has(peer)) peer.send(encodeStored(this.durableStateVector));
-    };
-    this.pipeline.afterDurable(fire);
+    scheduleAck(this.pipeline, peer, state, () => this.peers.has(peer), () => this.durableStateVector);
   }
 
-  /**
-   * Send a durable batch: one frame per update (merging a large batch costs more than
-   * sending it: Y.mergeUpdates grows faster than linearly), each to every peer but its
-   * sender, written in one go per peer by corking its socket.
-   */
+  /** Send a durable batch to every peer but its sender (room-peer.ts). */
   private broadcast = (batch: DurableBatch): void => {
-    if (this.peers.size === 0) return;
-    const frames = batch.map((p) => encodeUpdate(p.update));
-    for (const peer of this.peers.keys()) {
-      peer.cork?.();
-      for (let i = 0; i < batch.length; i++) {
-        if (batch[i].origin === peer) continue;
-        peer.send(frames[i]);
-        this.ctx.metrics.updatesOut++;
-      }
-      peer.uncork?.();
-    }
+    if (this.peers.size > 0) broadcast(this.peers.keys(), batch, this.ctx.metrics);
   };
 
   // ---- lifetime ----------------------------------------------------------
@@ -401,31 +311,11 @@ export class Room {
 
   /** Keep the room loaded until the returned function is called. */
   hold(): () => void {
-    this.holds++;
-    this.cancelIdle();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.holds--;
-      this.maybeScheduleIdle();
-    };
-  }
-
-  private cancelIdle(): void {
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
+    return this.idle.hold();
   }
 
   private maybeScheduleIdle(): void {
-    if (this.destroyed || this.idleTimer || this.peers.size > 0 || this.holds > 0) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      if (this.peers.size === 0 && this.holds === 0) void this.unload();
-    }, this.ctx.config.idleUnloadMs);
-    this.idleTimer.unref();
+    this.idle.maybeSchedule();
   }
 
   /** Flush, compact if the log has grown, and drop the document from memory. */
@@ -439,7 +329,7 @@ export class Room {
       // Updates may keep arriving (an upstream link): settle a few times, else try again later.
       for (let i = 0; i < 5 && !this.pipeline.settled; i++) await this.whenPersisted();
       await this.whenPersisted();
-      if (this.peers.size > 0 || this.holds > 0 || !this.pipeline.settled) {
+      if (!this.idle.idle || !this.pipeline.settled) {
         this.maybeScheduleIdle();
         return; // someone came back, or writes are still coming
       }
@@ -464,7 +354,7 @@ export class Room {
   abandon(err: Error): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.cancelIdle();
+    this.idle.cancel();
     const fenced = (err as Error & { code?: string }).code === 'FENCED';
     // A lease ends with its database connection: in an outage that comes first, so say both.
     const reason = fenced ? 'this node lost the ownership of the project (database connection lost); reconnect or try again later' : STORE_UNAVAILABLE;
@@ -477,7 +367,7 @@ export class Room {
 
   /** Server shutdown: wait for every queued write (the long-term store included, for up to `timeoutMs`), then compact. */
   async shutdown(timeoutMs = 5000): Promise<void> {
-    this.cancelIdle();
+    this.idle.cancel();
     if (this.isReady) {
       // Applied first: the compaction below encodes the doc, which must hold the stored state.
       this.ensureApplied();
