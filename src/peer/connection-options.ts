@@ -27,7 +27,7 @@ export interface ConnectionOptions {
   ca?: string | string[];
   /** Connect at once. Default true. */
   connect?: boolean;
-  /** Backoff bounds for reconnects, in ms. Default 100 and 5000; each delay gets ±50 % jitter. */
+  /** Backoff bounds for reconnects, in ms. Default 100 and 5000; each delay is 50 to 100 % of its step (jitter). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** Reconnect when nothing was received for this long. Default 70 s (the relay pings every 30 s). */
