@@ -9,7 +9,10 @@
  *   is printed (a figure, not asserted: the benchmark reports it);
  * - the HTTP API of a node that does not own the project (hooks, the CLI's operations,
  *   /state, the /events stream) is answered by the owner, after the receiving node's own
- *   guards (Host, Origin, Content-Type, token).
+ *   guards (Host, Origin, Content-Type, token);
+ * - the database stopped under writers on all three nodes: every node reports unhealthy and
+ *   refuses writes (1013, 503), and all recover by themselves once it is back, nothing
+ *   acknowledged lost.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +22,7 @@ import { HuddlePeer } from '../src/peer/peer.js';
 import { PostgresPersistence } from '../src/store/postgres-persistence.js';
 import { startPg, pgUnavailable, freePort, type PgCluster } from './pg-harness.js';
 import { isolatedEnv, runCli } from './cli-run.js';
-import { ROOT, cleanup, onCleanup, sleep, spawnJsonLines, spawnServer, startServer, tempDir, waitExit, waitFor, type ServerChild } from './helpers.js';
+import { ROOT, cleanup, closeOf, onCleanup, rawSocket, sleep, spawnJsonLines, spawnServer, startServer, tempDir, waitExit, waitFor, type ServerChild } from './helpers.js';
 
 const SESSION = path.join(ROOT, 'dist/test/fixtures/store-session.js');
 const CHAOS_MS = Number(process.env.HUDDLE_PG_CHAOS_SECONDS ?? 12) * 1000;
@@ -286,5 +289,61 @@ describe.skipIf(missing)('three relay nodes on one PostgreSQL', () => {
     expect(takeovers.length).toBeGreaterThan(0);
     const sorted = takeovers.slice().sort((x, y) => x - y);
     console.log(`pg chaos: ${kills} kills (${takeovers.length} of the owner) in ${CHAOS_MS / 1000} s, ${acked.length} acknowledged decisions all stored; takeover after kill -9 of the owner: median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
+  });
+
+  it('the database stopped under writers on three nodes: every node unhealthy and refusing writes (1013, 503), all recover by themselves', { timeout: 120_000 }, async () => {
+    const url = await pg.createDb();
+    const nodes = [await spawnServer(path.join(tempDir(), 'data'), ['--store', url, '--node', 'A']), await spawnServer(path.join(tempDir(), 'data'), ['--store', url, '--node', 'B']), await spawnServer(path.join(tempDir(), 'data'), ['--store', url, '--node', 'C'])];
+    const health = async (n: ServerChild) => (await fetch(`${n.url}/healthz`)).json();
+    // One writer per node: one served by the owner, two through it.
+    const writers = nodes.map((n, i) => spawnJsonLines(SESSION, [n.wsUrl, 'outage', `w${i}`]) as Session);
+    await waitFor(() => writers.every((w) => acks(w).length >= 5), 'first acknowledgements', 30_000);
+    const ackedAt = (w: Session, since: number) => w.lines.filter((l) => l.ev === 'ack' && l.t >= since).length;
+
+    await pg.stop('immediate');
+    const downAt = Date.now();
+    try {
+      for (const n of nodes) {
+        const h = await waitFor(async () => {
+          const x = await health(n);
+          return x.ok === false && x.database?.ok === false ? x : null;
+        }, `${n.url} unhealthy`, 10_000, 100);
+        expect(h!.database).toMatchObject({ ok: false, writes: 'refused' });
+      }
+      // Every writer is closed with 1013 (by the owner, passed on by the node it reached, or by that node).
+      for (const w of writers) {
+        const closed = await waitFor(() => w.lines.find((l) => l.ev === 'close' && l.t >= downAt), 'writer closed', 10_000);
+        expect(closed!.code).toBe(1013);
+      }
+      for (const n of nodes) {
+        // New connections and HTTP writes are refused at every node, not held.
+        expect(await closeOf(await rawSocket(`${n.wsUrl}/outage`))).toEqual({ code: 1013, reason: expect.stringMatching(/try again later/) });
+        const res = await fetch(`${n.url}/api/p/outage/op/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'cli' }, text: 'during the outage' }) });
+        expect(res.status).toBe(503);
+        expect(await (await fetch(`${n.url}/metrics`)).text()).toMatch(/^huddle_database_up 0$/m);
+      }
+      // Nothing the writers made meanwhile was acknowledged.
+      await sleep(1000);
+      expect(writers.map((w) => ackedAt(w, downAt + 1000))).toEqual([0, 0, 0]);
+    } finally {
+      await pg.start();
+    }
+    const upAt = Date.now();
+    for (const n of nodes) await waitFor(async () => (await health(n)).ok === true, `${n.url} healthy again`, 20_000, 100);
+    await waitFor(() => writers.every((w) => ackedAt(w, upAt) >= 5), 'acknowledgements on every node after the database is back', 30_000);
+    const recoveredMs = Math.max(...writers.map((w) => (w.lines.find((l) => l.ev === 'ack' && l.t >= upAt)?.t ?? 0) - upAt));
+    // One owner again.
+    expect((await Promise.all(nodes.map(owned))).flat().filter((p) => p === 'outage')).toHaveLength(1);
+    await Promise.all(writers.map((w) => ask(w, 'quiet', 'flushed', 30_000)));
+    const p = new PostgresPersistence({ connectionString: url, max: 1 });
+    await p.open();
+    const doc = new Y.Doc();
+    const { update } = await p.load('outage');
+    await p.close();
+    if (update) Y.applyUpdate(doc, update);
+    const stored = doc.getMap('decisions');
+    const acked = writers.flatMap(acks);
+    expect(acked.filter((id) => !stored.has(id)), 'acknowledged but missing').toEqual([]);
+    console.log(`pg cluster outage: 3 nodes unhealthy and refusing, ${acked.length} acknowledged all stored; every writer acknowledged again within ${recoveredMs} ms of the database's restart`);
   });
 });
