@@ -38,6 +38,8 @@ import { forwardHttp, httpBaseOf } from './http-forward.js';
 /** A forwarded HTTP request: the body bound when no route read it, and the time the owner has to answer. */
 const FORWARD_MAX_BODY = 1024 * 1024;
 const FORWARD_TIMEOUT_MS = 15_000;
+/** The longest wait the lock operation grants (src/ops/table.ts). */
+const MAX_LOCK_WAIT_MS = 10 * 60_000;
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
@@ -301,12 +303,14 @@ export class HuddleServer implements ServerServices {
       return;
     }
     this.cluster.httpForwardedTotal++;
+    const body = bodyRead(req);
     this.log.debug('request served by the owner', { project: err.project, owner: err.owner.node, path: (req.url ?? '').split('?')[0].slice(0, 200) });
-    await forwardHttp(req, res, httpBaseOf(err.owner.url), err.owner.node, bodyRead(req), {
+    await forwardHttp(req, res, httpBaseOf(err.owner.url), err.owner.node, body, {
       node: this.cluster.node,
       forwardedHeader: FORWARDED_HEADER,
       maxBody: FORWARD_MAX_BODY,
-      timeoutMs: FORWARD_TIMEOUT_MS,
+      // A lock that waits for its holder (`huddle lock --wait`) answers only when it has it.
+      timeoutMs: FORWARD_TIMEOUT_MS + waitOf(body),
       ca: this.config.upstreamCa ?? undefined,
       log: this.log,
     });
@@ -625,6 +629,18 @@ export class HuddleServer implements ServerServices {
     } catch {
       /* best effort */
     }
+  }
+}
+
+/** The `waitMs` an operation's body asks for (capped as the lock operation caps it), else 0. */
+function waitOf(body: Buffer | undefined): number {
+  if (!body || body.length === 0) return 0;
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    const w = v && typeof v === 'object' ? (v as { waitMs?: unknown }).waitMs : undefined;
+    return typeof w === 'number' && Number.isFinite(w) && w > 0 ? Math.min(w, MAX_LOCK_WAIT_MS) : 0;
+  } catch {
+    return 0;
   }
 }
 

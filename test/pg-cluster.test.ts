@@ -211,6 +211,14 @@ describe.skipIf(missing)('three relay nodes on one PostgreSQL', () => {
     abort.abort();
     await reading;
 
+    // A lock that waits for its holder, through C, while alice unlocks through B: confirmed once free.
+    const waiting = cli(c, 'carol', 'lock', 'src/a.ts', '--wait', '30s', '--json');
+    await sleep(1000);
+    expect((await cli(b, 'alice', 'unlock', 'src/a.ts')).code).toBe(0);
+    const waited = await waiting;
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout).status).toBe('confirmed');
+
     // The receiving node's guards come first, and answer there (no x-huddle-via).
     const noToken = await fetch(`${b.url}/api/p/team/state`);
     expect([noToken.status, noToken.headers.get('x-huddle-via')]).toEqual([401, null]);
