@@ -16,6 +16,7 @@ import { buildPresence } from '../src/model/view.js';
 import { buildSnapshot, presenceEvents, timelineEvent, type WatchEvent } from '../src/model/snapshot.js';
 import type { SessionInfo } from '../src/model/session.js';
 import { readJsonBody } from './body.js';
+import { NotOwnerError } from './not-owner.js';
 import type { HttpContext, ServerServices } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
@@ -63,6 +64,8 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
     try {
       return await server.room(c.params.project);
     } catch (err) {
+      // Another node owns the project: the router forwards the request there.
+      if (err instanceof NotOwnerError) throw err;
       throw new OpError((err as Error).message, 'invalid');
     }
   };
@@ -201,6 +204,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       const relay = away ? { url: server.config.upstream!.replace(/\/\/[^@/]*@/, '//'), reason: away.reason, downSince: away.downSince } : undefined;
       server.json(c.res, 200, { ok: true, result, stored: op.access === 'write', ...(notices.length ? { notices } : {}), ...(relay ? { relay } : {}) });
     } catch (err) {
+      if (err instanceof NotOwnerError) throw err;
       // The database went away during the write: not stored, say so (a 503, not a 500).
       const refused = writing ? server.writesRefused() : null;
       if (refused) {

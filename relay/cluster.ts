@@ -47,6 +47,8 @@ export class Cluster {
   /** WebSocket connections forwarded to an owner, total, and open now. */
   forwardedTotal = 0;
   forwardedOpen = 0;
+  /** HTTP requests (hooks, the CLI's API) passed to an owner node. */
+  httpForwardedTotal = 0;
   takeovers = 0;
 
   constructor(readonly leases: OwnerLeases, private readonly log: Logger) {}
@@ -137,7 +139,7 @@ export class Cluster {
   }
 
   stats() {
-    return { ...this.leases.stats(), forwardedOpen: this.forwardedOpen, forwardedTotal: this.forwardedTotal, takeovers: this.takeovers };
+    return { ...this.leases.stats(), forwardedOpen: this.forwardedOpen, forwardedTotal: this.forwardedTotal, httpForwardedTotal: this.httpForwardedTotal, takeovers: this.takeovers };
   }
 
   close(): Promise<void> {

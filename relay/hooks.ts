@@ -15,6 +15,7 @@ import { BodyError, readJsonBody } from './body.js';
 import { HookError, HookPolicy } from './hook-policy.js';
 import type { HttpHandler, ServerServices as HuddleServer } from './http.js';
 import { HOOK_PATH } from '../src/protocol/constants.js';
+import { NotOwnerError } from './not-owner.js';
 
 export { HOOK_PATH };
 const MAX_BODY = 1024 * 1024;
@@ -45,12 +46,18 @@ function registerAgent(server: HuddleServer, policy: HookPolicy, agent: AgentKin
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(c.req.headers)) if (typeof v === 'string') headers[k] = v;
       const ev = { ...adapter.parse(body, headers), channel: agent };
+      // On a node of a team relay, a project another node owns is answered there: the router
+      // forwards the request (its body kept by readJsonBody). Other failures are decide()'s to report.
+      if (server.clustered) await server.room(policy.config(ev).project).catch((e: unknown) => {
+        if (e instanceof NotOwnerError) throw e;
+      });
       const reply = adapter.render(ev, await policy.decide(ev));
       if (reply.body === null) {
         c.res.writeHead(reply.status, { 'content-length': 0 });
         c.res.end();
       } else server.json(c.res, reply.status, reply.body);
     } catch (err) {
+      if (err instanceof NotOwnerError) throw err;
       // A non-2xx answer is a non-blocking error for every agent (the shim prints nothing): the tool call goes ahead.
       const e = err as Error & { status?: number };
       const status = e instanceof HookError || e instanceof BodyError || e instanceof HookInputError ? e.status : 500;

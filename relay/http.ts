@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import type { Room } from './room.js';
 import type { HostedSessions } from './hosted.js';
 import type { UpstreamLink } from './upstream.js';
+import { NotOwnerError } from './not-owner.js';
 
 export type Access = 'write' | 'read' | 'none';
 
@@ -51,6 +52,8 @@ export interface RouterOptions {
   refuse?(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): boolean;
   /** Counted when a request is refused for its credentials. */
   onRefused(): void;
+  /** A handler found that another node owns the project (cluster mode): forward the request, or say why not. */
+  notOwner?(req: http.IncomingMessage, res: http.ServerResponse, url: URL, err: NotOwnerError): Promise<void>;
   log: Logger;
 }
 
@@ -96,6 +99,7 @@ export class Router {
       try {
         await r.handler({ req, res, url, access, params });
       } catch (err) {
+        if (err instanceof NotOwnerError && this.opts.notOwner && !res.headersSent) return this.opts.notOwner(req, res, url, err);
         // The one mapping of errors to statuses (src/ops/errors.ts).
         const e = toOpError(err);
         if (!res.headersSent) json(res, e.status, e.body());
@@ -120,6 +124,8 @@ export interface ServerServices {
   /** The loaded room of a project, loading it if needed. Throws for bad names. */
   room(name: string): Promise<Room>;
   loadedRooms(): string[];
+  /** Whether this is a node of a team relay on a shared database (several nodes, one owner per project). */
+  readonly clustered: boolean;
   /** Why writes are refused right now (the database of a remote store is down), or null. */
   writesRefused(): string | null;
   /** Run `fn` during shutdown, before rooms are flushed; returns its removal. */

@@ -45,6 +45,24 @@ describe('huddle serve options', () => {
     expect(bad.stderr).toContain('HUDDLE_INSECURE must be');
   });
 
+  it('--store with --upstream (flag or HUDDLE_UPSTREAM) is a usage error: a node of the team relay is not a machine server', () => {
+    const data = path.join(tempDir(), 'data');
+    // Port 1 is closed: without the check this would fail later, on the database, with another message.
+    const store = 'postgres://huddle@127.0.0.1:1/nowhere';
+    const clean: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HUDDLE_')) clean[k] = v;
+    for (const [args, env] of [
+      [['--store', store, '--upstream', 'ws://127.0.0.1:9'], {}],
+      [['--store', store], { HUDDLE_UPSTREAM: 'wss://relay.example' }],
+      [[], { HUDDLE_STORE: store, HUDDLE_UPSTREAM: 'wss://relay.example' }],
+    ] as Array<[string[], NodeJS.ProcessEnv]>) {
+      const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data, ...args], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 10_000 });
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/^huddle: --store and --upstream do not go together: .*not a machine server/m);
+      expect(r.stderr).not.toMatch(/cannot open the store/);
+    }
+  });
+
   it('parseBool reads 1/true/yes/on and 0/false/no/off/empty, and nothing else', () => {
     for (const v of ['1', 'true', 'YES', 'on']) expect(parseBool(v, 'X')).toBe(true);
     for (const v of ['0', 'false', 'No', 'off', '', ' ']) expect(parseBool(v, 'X')).toBe(false);

@@ -115,8 +115,11 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
     .action(async (_opts: unknown, cmd: Command) => {
       // The values are those SERVE_OPTIONS parse to (strings unless an option has a parser).
       const opts = serveValues(cmd) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-      // The team relay may also come from .huddle/config.json (`upstream`, `upstreamToken`), below flags and env.
-      if (opts.upstream === undefined) {
+      // A node of a team relay is the relay, not a machine that syncs with one.
+      if (opts.store && opts.upstream) throw usageError('--store and --upstream do not go together: a node on the shared database is part of the team relay, not a machine server; give machines --upstream pointing at the relay (its load balancer), and the relay nodes --store');
+      // The team relay may also come from .huddle/config.json (`upstream`, `upstreamToken`), below flags and env
+      // (not for a relay node, which a repository's configuration does not make a machine server).
+      if (opts.upstream === undefined && !opts.store) {
         const { findConfigFile, readConfigFile, ConfigError } = await import('../config.js');
         const file = findConfigFile(process.cwd());
         if (file) {
