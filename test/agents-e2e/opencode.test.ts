@@ -7,7 +7,7 @@
  * unchanged, a free file's `write` goes through and `tool.execute.after` records it as being
  * edited, the plugin's system-prompt context reaches the model, a lock taken through huddle's MCP
  * tool belongs to the plugin's session, and the session comes and goes (with its locks) when
- * opencode exits.
+ * opencode exits, and again when `run --continue` resumes it.
  *
  * Offline switches measured on 1.18.33 (checked with the whole run inside `unshare -n`, only
  * loopback up): the model is a custom provider on the bundled `@ai-sdk/openai-compatible` package
@@ -81,6 +81,7 @@ describe.skipIf(!have)('opencode 1.18.33 (real binary, mock model)', () => {
     const state = async () => (await (await fetch(`${server.url}/api/p/e2e-opencode/state`)).json()) as { sessions: Session[]; locks: Lock[] };
     let afterWrite: Session[] = [];
     let afterLock: Lock[] = [];
+    let resumed: Session[] = [];
     const model = await mockChat([
       { call: 'edit', args: { filePath: locked, oldString: 'locked = 1', newString: 'locked = 2' } },
       { call: 'bash', args: { command: 'echo hacked > src/locked.ts', description: 'write' } },
@@ -88,6 +89,8 @@ describe.skipIf(!have)('opencode 1.18.33 (real binary, mock model)', () => {
       // tool.execute.after has run once opencode asks the model again: the edit is recorded by then.
       { call: 'huddle_lock', args: { paths: ['src/next.ts'], reason: 'next step' }, before: async () => { afterWrite = (await state()).sessions; } },
       { text: 'All done.', before: async () => { afterLock = (await state()).locks; } },
+      // The second run (--continue) resumes the session: opencode announces nothing, the plugin hosts it on first sight.
+      { text: 'Resumed.', before: async () => { resumed = (await state()).sessions; } },
     ]);
     onCleanup(() => model.close());
 
@@ -164,5 +167,12 @@ describe.skipIf(!have)('opencode 1.18.33 (real binary, mock model)', () => {
     expect(after.sessions.filter((s) => s.agent === 'opencode')).toEqual([]);
     expect(after.locks.filter((l) => l.path === 'src/next.ts')).toEqual([]);
     expect(after.locks.filter((l) => l.path === 'src/locked.ts').map((l) => l.sessionName)).toEqual(['alice']);
+
+    // Resumed: the same session is back while opencode runs, and gone again when it exits.
+    const again = await run(BIN, ['run', '--continue', '--format', 'json', 'Go on.'], root, env, 60_000);
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    expect(model.requests.length).toBe(6);
+    expect(resumed.filter((s) => s.agent === 'opencode').map((s) => s.id)).toEqual([mine[0]!.id]);
+    expect((await state()).sessions.filter((s) => s.agent === 'opencode')).toEqual([]);
   }, 90_000);
 });
