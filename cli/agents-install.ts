@@ -248,12 +248,14 @@ export const OPENCODE_PLUGIN = '.opencode/plugins/huddle.ts';
 export function opencodePlugin(httpBase: string): string {
   return `// huddle plugin (written by huddle init; huddle init --uninstall removes it).
 // Forwards opencode's session and tool events to the local huddle server; a denied
-// tool call throws (the model sees the reason as the tool's error).
+// tool call throws (the model sees the reason as the tool's error). Shapes verified
+// against the real opencode 1.18.33 (test/agents-e2e/opencode.test.ts).
 const HUB = (process.env.HUDDLE_HOOK_URL ?? ${JSON.stringify(httpBase)}) + "/hooks/opencode"
 
 async function call(body: Record<string, unknown>): Promise<{ deny?: string; inject?: string }> {
   try {
-    const headers: Record<string, string> = { "content-type": "application/json", "x-huddle-role": process.env.HUDDLE_ROLE ?? "", "x-huddle-name": process.env.HUDDLE_NAME ?? "" }
+    // x-huddle-pids: this opencode process, the parent of the huddle MCP server it starts (links the two).
+    const headers: Record<string, string> = { "content-type": "application/json", "x-huddle-role": process.env.HUDDLE_ROLE ?? "", "x-huddle-name": process.env.HUDDLE_NAME ?? "", "x-huddle-pids": String(process.pid) }
     if (process.env.HUDDLE_TOKEN) headers.authorization = "Bearer " + process.env.HUDDLE_TOKEN
     const r = await fetch(HUB, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) })
     return r.ok ? await r.json() : {}
@@ -264,25 +266,55 @@ async function call(body: Record<string, unknown>): Promise<{ deny?: string; inj
 
 export const Huddle = async ({ directory }: { directory: string }) => {
   const args = new Map<string, unknown>()
+  // Per session this process works in: its start call to huddle (made on first sight, so a resumed
+  // session that opencode never announces is hosted too) and the context to put in its system prompt.
+  // opencode rebuilds the system prompt for every model call, so the start summary and the latest
+  // changes are kept and pushed each time (the oldest changes drop out).
+  // opencode keeps sessions on disk and sends no event when the process ends (session.deleted only
+  // when the user deletes one): the sessions still here end when opencode disposes its plugins.
+  const sessions = new Map<string, { started: Promise<void>; context: string[] }>()
+  const seen = (id: string) => {
+    let s = sessions.get(id)
+    if (!s) {
+      const fresh = { started: Promise.resolve(), context: [] as string[] }
+      fresh.started = call({ event: "session.created", sessionID: id, directory }).then((d) => { if (d.inject) fresh.context.push(d.inject) })
+      sessions.set(id, (s = fresh))
+    }
+    return s
+  }
   return {
     event: async ({ event }: { event: { type: string; properties?: any } }) => {
-      const id = event.properties?.info?.id ?? event.properties?.sessionID
-      if (id && (event.type === "session.created" || event.type === "session.deleted" || event.type === "session.idle")) await call({ event: event.type, sessionID: id, directory })
+      const id = event.properties?.sessionID ?? event.properties?.info?.id
+      if (typeof id !== "string") return
+      if (event.type === "session.created") await seen(id).started
+      else if (event.type === "session.idle" && sessions.has(id)) await call({ event: "session.idle", sessionID: id, directory })
+      else if (event.type === "session.deleted" && sessions.delete(id)) await call({ event: "session.deleted", sessionID: id, directory })
     },
     "tool.execute.before": async (input: { tool: string; sessionID: string; callID: string }, output: { args: unknown }) => {
+      await seen(input.sessionID).started
       args.set(input.callID, output.args)
       const d = await call({ event: "tool.before", sessionID: input.sessionID, callID: input.callID, tool: input.tool, args: output.args, directory })
       if (d.deny) throw new Error(d.deny)
     },
-    "tool.execute.after": async (input: { tool: string; sessionID: string; callID: string }) => {
-      const a = args.get(input.callID)
+    // Runs only when the tool succeeded; input.args is there in 1.18, the map covers releases without it.
+    "tool.execute.after": async (input: { tool: string; sessionID: string; callID: string; args?: unknown }) => {
+      const a = input.args ?? args.get(input.callID)
       args.delete(input.callID)
       await call({ event: "tool.after", sessionID: input.sessionID, callID: input.callID, tool: input.tool, args: a, directory })
     },
     "experimental.chat.system.transform": async (input: { sessionID?: string }, output: { system: string[] }) => {
       if (!input.sessionID) return
+      const s = seen(input.sessionID)
+      await s.started
       const d = await call({ event: "system", sessionID: input.sessionID, directory })
-      if (d.inject) output.system.push(d.inject)
+      if (d.inject) s.context.push(d.inject)
+      if (s.context.length > 6) s.context.splice(1, s.context.length - 6)
+      if (s.context.length) output.system.push(s.context.join("\\n\\n"))
+    },
+    dispose: async () => {
+      const ids = [...sessions.keys()]
+      sessions.clear()
+      await Promise.all(ids.map((id) => call({ event: "exit", sessionID: id, directory })))
     },
   }
 }

@@ -20,3 +20,5 @@ install_one() { # name package version
 install_one claude-code @anthropic-ai/claude-code 2.1.328
 install_one codex @openai/codex 0.171.0
 install_one gemini @google/gemini-cli 0.61.0
+# opencode-ai pulls its platform binary (opencode-linux-x64, ~1xx MB) as an optional dependency.
+install_one opencode opencode-ai 1.18.33

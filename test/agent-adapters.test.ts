@@ -155,4 +155,9 @@ describe('opencode adapter (huddle\'s plugin format)', () => {
     expect(opencode.render(ev, {}).body).toEqual({});
     expect(() => opencode.parse({ event: 'tool.before', directory: '/repo' }, {})).toThrow(/sessionID/);
   });
+  it('the plugin\'s lifecycle names (session.created/idle/deleted, exit from its dispose hook) and its pid header', () => {
+    const base = { sessionID: 'ses_1', directory: '/repo' };
+    expect(['session.created', 'system', 'session.idle', 'session.deleted', 'exit'].map((event) => opencode.parse({ ...base, event }, {}).kind)).toEqual(['session-start', 'prompt', 'activity', 'session-end', 'session-end']);
+    expect(opencode.parse({ ...base, event: 'session.created' }, { 'x-huddle-pids': '4242' }).pids).toEqual([4242]);
+  });
 });

@@ -3,7 +3,7 @@
  * format is huddle's own, spoken by the plugin `huddle init` writes
  * (`.opencode/plugins/huddle.ts`):
  *
- *   {event:"session.created"|"system"|"tool.before"|"tool.after"|"session.deleted"|…,
+ *   {event:"session.created"|"system"|"tool.before"|"tool.after"|"session.deleted"|"exit"|…,
  *    sessionID, directory, tool?, args?}
  *
  * and answered `{deny?, inject?}`: the plugin throws `deny` from
@@ -24,6 +24,8 @@ const KINDS: Record<string, HookEventKind> = {
   'tool.after': 'post-tool',
   'session.idle': 'activity',
   'session.deleted': 'session-end',
+  // The plugin's dispose hook: opencode is exiting (it sends no session event then).
+  exit: 'session-end',
 };
 
 export const opencode: AgentAdapter = {
