@@ -174,5 +174,5 @@ describe.skipIf(!have)('opencode 1.18.33 (real binary, mock model)', () => {
     expect(model.requests.length).toBe(6);
     expect(resumed.filter((s) => s.agent === 'opencode').map((s) => s.id)).toEqual([mine[0]!.id]);
     expect((await state()).sessions.filter((s) => s.agent === 'opencode')).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 });
