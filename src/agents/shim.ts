@@ -34,7 +34,17 @@ exit 0
 `;
 }
 
-/** The command an agent's hook config runs. */
-export function shimCommand(root: string, agent: string): string {
-  return `sh ${JSON.stringify(`${root}/${SHIM_FILE}`)} ${agent}`;
+/**
+ * The command an agent's hook config runs. It names no absolute path, so the committed file works in
+ * every checkout: Gemini CLI gives hooks GEMINI_PROJECT_DIR (measured on 0.61.0: the folder it started
+ * in, the one whose .gemini/ it loaded); Codex gives no such variable and runs hooks in the session's
+ * cwd, which may be a subfolder (measured on 0.171.0), so the script is found from the repository's top
+ * (huddle init's root is the git top level) or, outside git, the cwd. Cursor documents project hooks as
+ * run from the project root; the git form serves it too. `exec`: the script's $PPID (sent as
+ * X-Huddle-Pids) is then the agent whichever shell runs the command (dash would otherwise keep its own
+ * process in between).
+ */
+export function shimCommand(agent: string): string {
+  if (agent === 'gemini') return `exec sh "\${GEMINI_PROJECT_DIR:-.}/${SHIM_FILE}" ${agent}`;
+  return `exec sh "$(git rev-parse --show-toplevel 2>/dev/null || pwd)/${SHIM_FILE}" ${agent}`;
 }

@@ -3,7 +3,8 @@
  * by `huddle init --agent codex`, talking to a real huddle server: a message sent with `huddle send`
  * while the session is in the middle of a multi-step tool loop is in the model's very next request;
  * tool calls with nothing new add nothing; an unanswered request addressed to the session keeps its
- * stopping turn going once, and then it stops. The folder is trusted in config.toml; the hooks' own
+ * stopping turn going once, and then it stops. init ran in another checkout than the one Codex runs in,
+ * and Codex starts in a subfolder (the hook commands find .huddle/hook.sh from the repository). The folder is trusted in config.toml; the hooks' own
  * review is bypassed with the flag (codex.test.ts takes the user's path for it). Only loopback.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,14 +49,20 @@ describe.skipIf(!have)('Codex 0.171.0 delivery while it works (real binary, mock
   it('a message sent mid-loop is in the next request; nothing when nothing is new; a request needing a reply holds the stop once', async () => {
     const server = await startServer();
     const home = tempDir('huddle-codex-home-');
-    const root = path.join(tempDir(), 'repo');
-    fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-    spawnSync('git', ['init', '-q', root]);
-    for (const f of ['a', 'b', 'c']) fs.writeFileSync(path.join(root, `src/${f}.ts`), `export const ${f} = 1;\n`);
-    fs.mkdirSync(path.join(root, '.huddle'));
-    fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'e2e-codex-deliver' }));
-    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'codex', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: root, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
+    // init runs in one checkout; Codex runs in another (a teammate's), started in a subfolder: the
+    // committed hook commands name no absolute path, and Codex runs hooks in the session's cwd.
+    const first = path.join(tempDir(), 'where-init-ran');
+    fs.mkdirSync(path.join(first, 'src'), { recursive: true });
+    spawnSync('git', ['init', '-q', first]);
+    for (const f of ['a', 'b', 'c']) fs.writeFileSync(path.join(first, `src/${f}.ts`), `export const ${f} = 1;\n`);
+    fs.mkdirSync(path.join(first, '.huddle'));
+    fs.writeFileSync(path.join(first, '.huddle/config.json'), JSON.stringify({ project: 'e2e-codex-deliver' }));
+    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'codex', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: first, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
     expect(init.status, init.stderr).toBe(0);
+    const root = path.join(tempDir(), 'teammate', 'repo');
+    fs.mkdirSync(path.dirname(root), { recursive: true });
+    fs.renameSync(first, root);
+    expect(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8')).not.toContain(first);
 
     const lead = isolatedEnv({ HUDDLE_URL: server.url, HUDDLE_SESSION: 'lead-1', HUDDLE_NAME: 'lead', HUDDLE_ROLE: 'lead' });
     // Codex's session id is its thread id, known only once SessionStart ran: ask the server.
@@ -77,10 +84,10 @@ describe.skipIf(!have)('Codex 0.171.0 delivery while it works (real binary, mock
     const FYI = 'schema moved to v2, read src/schema.ts';
     const REQ = 'which port does your dev server use?';
     const model = await mockResponses([
-      { cmd: 'cat src/a.ts' },
+      { cmd: 'cat a.ts' },
       // Mid-loop: after the first tool ran, while Codex waits for the model.
-      { cmd: 'cat src/b.ts', before: () => send(FYI) },
-      { cmd: 'cat src/c.ts' },
+      { cmd: 'cat b.ts', before: () => send(FYI) },
+      { cmd: 'cat c.ts' },
       // Just before the turn ends: a request addressed to this very session.
       { text: 'All done.', before: () => send(REQ, '--needs-reply') },
       { text: 'Port 5173; replying now.' },
@@ -107,7 +114,7 @@ describe.skipIf(!have)('Codex 0.171.0 delivery while it works (real binary, mock
       '',
     ].join('\n'));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, CODEX_HOME: path.join(home, '.codex'), MOCK_API_KEY: 'dummy', HUDDLE_ROLE: 'frontend', HUDDLE_NAME: 'carol', NO_COLOR: '1' };
-    const r = await run(BIN, ['exec', '--skip-git-repo-check', '--json', '--sandbox', 'danger-full-access', '--dangerously-bypass-hook-trust', 'Read the files.'], root, env, 60_000);
+    const r = await run(BIN, ['exec', '--skip-git-repo-check', '--json', '--sandbox', 'danger-full-access', '--dangerously-bypass-hook-trust', 'Read the files.'], path.join(root, 'src'), env, 60_000);
     if (process.env.HUDDLE_E2E_DEBUG) console.log(JSON.stringify(model.requests.map((q) => (q.input as Item[]).map((i) => [i.type, i.role, JSON.stringify(i.content ?? i.output ?? i.arguments ?? '').slice(0, 400)])), null, 1).slice(0, 30000), r.stdout.slice(-3000), r.stderr.slice(-3000));
     expect(errors).toEqual([]);
     expect(r.code, `${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`).toBe(0);
@@ -119,6 +126,7 @@ describe.skipIf(!have)('Codex 0.171.0 delivery while it works (real binary, mock
     expect(reqs.length, JSON.stringify(reqs.slice(1).map((_, i) => added(i + 1))).slice(0, 3000)).toBe(5);
     // After the first tool nothing was new: the call and its output, no huddle text.
     expect(added(1).map((i) => i.type)).toEqual(['function_call', 'function_call_output']);
+    expect(JSON.stringify(added(1))).toContain('export const a = 1;');
     expect(JSON.stringify(added(1))).not.toContain('huddle');
     // The message sent while the model was thinking is in the very next request: Codex 0.171.0 puts the
     // PostToolUse additionalContext as a developer message between the call and its output.
