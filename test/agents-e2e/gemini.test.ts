@@ -5,7 +5,8 @@
  * (`run_shell_command`) on a file alice holds are denied at BeforeTool naming her and the file is
  * unchanged, a free file's `write_file` goes through and AfterTool records it as being edited, the
  * SessionStart/BeforeAgent context reaches the model, an AfterTool with nothing new adds nothing while a
- * message sent mid-loop comes back with the next tool's result, once, and the session comes and goes.
+ * message sent mid-loop comes back with the next tool's result, once, and the session comes and goes; init
+ * ran in another checkout than the one Gemini runs in.
  *
  * Offline switches measured on 0.61.0: GOOGLE_GEMINI_BASE_URL alone selects the "gateway" auth type,
  * which `-p` rejects ("Invalid auth method selected."), so the throwaway HOME's settings select
@@ -53,14 +54,19 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
   it('denies replace and a shell write on the locked file naming the holder at BeforeTool, records the free write_file, locks through huddle\'s MCP tool, injects context, and the session comes and goes with its locks', async () => {
     const server = await startServer();
     const home = tempDir('huddle-gemini-home-');
-    const root = path.join(tempDir(), 'repo');
-    fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-    spawnSync('git', ['init', '-q', root]);
-    fs.writeFileSync(path.join(root, 'src/locked.ts'), 'export const locked = 1;\n');
-    fs.mkdirSync(path.join(root, '.huddle'));
-    fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'e2e-gemini' }));
-    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'gemini', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: root, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
+    // init runs in one checkout, Gemini in another (a teammate's): the hook commands name no absolute path.
+    const first = path.join(tempDir(), 'where-init-ran');
+    fs.mkdirSync(path.join(first, 'src'), { recursive: true });
+    spawnSync('git', ['init', '-q', first]);
+    fs.writeFileSync(path.join(first, 'src/locked.ts'), 'export const locked = 1;\n');
+    fs.mkdirSync(path.join(first, '.huddle'));
+    fs.writeFileSync(path.join(first, '.huddle/config.json'), JSON.stringify({ project: 'e2e-gemini' }));
+    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'gemini', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: first, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
     expect(init.status, init.stderr).toBe(0);
+    const root = path.join(tempDir(), 'teammate', 'repo');
+    fs.mkdirSync(path.dirname(root), { recursive: true });
+    fs.renameSync(first, root);
+    expect(fs.readFileSync(path.join(root, '.gemini/settings.json'), 'utf8')).not.toContain(first);
     const lock = await fetch(`${server.url}/api/p/e2e-gemini/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'alice-1', name: 'alice', role: 'backend' }, paths: ['src/locked.ts'], reason: 'refactoring' }) });
     expect(((await lock.json()) as { ok: boolean }).ok).toBe(true);
 
