@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLI, cleanup, startServer, tempDir } from './helpers.js';
+import { shimCommand } from '../src/agents/shim.js';
 
 afterEach(cleanup);
 
@@ -56,7 +57,7 @@ describe('huddle init --agent', () => {
     expect(first.stdout).toMatch(/2\. git add [^\n]*\.codex\/hooks\.json[^\n]*\.gemini\/settings\.json/);
     expect(first.stdout).toMatch(/\d\. gemini: .*Trust folder/);
     // No absolute path: the committed files work in every checkout (the script is found from the repository).
-    const shimCmd = 'exec sh "$(git rev-parse --show-toplevel 2>/dev/null || pwd)/.huddle/hook.sh"';
+    const shimCmd = 'd=$PWD; while [ -n "$d" ] && [ ! -f "$d/.huddle/hook.sh" ]; do d=${d%/*}; done; exec sh "$d/.huddle/hook.sh"';
     for (const f of ['.codex/hooks.json', '.gemini/settings.json', '.cursor/hooks.json', '.claude/settings.json']) expect(fs.readFileSync(path.join(root, f), 'utf8')).not.toContain(root);
     const codexHooks = JSON.parse(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8'));
     expect(codexHooks.hooks.PreToolUse[0].hooks[0]).toMatchObject({ type: 'command', command: `${shimCmd} codex` });
@@ -166,7 +167,7 @@ describe('the shell shim (.huddle/hook.sh)', () => {
     const portable = fs.readFileSync(file, 'utf8');
     // What an older huddle init wrote, in the checkout it ran in.
     const old = '/home/someone/elsewhere';
-    fs.writeFileSync(file, portable.replaceAll(JSON.stringify('exec sh "$(git rev-parse --show-toplevel 2>/dev/null || pwd)/.huddle/hook.sh" codex').slice(1, -1), `sh \\"${old}/.huddle/hook.sh\\" codex`));
+    fs.writeFileSync(file, portable.replaceAll(JSON.stringify(shimCommand('codex')).slice(1, -1), `sh \\"${old}/.huddle/hook.sh\\" codex`));
     expect(fs.readFileSync(file, 'utf8')).toContain(`${old}/.huddle/hook.sh`);
     const home = tempDir('huddle-doctor-home-');
     const doc = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
