@@ -137,9 +137,10 @@ export const codexInstaller: Installer = {
     `Codex runs these hooks only after two trust steps (until then it edits locked files unchecked): ` +
     `(1) run \`codex\` in ${root} and answer "Trust this folder?" with yes (or run \`codex exec --trust\` there once); ` +
     `(2) when codex then says "… hooks need review before they can run", choose "Trust all and continue" (later: /hooks). ` +
-    `\`codex exec\` skips untrusted hooks without a word; \`huddle doctor\` checks both steps. Editing .codex/hooks.json re-arms the review.`,
+    `\`codex exec\` skips untrusted hooks without a word; \`huddle doctor\` checks both steps. Editing .codex/hooks.json re-arms the review, ` +
+    `and so does a huddle init that changes huddle's hook command (init then says so).`,
   files(ctx) {
-    const cmd = (timeout: number) => ({ type: 'command', command: shimCommand(ctx.root, 'codex'), timeout });
+    const cmd = (timeout: number) => ({ type: 'command', command: shimCommand('codex'), timeout });
     const ours: Record<string, Group> = {
       SessionStart: { matcher: 'startup|resume|clear', hooks: [cmd(10)] },
       UserPromptSubmit: { hooks: [cmd(5)] },
@@ -180,7 +181,7 @@ export const geminiInstaller: Installer = {
     `(or add ${JSON.stringify(root)}: "TRUST_FOLDER" to ~/.gemini/trustedFolders.json), then restart running gemini sessions. ` +
     `It then warns once that the project's hooks will run. Never use --skip-trust with huddle: it skips the hooks. \`huddle doctor\` checks the trust.`,
   files(ctx) {
-    const cmd = (name: string) => ({ name, type: 'command', command: shimCommand(ctx.root, 'gemini'), timeout: 5000 });
+    const cmd = (name: string) => ({ name, type: 'command', command: shimCommand('gemini'), timeout: 5000 });
     const ours: Record<string, Group> = {
       SessionStart: { hooks: [cmd('huddle-start')] },
       BeforeAgent: { hooks: [cmd('huddle-prompt')] },
@@ -207,7 +208,7 @@ export const cursorInstaller: Installer = {
   commands: ['cursor', 'cursor-agent'],
   next: () => 'Cursor reads .cursor/hooks.json at start: restart Cursor and check Settings > Hooks lists huddle\'s. If Cursor also runs Claude Code hooks (third-party hooks), huddle sees one session either way.',
   files(ctx) {
-    const cmd = (timeout: number, matcher?: string) => ({ command: shimCommand(ctx.root, 'cursor'), timeout, ...(matcher ? { matcher } : {}) });
+    const cmd = (timeout: number, matcher?: string) => ({ command: shimCommand('cursor'), timeout, ...(matcher ? { matcher } : {}) });
     const ours: Record<string, Json> = {
       sessionStart: cmd(10),
       preToolUse: cmd(5, 'Write|Delete|Shell'),

@@ -94,12 +94,16 @@ export class HookConfigs {
     const roots = configured.length ? configured : defaultHookRoots();
     for (const f of roots) consider(f);
     for (const f of this.source.knownRepos?.() ?? []) consider(f);
+    if (best !== null) return best;
     // A hosted session's folder is what a client said (a write credential); one as broad as the file
     // system's root, or a folder that holds the home or a hook root, says nothing and is not taken.
+    // It only opens a cwd that no root holds, and the outermost one counts: a session started in a
+    // subfolder (Codex runs hooks in the session's cwd) must still find the .huddle/ above it, and its
+    // own folder would otherwise become the ceiling once the cache expired (its project lost mid-run).
     const broad = [os.homedir(), ...roots].filter((r) => path.isAbsolute(r)).map((r) => real(r, true) ?? path.resolve(r));
     for (const f of this.source.hostedFolders()) {
       const r = path.isAbsolute(f) ? real(f, true) : null;
-      if (r && path.dirname(r) !== r && !broad.some((b) => inside(b, r))) consider(r);
+      if (r && path.dirname(r) !== r && !broad.some((b) => inside(b, r)) && inside(dir, r) && (best === null || r.length < best.length)) best = r;
     }
     return best;
   }

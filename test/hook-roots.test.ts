@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { CLI, cleanup, startServer, tempDir } from './helpers.js';
 import { readKnownRepos, knownReposFile } from '../src/node/known-repos.js';
 import type { HuddleServer } from '../relay/server.js';
+import { HookConfigs } from '../relay/hook-config.js';
+import type { HookEvent } from '../src/agents/event.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -62,6 +64,20 @@ async function touched(fn: () => Promise<unknown>): Promise<string[]> {
 }
 
 describe('hook roots', () => {
+  it('a session hosted in a subfolder keeps finding the .huddle/ above it (its own folder never becomes the ceiling)', () => {
+    const base = tempDir('huddle-roots-sub-');
+    const root = repo(path.join(base, 'repo'), 'sub-project');
+    const sub = path.join(root, 'src');
+    fs.mkdirSync(sub);
+    // Codex runs hooks in the session's cwd; once hosted, that folder is among the hosted ones.
+    const ev = { agent: 'codex', kind: 'stop', session: 'cx-1', cwd: sub } as unknown as HookEvent;
+    const inRoot = new HookConfigs({ roots: () => [base], hostedFolders: () => [sub] });
+    expect(inRoot.resolve(ev).project).toBe('sub-project');
+    // Outside every root, a hosted folder opens the cwd; the outermost hosted one counts.
+    const hostedOnly = new HookConfigs({ roots: () => [path.join(base, 'unrelated')], hostedFolders: () => [sub, root] });
+    expect(hostedOnly.resolve(ev).project).toBe('sub-project');
+  });
+
   it('resolves a cwd inside a hook root, refuses one outside without reading anything there', async () => {
     const base = tempDir('huddle-roots-');
     const allowed = path.join(base, 'allowed');

@@ -2,8 +2,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { CLI, cleanup, startServer, tempDir } from './helpers.js';
+import { shimCommand } from '../src/agents/shim.js';
 
 afterEach(cleanup);
 
@@ -55,8 +56,9 @@ describe('huddle init --agent', () => {
     expect(first.stdout.match(/next steps:/g)).toHaveLength(1);
     expect(first.stdout).toMatch(/2\. git add [^\n]*\.codex\/hooks\.json[^\n]*\.gemini\/settings\.json/);
     expect(first.stdout).toMatch(/\d\. gemini: .*Trust folder/);
-    const shim = path.join(root, '.huddle/hook.sh');
-    const shimCmd = `sh ${JSON.stringify(shim)}`;
+    // No absolute path: the committed files work in every checkout (the script is found from the repository).
+    const shimCmd = 'd=$PWD; while [ -n "$d" ] && [ ! -f "$d/.huddle/hook.sh" ]; do d=${d%/*}; done; exec sh "$d/.huddle/hook.sh"';
+    for (const f of ['.codex/hooks.json', '.gemini/settings.json', '.cursor/hooks.json', '.claude/settings.json']) expect(fs.readFileSync(path.join(root, f), 'utf8')).not.toContain(root);
     const codexHooks = JSON.parse(fs.readFileSync(path.join(root, '.codex/hooks.json'), 'utf8'));
     expect(codexHooks.hooks.PreToolUse[0].hooks[0]).toMatchObject({ type: 'command', command: `${shimCmd} codex` });
     const toml = fs.readFileSync(path.join(root, '.codex/config.toml'), 'utf8');
@@ -64,6 +66,7 @@ describe('huddle init --agent', () => {
     expect(toml).toContain('[mcp_servers.huddle]\ncommand = "node"\nargs = ["/opt/huddle dir/huddle.js", "mcp"]');
     const gem = JSON.parse(fs.readFileSync(path.join(root, '.gemini/settings.json'), 'utf8'));
     expect(Object.keys(gem.hooks)).toEqual(['SessionStart', 'BeforeAgent', 'BeforeTool', 'AfterTool', 'SessionEnd']);
+    expect(gem.hooks.BeforeTool[0].hooks[0].command).toBe('exec sh "${GEMINI_PROJECT_DIR:-.}/.huddle/hook.sh" gemini');
     expect(gem.mcpServers.huddle).toMatchObject({ command: 'node', args: ['/opt/huddle dir/huddle.js', 'mcp'] });
     const cur = JSON.parse(fs.readFileSync(path.join(root, '.cursor/hooks.json'), 'utf8'));
     expect(cur.version).toBe(1);
@@ -119,6 +122,63 @@ describe('the shell shim (.huddle/hook.sh)', () => {
     expect(down.stderr).toMatch(/continuing without huddle/);
     const closed = await run('sh', [shim, 'codex'], root, payload('src/api.ts'), { HUDDLE_HOOK_URL: 'http://127.0.0.1:9', HUDDLE_FAIL_CLOSED: '1' });
     expect(closed.code).toBe(2);
+  });
+
+  it('the hook commands init writes find the script in a checkout moved elsewhere, from a subfolder, as each agent runs them', async () => {
+    const server = await startServer();
+    const first = path.join(tempDir(), 'where-init-ran');
+    fs.mkdirSync(path.join(first, 'src'), { recursive: true });
+    spawnSync('git', ['init', '-q', first]);
+    fs.mkdirSync(path.join(first, '.huddle'));
+    fs.writeFileSync(path.join(first, '.huddle/config.json'), JSON.stringify({ project: 'shim-moved' }));
+    expect((await huddle(['init', '--agent', 'codex,gemini,cursor', '--url', server.url, '--bin', 'huddle', '--no-guard'], first)).code).toBe(0);
+    // A teammate's checkout somewhere else; the first one is gone.
+    const root = path.join(tempDir(), 'teammate', 'checkout');
+    fs.mkdirSync(path.dirname(root), { recursive: true });
+    fs.renameSync(first, root);
+    const lock = await fetch(`${server.url}/api/p/shim-moved/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'A', name: 'alice' }, paths: ['src/api.ts'] }) });
+    expect(((await lock.json()) as { ok: boolean }).ok).toBe(true);
+    const hookCmd = (file: string, pick: (o: any) => string) => pick(JSON.parse(fs.readFileSync(path.join(root, file), 'utf8')));
+    const codexCmd = hookCmd('.codex/hooks.json', (o) => o.hooks.PreToolUse[0].hooks[0].command);
+    const geminiCmd = hookCmd('.gemini/settings.json', (o) => o.hooks.BeforeTool[0].hooks[0].command);
+    const cursorCmd = hookCmd('.cursor/hooks.json', (o) => o.hooks.preToolUse[0].command);
+    const codexIn = JSON.stringify({ session_id: 'cx-m', cwd: path.join(root, 'src'), hook_event_name: 'PreToolUse', tool_name: 'apply_patch', tool_input: { command: '*** Begin Patch\n*** Update File: api.ts\n*** End Patch\n' } });
+    // Codex 0.171.0 runs hooks in the session's cwd (here a subfolder), with no project variable.
+    const cx = await run('sh', ['-c', codexCmd], path.join(root, 'src'), codexIn);
+    expect(cx.code, cx.stderr).toBe(0);
+    expect(cx.stdout, cx.stderr).not.toBe('');
+    expect(JSON.parse(cx.stdout).hookSpecificOutput.permissionDecisionReason).toContain('alice');
+    // Gemini CLI 0.61.0 sets GEMINI_PROJECT_DIR to the folder whose .gemini/ it loaded.
+    const gemIn = JSON.stringify({ session_id: 'gm-m', cwd: root, hook_event_name: 'BeforeTool', tool_name: 'replace', tool_input: { file_path: path.join(root, 'src/api.ts'), old_string: 'a', new_string: 'b' } });
+    const gm = await run('sh', ['-c', geminiCmd], root, gemIn, { GEMINI_PROJECT_DIR: root });
+    expect(gm.code, gm.stderr).toBe(0);
+    expect(JSON.parse(gm.stdout)).toMatchObject({ decision: 'deny', reason: expect.stringContaining('alice') });
+    const cuIn = JSON.stringify({ conversation_id: 'cu-m', workspace_roots: [root], cwd: root, hook_event_name: 'preToolUse', tool_name: 'Write', tool_input: { file_path: path.join(root, 'src/api.ts') } });
+    const cu = await run('sh', ['-c', cursorCmd], root, cuIn);
+    expect(cu.code, cu.stderr).toBe(0);
+    expect(cu.stdout).toMatch(/"permission":"deny"/);
+  });
+
+  it('init rewrites hook files that name the script by absolute path, and says Codex must trust them again; doctor fails on another checkout\'s path', async () => {
+    const server = await startServer();
+    const root = project();
+    expect((await huddle(['init', '--agent', 'codex', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).code).toBe(0);
+    const file = path.join(root, '.codex/hooks.json');
+    const portable = fs.readFileSync(file, 'utf8');
+    // What an older huddle init wrote, in the checkout it ran in.
+    const old = '/home/someone/elsewhere';
+    fs.writeFileSync(file, portable.replaceAll(JSON.stringify(shimCommand('codex')).slice(1, -1), `sh \\"${old}/.huddle/hook.sh\\" codex`));
+    expect(fs.readFileSync(file, 'utf8')).toContain(`${old}/.huddle/hook.sh`);
+    const home = tempDir('huddle-doctor-home-');
+    const doc = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
+    expect(doc.code).toBe(1);
+    expect(doc.stdout).toMatch(new RegExp(`^FAIL codex\\s+\\.codex/hooks\\.json runs ${old}/\\.huddle/hook\\.sh, another checkout's hook script — fix: huddle init --agent codex`, 'm'));
+    const again = await huddle(['init', '--agent', 'codex', '--url', server.url, '--bin', 'huddle', '--no-guard'], root);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/note: \.codex\/hooks\.json: huddle's hook commands changed, so Codex counts them as modified: trust them again once/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(portable);
+    // Unchanged the next time: no note.
+    expect((await huddle(['init', '--agent', 'codex', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).stdout).not.toMatch(/trust them again/);
   });
 });
 

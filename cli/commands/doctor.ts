@@ -25,6 +25,14 @@ const read = (f: string): string | null => {
   }
 };
 
+const real = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+};
+
 const WIRING: Record<string, { file: string; mark: RegExp }> = {
   'claude-code': { file: '.claude/settings.json', mark: /\/hooks\/claude-code|huddle(\.js)?["']?\s+hook/ },
   codex: { file: '.codex/hooks.json', mark: /hook\.sh\\?["']?\s+codex/ },
@@ -49,6 +57,13 @@ export async function runDoctor(cwd: string, opts: { url?: string; json?: boolea
   for (const [agent, w] of Object.entries(WIRING)) {
     const text = read(path.join(root, w.file));
     if (text === null || !w.mark.test(text)) continue;
+    // A hook file from before hook commands were portable names one checkout's script by absolute path:
+    // committed, it runs another checkout's copy (or none) for teammates.
+    const elsewhere = [...text.matchAll(/"sh \\"(\/[^"\\]*)\/\.huddle\/hook\.sh\\"/g)].map((m) => m[1]!).filter((dir) => real(dir) !== real(root));
+    if (elsewhere.length > 0) {
+      checks.push({ agent, ok: false, what: `${w.file} runs ${elsewhere[0]}/${SHIM_FILE}, another checkout's hook script`, fix: `huddle init --agent ${agent} (the command then finds the script from the repository${agent === 'codex' ? '; Codex asks to trust the changed hooks once' : ''})` });
+      continue;
+    }
     checks.push({ agent, ok: true, what: `wired in ${w.file}` });
     if (agent === 'codex') {
       const { codexTrust } = await import('../codex-trust.js');

@@ -273,7 +273,13 @@ async function planInstall(root: string, flags: InitFlags): Promise<InitResult> 
     if (!agents.includes(inst.agent)) continue;
     for (const edit of inst.files({ root, argv, httpBase })) {
       const before = readText(path.join(root, edit.file));
-      plans.push({ file: edit.file, before, after: edit.install(before) });
+      const after = edit.install(before);
+      plans.push({ file: edit.file, before, after });
+      // Codex trusts a hook by the hash of its command: a changed command (such as the move from an
+      // absolute path to the repository-relative one) must be reviewed again, or Codex skips it silently.
+      if (inst.agent === 'codex' && edit.file === '.codex/hooks.json' && before !== null && /hook\.sh\\?["']?\s+codex/.test(before) && after !== before) {
+        notes.push('.codex/hooks.json: huddle\'s hook commands changed, so Codex counts them as modified: trust them again once (run `codex`, "Trust all and continue", or /hooks); until then Codex skips them');
+      }
     }
     next.push(`${inst.agent}: ${inst.next(root)}`);
   }

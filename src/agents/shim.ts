@@ -34,7 +34,17 @@ exit 0
 `;
 }
 
-/** The command an agent's hook config runs. */
-export function shimCommand(root: string, agent: string): string {
-  return `sh ${JSON.stringify(`${root}/${SHIM_FILE}`)} ${agent}`;
+/**
+ * The command an agent's hook config runs. It names no absolute path, so the committed file works in
+ * every checkout. Gemini CLI gives hooks GEMINI_PROJECT_DIR (measured on 0.61.0: the folder it started
+ * in, the one whose .gemini/ it loaded). Codex gives no such variable and runs hooks in the session's
+ * cwd, which may be a subfolder (measured on 0.171.0): the command climbs from $PWD to the nearest
+ * folder holding the script, with shell builtins only (`git rev-parse --show-toplevel` would cost a
+ * process, about 3 ms per tool call here, and need git). Cursor documents project hooks as run from
+ * the project root; the same form serves it. `exec`: the script's $PPID (sent as X-Huddle-Pids) is the
+ * agent whichever shell runs the command (dash would otherwise keep its own process in between).
+ */
+export function shimCommand(agent: string): string {
+  if (agent === 'gemini') return `exec sh "\${GEMINI_PROJECT_DIR:-.}/${SHIM_FILE}" ${agent}`;
+  return `d=$PWD; while [ -n "$d" ] && [ ! -f "$d/${SHIM_FILE}" ]; do d=\${d%/*}; done; exec sh "$d/${SHIM_FILE}" ${agent}`;
 }

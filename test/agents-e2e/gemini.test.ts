@@ -4,7 +4,9 @@
  * `huddle init --agent gemini`, talking to a real huddle server: a `replace` and a shell write
  * (`run_shell_command`) on a file alice holds are denied at BeforeTool naming her and the file is
  * unchanged, a free file's `write_file` goes through and AfterTool records it as being edited, the
- * SessionStart/BeforeAgent context reaches the model, and the session comes and goes.
+ * SessionStart/BeforeAgent context reaches the model, an AfterTool with nothing new adds nothing while a
+ * message sent mid-loop comes back with the next tool's result, once, and the session comes and goes; init
+ * ran in another checkout than the one Gemini runs in.
  *
  * Offline switches measured on 0.61.0: GOOGLE_GEMINI_BASE_URL alone selects the "gateway" auth type,
  * which `-p` rejects ("Invalid auth method selected."), so the throwaway HOME's settings select
@@ -19,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLI, ROOT, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { isolatedEnv, runCli } from '../cli-run.js';
 import { mockGemini } from './mock-gemini.js';
 
 const BIN = path.join(process.env.HUDDLE_AGENTS_DIR ?? path.join(ROOT, '.cache/agents'), 'gemini/node_modules/.bin/gemini');
@@ -51,14 +54,19 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
   it('denies replace and a shell write on the locked file naming the holder at BeforeTool, records the free write_file, locks through huddle\'s MCP tool, injects context, and the session comes and goes with its locks', async () => {
     const server = await startServer();
     const home = tempDir('huddle-gemini-home-');
-    const root = path.join(tempDir(), 'repo');
-    fs.mkdirSync(path.join(root, 'src'), { recursive: true });
-    spawnSync('git', ['init', '-q', root]);
-    fs.writeFileSync(path.join(root, 'src/locked.ts'), 'export const locked = 1;\n');
-    fs.mkdirSync(path.join(root, '.huddle'));
-    fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'e2e-gemini' }));
-    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'gemini', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: root, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
+    // init runs in one checkout, Gemini in another (a teammate's): the hook commands name no absolute path.
+    const first = path.join(tempDir(), 'where-init-ran');
+    fs.mkdirSync(path.join(first, 'src'), { recursive: true });
+    spawnSync('git', ['init', '-q', first]);
+    fs.writeFileSync(path.join(first, 'src/locked.ts'), 'export const locked = 1;\n');
+    fs.mkdirSync(path.join(first, '.huddle'));
+    fs.writeFileSync(path.join(first, '.huddle/config.json'), JSON.stringify({ project: 'e2e-gemini' }));
+    const init = spawnSync(process.execPath, [CLI, 'init', '--agent', 'gemini', '--url', server.url, '--bin', `${process.execPath} ${CLI}`, '--no-guard'], { cwd: first, encoding: 'utf8', env: { ...process.env, HUDDLE_URL: '' } });
     expect(init.status, init.stderr).toBe(0);
+    const root = path.join(tempDir(), 'teammate', 'repo');
+    fs.mkdirSync(path.dirname(root), { recursive: true });
+    fs.renameSync(first, root);
+    expect(fs.readFileSync(path.join(root, '.gemini/settings.json'), 'utf8')).not.toContain(first);
     const lock = await fetch(`${server.url}/api/p/e2e-gemini/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'alice-1', name: 'alice', role: 'backend' }, paths: ['src/locked.ts'], reason: 'refactoring' }) });
     expect(((await lock.json()) as { ok: boolean }).ok).toBe(true);
 
@@ -67,12 +75,21 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
     let afterWrite: Session[] = [];
     let afterLock: Array<{ path: string; session: string; sessionName: string }> = [];
     const state = async () => (await (await fetch(`${server.url}/api/p/e2e-gemini/state`)).json()) as { sessions: Session[]; locks: typeof afterLock };
+    // Delivery between tool calls (issue 16): a message sent while the model thinks, after the write_file.
+    const FYI = 'schema moved to v2, read src/schema.ts';
+    const errors: string[] = [];
+    const lead = isolatedEnv({ HUDDLE_URL: server.url, HUDDLE_SESSION: 'lead-1', HUDDLE_NAME: 'lead', HUDDLE_ROLE: 'lead' });
+    const send = async (text: string) => {
+      const ids = (await state()).sessions.filter((s) => s.agent === 'gemini').map((s) => s.id);
+      const r = await runCli(['send', ids[0] ?? 'none', text], { cwd: root, env: lead });
+      if (ids.length !== 1 || r.code !== 0) errors.push(`send to ${JSON.stringify(ids)}: ${r.stderr}`);
+    };
     const model = await mockGemini([
       { call: 'replace', args: { file_path: locked, old_string: 'locked = 1', new_string: 'locked = 2', instruction: 'bump it' } },
       { call: 'run_shell_command', args: { command: 'echo hacked > src/locked.ts', description: 'write' } },
       { call: 'write_file', args: { file_path: free, content: 'export const free = 1;\n' } },
       // AfterTool has run once Gemini asks the model again: the edit must be recorded by then.
-      { call: 'mcp_huddle_lock', args: { paths: ['src/next.ts'], reason: 'next step' }, before: async () => { afterWrite = (await state()).sessions; } },
+      { call: 'mcp_huddle_lock', args: { paths: ['src/next.ts'], reason: 'next step' }, before: async () => { afterWrite = (await state()).sessions; await send(FYI); } },
       // The lock taken through huddle's MCP server belongs to the hooks' session (the MCP server linked to it).
       { text: 'All done.', before: async () => { afterLock = (await state()).locks; } },
     ]);
@@ -103,6 +120,7 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
     clearInterval(poll);
     if (process.env.HUDDLE_E2E_DEBUG) console.log(JSON.stringify(model.requests, null, 1).slice(0, 20000), r.stdout, r.stderr);
     expect(r.code, `${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`).toBe(0);
+    expect(errors).toEqual([]);
     // The project hooks were loaded (Gemini warns about them on first sight), not skipped.
     expect(r.stderr).toMatch(/huddle-guard/);
 
@@ -128,6 +146,15 @@ describe.skipIf(!have)('Gemini CLI 0.61.0 (real binary, mock model)', () => {
     expect((mine[0]!.editing ?? []).map((e) => e.path)).toEqual(['src/free.ts']);
     expect(afterLock.filter((l) => l.path === 'src/next.ts').map((l) => [l.session, l.sessionName]), JSON.stringify(afterLock)).toEqual([[mine[0]!.id, 'dave']]);
     expect(JSON.stringify(response(4, 'mcp_huddle_lock'))).toMatch(/src\/next\.ts/);
+    // AfterTool with nothing new adds nothing: what Gemini added after the write_file carries no huddle text
+    // (AfterTool ran there: it recorded the edit above). Gemini resends the conversation; the tail is new.
+    const added = (i: number) => JSON.stringify((model.requests[i]!.contents as unknown[]).slice((model.requests[i - 1]!.contents as unknown[]).length));
+    expect(added(3)).toContain('write_file');
+    expect(added(3), added(3)).not.toMatch(/hook_context|huddle:|team context/);
+    // The message sent mid-loop came back with the next tool's result (AfterTool additionalContext, as <hook_context>), once.
+    expect(added(4)).toContain(FYI);
+    expect(added(4)).toContain('hook_context');
+    expect(JSON.stringify(model.requests[4]!.contents).split(FYI).length - 1).toBe(1);
     // SessionEnd: the session is gone and so is the lock it took through MCP.
     const after = await state();
     expect(after.sessions.filter((s) => s.agent === 'gemini')).toEqual([]);
