@@ -4,6 +4,7 @@
  * the time.
  */
 import { claimLive, conflicts, resolve, type LockMode, type SeenClaim } from './locks.js';
+import { patternsOverlap } from './paths.js';
 import { sessionOf, statusOf, STATUS_THRESHOLDS, type SessionState, type SessionStatus } from './session.js';
 
 export interface SessionView extends Omit<SessionState, 'locks'> {
@@ -185,6 +186,26 @@ export function blockingLock(view: PresenceView, sessionId: string, path: string
     if (conflicts(l, { session: sessionId, path, mode })) return l;
   }
   return null;
+}
+
+/**
+ * Whether an exclusive lock of another session may stand in the way of `sessionId` writing one of
+ * `paths`, from the raw awareness states, without building a view. False is exact: then
+ * `blockingLock` finds no exclusive lock for any of them in a view built from these states at
+ * `now` (with any `isForced`), since a view's locks are a subset of the live claims of other
+ * non-stale sessions scanned here, and a write is refused only for an exclusive one. True: build
+ * the view and look. Most writes are to files nobody holds: they cost a scan, not a view.
+ */
+export function mayBlockWrite(states: Map<number, unknown>, sessionId: string, paths: readonly string[], now: number, thresholds = STATUS_THRESHOLDS): boolean {
+  for (const raw of states.values()) {
+    const s = sessionOf(raw);
+    if (!s || s.id === sessionId || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, thresholds) === 'stale') continue;
+    for (const c of s.locks) {
+      if (c.mode !== 'exclusive' || !claimLive(c, now)) continue;
+      for (const p of paths) if (patternsOverlap(c.path, p)) return true;
+    }
+  }
+  return false;
 }
 
 /** Files that two or more live sessions are editing, with overlapping line ranges marked as conflicts. */
