@@ -86,10 +86,8 @@ describe('ClaimIndex.remove', () => {
 });
 
 describe('membersToCheck (one yield index per awareness)', () => {
-  const member = (id: string, locks: LockClaim[]): YieldMember & { locks: LockClaim[] } => {
-    const m = { id, locks, published: { locks }, checkYield: () => {} };
-    return m;
-  };
+  type Member = YieldMember & { published: { locks: LockClaim[] } };
+  const member = (id: string, locks: LockClaim[]): Member => ({ id, published: { locks }, checkYield: () => {} });
 
   it('asks the holder of a confirmed claim that a changed confirmed claim meets, and only it', () => {
     const m1 = member('m1', [lock('a', 'src/a.ts'), lock('b', 'docs/x.md', { mode: 'shared' })]);
