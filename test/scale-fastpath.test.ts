@@ -8,6 +8,7 @@ import { ClaimIndex, claimLive, conflicts, type LockClaim } from '../src/model/l
 import { patternsOverlap } from '../src/model/paths.js';
 import { newSessionState, type SessionState } from '../src/model/session.js';
 import { ConfirmedClaims, membersToCheck, type YieldMember } from '../src/peer/yield-index.js';
+import { othersClaimMeets } from '../src/model/claims-seen.js';
 
 const NOW = 1_000_000;
 const state = (id: string, patch: Partial<SessionState> = {}) => ({ huddle: { ...newSessionState({ id, name: id, role: 'agent' }, { host: 'h', pid: 1, cwd: '/' }, NOW - 1000, false), ...patch } });
@@ -135,5 +136,38 @@ describe('membersToCheck (one yield index per awareness)', () => {
       }
     }
     expect(asked).toBeGreaterThan(50);
+  });
+});
+
+describe('othersClaimMeets (claims indexed per state map, kept in step lazily)', () => {
+  it('follows one map through added, replaced and removed states, exactly as a scan of every claim', () => {
+    const r = rng(99);
+    const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+    const states = new Map<number, unknown>();
+    const scan = (me: string, paths: string[], exclusiveOnly: boolean) => {
+      for (const raw of states.values()) {
+        const s = (raw as { huddle?: SessionState } | null)?.huddle;
+        if (!s || s.id === me || s.kind === 'watcher' || s.lastActive < NOW - 3600_000 + 1) continue;
+        for (const c of s.locks) if (claimLive(c, NOW) && !(exclusiveOnly && c.mode !== 'exclusive') && paths.some((p) => patternsOverlap(c.path, p))) return true;
+      }
+      return false;
+    };
+    let yes = 0;
+    for (let round = 0; round < 500; round++) {
+      const id = Math.floor(r() * 8);
+      const what = r();
+      if (what < 0.15) states.delete(id);
+      else if (what < 0.2) states.set(id, { user: 'not ours' });
+      else {
+        const locks = Array.from({ length: Math.floor(r() * 4) }, (_, k) => lock(`l${round}-${k}`, pick(PATHS), { mode: r() < 0.3 ? 'shared' : 'exclusive', expiresAt: r() < 0.1 ? NOW - 1 : NOW + 1000 }));
+        states.set(id, state(pick(['a', 'b', 'me']), { locks, kind: r() < 0.1 ? 'watcher' : 'session', lastActive: r() < 0.1 ? NOW - 3600_000 : NOW - 10 }));
+      }
+      const paths = [pick(PATHS), ...(r() < 0.5 ? [pick(PATHS)] : [])];
+      const exclusiveOnly = r() < 0.5;
+      const want = scan('me', paths, exclusiveOnly);
+      if (want) yes++;
+      expect(othersClaimMeets(states, 'me', paths, NOW, { exclusiveOnly }), `round ${round}`).toBe(want);
+    }
+    expect(yes).toBeGreaterThan(100);
   });
 });

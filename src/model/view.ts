@@ -4,7 +4,7 @@
  * the time.
  */
 import { claimLive, conflicts, resolve, type LockMode, type SeenClaim } from './locks.js';
-import { patternsOverlap } from './paths.js';
+import { othersClaimMeets } from './claims-seen.js';
 import { sessionOf, statusOf, STATUS_THRESHOLDS, type SessionState, type SessionStatus } from './session.js';
 
 export interface SessionView extends Omit<SessionState, 'locks'> {
@@ -197,15 +197,7 @@ export function blockingLock(view: PresenceView, sessionId: string, path: string
  * the view and look. Most writes are to files nobody holds: they cost a scan, not a view.
  */
 export function mayBlockWrite(states: Map<number, unknown>, sessionId: string, paths: readonly string[], now: number, thresholds = STATUS_THRESHOLDS): boolean {
-  for (const raw of states.values()) {
-    const s = sessionOf(raw);
-    if (!s || s.id === sessionId || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, thresholds) === 'stale') continue;
-    for (const c of s.locks) {
-      if (c.mode !== 'exclusive' || !claimLive(c, now)) continue;
-      for (const p of paths) if (patternsOverlap(c.path, p)) return true;
-    }
-  }
-  return false;
+  return othersClaimMeets(states, sessionId, paths, now, { exclusiveOnly: true, thresholds });
 }
 
 /** Files that two or more live sessions are editing, with overlapping line ranges marked as conflicts. */

@@ -37,6 +37,7 @@ import {
 } from '../model/session.js';
 import { PresenceCache, type LockView, type PresenceView } from '../model/view.js';
 import { joinYieldHub } from './yield-index.js';
+import { othersClaimMeets } from '../model/claims-seen.js';
 
 export interface PresenceTransport {
   /** Awareness whose local state is this session's. */
@@ -215,16 +216,7 @@ export class Presence extends ObservableV2<Events> {
    * file does not pay for a full presence build.
    */
   private mayConflict(paths: string[], mode: LockMode, now: number): boolean {
-    const me = this.state.id;
-    for (const raw of this.transport.view.getStates().values()) {
-      const s = sessionOf(raw);
-      if (!s || s.id === me || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
-      for (const c of s.locks) {
-        if (!claimLive(c, now) || (mode === 'shared' && c.mode === 'shared')) continue;
-        for (const p of paths) if (patternsOverlap(c.path, p)) return true;
-      }
-    }
-    return false;
+    return othersClaimMeets(this.transport.view.getStates(), this.state.id, paths, now, { exclusiveOnly: mode === 'shared', thresholds: this.opts.thresholds });
   }
 
   /** This session's own claims. */
