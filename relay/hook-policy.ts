@@ -25,7 +25,7 @@ import type { ResolvedConfig } from '../src/node/config.js';
 import { HookConfigError, HookConfigs } from './hook-config.js';
 import { KnownRepos, knownReposFile } from '../src/node/known-repos.js';
 import { repoRelative } from '../src/node/repo.js';
-import { blockingLock, buildPresence, type LockView, type PresenceView } from '../src/model/view.js';
+import { blockingLock, buildPresence, mayBlockWrite, type LockView, type PresenceView } from '../src/model/view.js';
 import { SharedContext } from '../src/model/context.js';
 import { bashWrites } from '../src/model/bash-writes.js';
 import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
@@ -80,13 +80,22 @@ export class HookPolicy {
   view(room: Room): PresenceView {
     let c = this.views.get(room);
     if (!c) {
-      const entry = { at: 0, view: null as PresenceView | null, ctx: new SharedContext(room.doc) };
+      const entry = { at: 0, view: null as PresenceView | null, ctx: new SharedContext(room.doc), forcedChanged: false };
       const drop = () => (entry.view = null);
       room.awareness.on('change', drop);
-      // Document changes count once durable (the pipeline's bus), like everything else that listens.
-      const offDurable = room.onDurable(drop);
+      // The view reads the document only for forced releases: other writes (a denial noted in the
+      // activity log, a message) leave it as it is. A forced release counts once durable (the
+      // pipeline's bus), like everything else that listens.
+      const onForced = () => (entry.forcedChanged = true);
+      entry.ctx.forcedMap.observe(onForced);
+      const offDurable = room.onDurable(() => {
+        if (!entry.forcedChanged) return;
+        entry.forcedChanged = false;
+        drop();
+      });
       room.onDestroy(() => {
         room.awareness.off('change', drop);
+        entry.ctx.forcedMap.unobserve(onForced);
         offDurable();
       });
       this.views.set(room, entry);
@@ -354,11 +363,15 @@ export class HookPolicy {
     const targets = this.targets(cfg, ev, false);
     if (targets.length === 0) return {};
     const me = session.id;
-    const view = this.view(room);
     const blocked: Array<Target & { lock: LockView }> = [];
-    for (const t of targets) {
-      const l = blockingLock(view, me, t.path);
-      if (l && l.mode === 'exclusive') blocked.push({ ...t, lock: l });
+    // Most writes are to files nobody else holds: a scan of the states says so exactly, and the
+    // full view (rebuilt after every presence change) is needed only when it finds a candidate.
+    if (mayBlockWrite(room.awareness.getStates(), me, targets.map((t) => t.path), Date.now())) {
+      const view = this.view(room);
+      for (const t of targets) {
+        const l = blockingLock(view, me, t.path);
+        if (l && l.mode === 'exclusive') blocked.push({ ...t, lock: l });
+      }
     }
     if (blocked.length === 0) {
       const first = targets[0];

@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { CLI, cleanup, startServer, tempDir, waitFor } from './helpers.js';
+import { CLI, cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
 import { bashWrites } from '../src/model/bash-writes.js';
+import * as Y from 'yjs';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import { newSessionState } from '../src/model/session.js';
 import type { HuddleServer } from '../relay/server.js';
 
 afterEach(async () => {
@@ -98,6 +101,41 @@ describe('Claude Code hooks', () => {
     // Bounded: move the clock (Date only; timers stay real) past the 10-minute stale threshold.
     vi.setSystemTime(Date.now() + 11 * 60_000);
     expect((await hook(server, edit('B', root, path.join(root, 'src/a.ts')))).body).toEqual({});
+  });
+
+  it('a forced release of a peer\'s lock frees the file at the next edit; other document writes keep the denial (the hook view is reused)', async () => {
+    const server = await startServer();
+    const root = repo({ project: 'hooks-forced' });
+    // Time stands still (Date only): the hook's view is never rebuilt for age, only when what it shows changes.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const room = await server.room('hooks-forced');
+    // A peer connected elsewhere (not hosted here) holds src/a.ts; its state stays as it is after the force.
+    const peer = new Awareness(new Y.Doc());
+    const now = Date.now();
+    const lock = { id: 'l-carol', path: 'src/a.ts', mode: 'exclusive' as const, claimedAt: now - 1000, expiresAt: now + 600_000, capAt: now + 3600_000, confirmed: true, reason: 'peer work' };
+    peer.setLocalState({ huddle: { ...newSessionState({ id: 'sess-C', name: 'carol', role: 'frontend' }, { host: 'elsewhere', pid: 7, cwd: '/x' }, now - 5000, false), locks: [lock] } });
+    applyAwarenessUpdate(room.awareness, encodeAwarenessUpdate(peer, [peer.clientID]), 'test-peer');
+    const B = { id: 'sess-B', name: 'bob', role: 'backend' };
+    await hook(server, { ...base(B.id, root, 'SessionStart'), source: 'startup' });
+    const denied = await hook(server, edit(B.id, root, path.join(root, 'src/a.ts')));
+    expect(denied.body.hookSpecificOutput?.permissionDecision).toBe('deny');
+    expect(denied.body.hookSpecificOutput.permissionDecisionReason).toContain('carol');
+    // A document write that is no forced release (a message) leaves the lock in force.
+    await op(server, 'hooks-forced', 'send', B, { to: 'carol', text: 'may I edit src/a.ts?' });
+    expect((await hook(server, edit(B.id, root, path.join(root, 'src/a.ts')))).body.hookSpecificOutput?.permissionDecision).toBe('deny');
+    // Forced free: the next edit goes ahead although carol's presence still lists the claim.
+    const f = await op(server, 'hooks-forced', 'unlock', B, { paths: ['src/a.ts'], force: true, reason: 'carol is away' });
+    expect(f.forced).toEqual(['src/a.ts (carol)']);
+    // (The op answers once the release is durable; a few tries at most, counted, not timed: Date stands still.)
+    let answer: Reply | undefined;
+    for (let i = 0; i < 50; i++) {
+      answer = await hook(server, edit(B.id, root, path.join(root, 'src/a.ts')));
+      if (answer.body.hookSpecificOutput?.permissionDecision !== 'deny') break;
+      await sleep(20);
+    }
+    expect(answer?.body).toEqual({});
+    expect((room.awareness.getStates().get(peer.clientID) as { huddle: { locks: unknown[] } }).huddle.locks).toHaveLength(1);
+    peer.destroy();
   });
 
   it('warn policy allows with a warning; off says nothing; autoLock locks at the first edit', async () => {

@@ -112,6 +112,19 @@ export class ClaimIndex<T extends { path: string }> {
     n.here.push(c);
   }
 
+  /** Remove `c` (the same object that was added); false when it is not here. */
+  remove(c: T): boolean {
+    let n: IndexNode<T> | undefined = this.root;
+    for (const seg of literalHead(c.path)) {
+      n = n.kids.get(seg);
+      if (!n) return false;
+    }
+    const i = n.here.indexOf(c);
+    if (i < 0) return false;
+    n.here.splice(i, 1);
+    return true;
+  }
+
   /** Every claim that may overlap `path` (a superset; callers still test each). */
   candidates(path: string): T[] {
     const out: T[] = [];

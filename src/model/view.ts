@@ -4,6 +4,7 @@
  * the time.
  */
 import { claimLive, conflicts, resolve, type LockMode, type SeenClaim } from './locks.js';
+import { othersClaimMeets } from './claims-seen.js';
 import { sessionOf, statusOf, STATUS_THRESHOLDS, type SessionState, type SessionStatus } from './session.js';
 
 export interface SessionView extends Omit<SessionState, 'locks'> {
@@ -185,6 +186,18 @@ export function blockingLock(view: PresenceView, sessionId: string, path: string
     if (conflicts(l, { session: sessionId, path, mode })) return l;
   }
   return null;
+}
+
+/**
+ * Whether an exclusive lock of another session may stand in the way of `sessionId` writing one of
+ * `paths`, from the raw awareness states, without building a view. False is exact: then
+ * `blockingLock` finds no exclusive lock for any of them in a view built from these states at
+ * `now` (with any `isForced`), since a view's locks are a subset of the live claims of other
+ * non-stale sessions scanned here, and a write is refused only for an exclusive one. True: build
+ * the view and look. Most writes are to files nobody holds: they cost a scan, not a view.
+ */
+export function mayBlockWrite(states: Map<number, unknown>, sessionId: string, paths: readonly string[], now: number, thresholds = STATUS_THRESHOLDS): boolean {
+  return othersClaimMeets(states, sessionId, paths, now, { exclusiveOnly: true, thresholds });
 }
 
 /** Files that two or more live sessions are editing, with overlapping line ranges marked as conflicts. */

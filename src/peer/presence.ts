@@ -36,6 +36,8 @@ import {
   STATUS_THRESHOLDS,
 } from '../model/session.js';
 import { PresenceCache, type LockView, type PresenceView } from '../model/view.js';
+import { joinYieldHub } from './yield-index.js';
+import { othersClaimMeets } from '../model/claims-seen.js';
 
 export interface PresenceTransport {
   /** Awareness whose local state is this session's. */
@@ -113,7 +115,7 @@ export class Presence extends ObservableV2<Events> {
     this.unsubStatus = transport.onStatus((online) => {
       if (online) this.reconcileUnconfirmed();
     });
-    transport.view.on('change', this.onViewChange);
+    this.leaveHub = joinYieldHub(transport.view, this);
   }
 
   get id(): string {
@@ -214,16 +216,7 @@ export class Presence extends ObservableV2<Events> {
    * file does not pay for a full presence build.
    */
   private mayConflict(paths: string[], mode: LockMode, now: number): boolean {
-    const me = this.state.id;
-    for (const raw of this.transport.view.getStates().values()) {
-      const s = sessionOf(raw);
-      if (!s || s.id === me || s.kind === 'watcher' || !s.locks?.length || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
-      for (const c of s.locks) {
-        if (!claimLive(c, now) || (mode === 'shared' && c.mode === 'shared')) continue;
-        for (const p of paths) if (patternsOverlap(c.path, p)) return true;
-      }
-    }
-    return false;
+    return othersClaimMeets(this.transport.view.getStates(), this.state.id, paths, now, { exclusiveOnly: mode === 'shared', thresholds: this.opts.thresholds });
   }
 
   /** This session's own claims. */
@@ -557,39 +550,22 @@ export class Presence extends ObservableV2<Events> {
     }
   }
 
-  private viewCheckQueued = false;
   private mineFor: LockClaim[] | null = null;
   private mineIndex: ClaimIndex<LockClaim> | null = null;
-  /** Client IDs whose states changed since the last check. */
-  private readonly changedIds = new Set<number>();
-
-  private onViewChange = ({ added, updated }: { added: number[]; updated: number[]; removed: number[] }): void => {
-    if (this.closed) return;
-    for (const id of added) this.changedIds.add(id);
-    for (const id of updated) this.changedIds.add(id);
-    // Coalesce the changes of one tick into one check.
-    if (this.viewCheckQueued) return;
-    this.viewCheckQueued = true;
-    queueMicrotask(() => {
-      this.viewCheckQueued = false;
-      const ids = Array.from(this.changedIds);
-      this.changedIds.clear();
-      try {
-        if (!this.closed) this.yieldToEarlierConfirmed(ids);
-      } catch {
-        // Never let one bad state end the process (states are validated; this is the last resort).
-      }
-    });
-  };
+  /** Presence changes reach checkYield through one listener per awareness (yield-index.ts). */
+  private readonly leaveHub: () => void;
 
   /**
    * Two confirmed claims can meet after a partition heals: the resolution rule decides, the
    * loser yields. Only other sessions' confirmed claims can beat a confirmed claim, and ours
    * was checked against every claim in view when it was confirmed, so only the states that
-   * changed since (`ids`) are scanned: with 100 hosted sessions, a presence change costs each
-   * one a look at one state, not at all of them.
+   * changed since (`ids`) are scanned. Called by the awareness' shared index (yield-index.ts)
+   * only when a changed state holds a confirmed claim meeting one of ours: with 100 hosted
+   * sessions, a presence change costs one index lookup per claim, not one scan per session.
+   * @internal
    */
-  private yieldToEarlierConfirmed(ids: number[]): void {
+  checkYield(ids: number[]): void {
+    if (this.closed) return;
     if (ids.length === 0) return;
     // Our confirmed claims, indexed by literal head (rebuilt only when our locks change).
     if (this.mineFor !== this.state.locks) {
@@ -644,7 +620,7 @@ export class Presence extends ObservableV2<Events> {
     clearInterval(this.heartbeat);
     this.unsubStatus();
     this.cancelReconcile();
-    this.transport.view.off('change', this.onViewChange);
+    this.leaveHub();
     this.transport.local.setLocalState(null);
     super.destroy();
   }
