@@ -26,9 +26,8 @@ import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } fr
 import { SessionJournal } from './session-journal.js';
 import { liveServer, removeServerFile, writeServerFile } from '../src/node/server-file.js';
 import { activityExtension } from './activity.js';
-import { timingSafeEqual } from 'node:crypto';
 import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
-import { projectAccess } from './project-tokens.js';
+import * as tokenAccess from './token-access.js';
 import { guarded } from './guard.js';
 import { FORWARDED_HEADER, type Cluster } from './cluster.js';
 import { NotOwnerError } from './not-owner.js';
@@ -433,27 +432,17 @@ export class HuddleServer implements ServerServices {
 
   /** Whether clients must present a token (server-wide or project-scoped). */
   get tokenRequired(): boolean {
-    return !!this.config.token || !!this.config.projectTokens;
+    return tokenAccess.tokenRequired(this.config);
   }
 
   /** The token a request presents (Authorization: Bearer, else ?token=), or null. */
   presentedToken(req: http.IncomingMessage, url: URL): string | null {
-    const auth = req.headers.authorization;
-    return auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('token');
+    return tokenAccess.presentedToken(req, url);
   }
 
-  /**
-   * Which access a request's token grants: on `project` when given (project-scoped
-   * tokens count there), else server-wide (only --token / --read-token count).
-   */
+  /** Which access a request's token grants, on `project` when given (token-access.ts). */
   accessOf(req: http.IncomingMessage, url: URL, project?: string): Access {
-    if (!this.tokenRequired) return 'write';
-    const presented = this.presentedToken(req, url);
-    if (!presented) return 'none';
-    if (this.config.token && safeEqual(presented, this.config.token)) return 'write';
-    if (this.config.readToken && safeEqual(presented, this.config.readToken)) return 'read';
-    if (project !== undefined && this.config.projectTokens) return projectAccess(this.config.projectTokens, presented, project);
-    return 'none';
+    return tokenAccess.accessOf(this.config, req, url, project);
   }
 
   /** What the request guard needs to know of this server. */
@@ -648,10 +637,4 @@ function ignoreError(): void {}
 
 function destroySocket(this: import('node:stream').Duplex): void {
   this.destroy();
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
