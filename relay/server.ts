@@ -14,7 +14,8 @@ import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED } f
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { Room, STORE_UNAVAILABLE } from './room.js';
+import { Room } from './room.js';
+import { StoreHealth } from './store-health.js';
 import { Connection, type ConnectionEnv } from './connection.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
@@ -64,15 +65,8 @@ export class HuddleServer implements ServerServices {
   private readonly connEnv: ConnectionEnv;
   private readonly router: Router;
   private pingTimer: NodeJS.Timeout | null = null;
-  private persistenceHealthy = true;
-  /** Database round trip for stores that can ping (PostgreSQL): null = unreachable at the last probe. */
-  private dbPingMs: number | null = 0;
-  private dbTimer: NodeJS.Timeout | null = null;
-  /**
-   * Set while a remote store is known to be down (a probe or a write failed); cleared by the
-   * next successful probe. Meanwhile writes are refused (close 1013, HTTP 503), not held.
-   */
-  private storeDownSince: number | null = null;
+  /** Writes failing, or a remote store's database down (store-health.ts). */
+  private readonly store: StoreHealth;
   private closing: Promise<void> | null = null;
   private readonly shutdownHooks: Array<() => Promise<void> | void> = [];
   /** Attached to every room once it has loaded (janitor, upstream link, ...). */
@@ -96,6 +90,7 @@ export class HuddleServer implements ServerServices {
     this.allowHosts = allowedHostsFor(this.config.host, this.tokenRequired, this.config.allowHosts);
     this.persistence = d.persistence ?? new LeveldbPersistence(this.config.dataDir, { fsync: this.config.fsync });
     this.cluster = d.cluster ?? null;
+    this.store = new StoreHealth(this.persistence, this.log);
     // A lease that ended under us (its database session failed): stop serving those projects at once.
     this.cluster?.leases.on('lost', (projects: string[]) => {
       for (const p of projects) {
@@ -104,8 +99,7 @@ export class HuddleServer implements ServerServices {
         this.rooms.get(p)?.abandon(err);
       }
       // Most often the database itself went away: find out now rather than at the next probe.
-      const store = this.persistence as Persistence & { ping?: () => Promise<number> };
-      store.ping?.().catch((e: Error) => this.storeDown(e.message));
+      this.store.recheck();
     });
     this.router = new Router({
       accessOf: (req, url, project) => this.accessOf(req, url, project),
@@ -138,9 +132,9 @@ export class HuddleServer implements ServerServices {
       c.res.end(this.metrics.render({
         connections: this.connections.size,
         documents: this.rooms.size,
-        persistenceHealthy: this.persistenceHealthy,
+        persistenceHealthy: this.store.healthy,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      }) + this.clusterMetrics());
+      }) + this.store.metrics(this.cluster));
     }, 'read');
     this.journal = new SessionJournal(this.config.dataDir, this.log);
     this.hosted = new HostedSessions({
@@ -168,7 +162,7 @@ export class HuddleServer implements ServerServices {
       if (other) throw new Error(`the data folder ${path.resolve(this.config.dataDir)} is in use by the huddle server at ${other.url} (pid ${other.pid}); use that server, or pass --data for another folder`);
       throw err;
     }
-    this.watchDatabase();
+    this.store.watch();
     if (this.persistence instanceof LeveldbPersistence) {
       const replayed = this.persistence.replayed;
       if (replayed.records > 0) this.log.info('replayed the write-ahead log into LevelDB', { files: replayed.files, updates: replayed.records, projects: replayed.docs.length });
@@ -228,17 +222,13 @@ export class HuddleServer implements ServerServices {
 
   health() {
     return {
-      ok: this.persistenceHealthy && this.dbPingMs !== null && this.storeDownSince === null && (!this.cluster || this.cluster.leases.healthy),
+      ok: this.store.ok && (!this.cluster || this.cluster.leases.healthy),
       store: this.persistence.kind,
-      database: this.dbTimer
-        ? this.storeDownSince !== null || this.dbPingMs === null
-          ? { ok: false, downSince: this.storeDownSince === null ? null : new Date(this.storeDownSince).toISOString(), writes: 'refused' }
-          : { ok: true, latencyMs: Math.round(this.dbPingMs * 10) / 10 }
-        : undefined,
+      database: this.store.database(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       documentsLoaded: this.rooms.size,
       connections: this.connections.size,
-      persistence: this.persistenceHealthy ? 'healthy' : 'failing',
+      persistence: this.store.healthy ? 'healthy' : 'failing',
       cluster: this.cluster ? this.cluster.stats() : undefined,
       upstream: this.config.upstream
         ? { url: this.config.upstream.replace(/\/\/[^@/]*@/, '//'), projects: Object.fromEntries(Array.from(this.upstreams, ([k, l]) => [k, l.status()])) }
@@ -328,10 +318,10 @@ export class HuddleServer implements ServerServices {
         config: this.config,
         log: this.log,
         metrics: this.metrics,
-        setPersistenceHealthy: (ok) => this.setPersistenceHealthy(ok),
+        setPersistenceHealthy: (ok) => this.store.setHealthy(ok),
         writesRefused: () => this.writesRefused(),
         // A fenced write (this node lost the lease) is not an outage of the database.
-        storeRefused: (_r, err) => ((err as Error & { code?: string }).code === 'FENCED' ? undefined : this.storeDown(err.message)),
+        storeRefused: (_r, err) => ((err as Error & { code?: string }).code === 'FENCED' ? undefined : this.store.down(err.message)),
       }, (r) => {
         if (this.rooms.get(r.name) === r) {
           this.rooms.delete(r.name);
@@ -357,77 +347,9 @@ export class HuddleServer implements ServerServices {
     return room;
   }
 
-  /**
-   * Probe a networked store every 2 s (every 0.5 s while it is down), so that /healthz reports
-   * an outage even when nothing writes, and writes are taken again as soon as it is back.
-   */
-  private watchDatabase(): void {
-    const store = this.persistence as Persistence & { ping?: () => Promise<number> };
-    if (typeof store.ping !== 'function') return;
-    const probe = () => {
-      store.ping!().then(
-        (ms) => {
-          this.dbPingMs = ms;
-          this.storeBack();
-        },
-        (err: Error) => {
-          this.dbPingMs = null;
-          this.storeDown(err.message);
-        },
-      ).finally(() => {
-        if (this.dbTimer) this.dbTimer = setTimeout(probe, this.storeDownSince === null ? 2000 : 500).unref();
-      });
-    };
-    this.dbTimer = setTimeout(probe, 0).unref();
-  }
-
-  /** Prometheus lines of a node on PostgreSQL: database, leases, forwarding ('' otherwise). */
-  private clusterMetrics(): string {
-    if (!this.persistence.remote) return '';
-    const lines: string[] = [];
-    const g = (name: string, help: string, v: number, type = 'gauge') => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
-    g('huddle_database_up', '1 while the database answers the probe.', this.storeDownSince === null && this.dbPingMs !== null ? 1 : 0);
-    g('huddle_database_latency_seconds', 'Round trip of the last database probe.', (this.dbPingMs ?? 0) / 1000);
-    if (this.cluster) {
-      const s = this.cluster.stats();
-      g('huddle_lease_connection_up', '1 while the lease connection to the database is healthy.', s.healthy ? 1 : 0);
-      g('huddle_projects_owned', 'Projects whose lease this node holds.', s.owned.length);
-      g('huddle_lease_age_seconds_max', 'Age of the oldest lease this node holds.', s.owned.reduce((m, o) => Math.max(m, o.ageMs), 0) / 1000);
-      g('huddle_forwarded_connections', 'Client sockets served through another owner node now.', s.forwardedOpen);
-      g('huddle_forwarded_connections_total', 'Client sockets forwarded to an owner node.', s.forwardedTotal, 'counter');
-      g('huddle_forwarded_requests_total', 'HTTP requests (hooks, API) passed to an owner node.', s.httpForwardedTotal, 'counter');
-      g('huddle_lease_takeovers_total', 'Leases this node has taken.', s.takeovers, 'counter');
-      g('huddle_lease_errors_total', 'Failures of the lease connection.', s.errors, 'counter');
-    }
-    return lines.join('\n') + '\n';
-  }
-
   /** Why writes are refused now (a remote store is down), or null. */
   writesRefused(): string | null {
-    return this.storeDownSince === null ? null : STORE_UNAVAILABLE;
-  }
-
-  private storeDown(error: string): void {
-    if (!this.persistence.remote || this.storeDownSince !== null) return;
-    this.storeDownSince = Date.now();
-    this.setPersistenceHealthy(false);
-    this.log.error('the database is unavailable: writes are refused (close 1013, HTTP 503) until it is back', { store: this.persistence.kind, error });
-  }
-
-  private storeBack(): void {
-    if (this.storeDownSince === null) return;
-    const downMs = Date.now() - this.storeDownSince;
-    this.storeDownSince = null;
-    this.log.info('the database is reachable again: writes are taken', { store: this.persistence.kind, downMs });
-    this.setPersistenceHealthy(true);
-  }
-
-  private setPersistenceHealthy(ok: boolean): void {
-    if (ok === this.persistenceHealthy) return;
-    this.persistenceHealthy = ok;
-    if (this.persistence.remote) return; // storeDown/storeBack say it
-    if (ok) this.log.info('persistence healthy again');
-    else this.log.error('persistence failing: updates are held in memory and retried');
+    return this.store.writesRefused();
   }
 
   /** Whether clients must present a token (server-wide or project-scoped). */
@@ -608,8 +530,7 @@ export class HuddleServer implements ServerServices {
     this.rooms.clear();
     this.http.closeAllConnections();
     await httpClosed;
-    if (this.dbTimer) clearTimeout(this.dbTimer);
-    this.dbTimer = null;
+    this.store.stop();
     await this.persistence.close();
     // After the last fenced write: then the leases end (closing their session releases them).
     await this.cluster?.close();
