@@ -4,19 +4,19 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import path from 'node:path';
 import { walHooks } from '../src/store/wal.js';
 import type { Persistence } from '../src/store/persistence.js';
 import { LeveldbPersistence } from '../src/store/leveldb-persistence.js';
 import { projectNameProblem } from '../src/protocol/names.js';
-import { CLOSE_BAD_NAME, CLOSE_SHUTDOWN, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED } from '../src/protocol/messages.js';
+import { CLOSE_SHUTDOWN } from '../src/protocol/messages.js';
 import { DEFAULT_CONFIG, configProblems, type ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Room } from './room.js';
 import { StoreHealth } from './store-health.js';
-import { Connection, type ConnectionEnv } from './connection.js';
+import type { Connection } from './connection.js';
+import { WsEndpoint } from './ws-endpoint.js';
 import { registerDashboard } from './dashboard.js';
 import { registerApi } from './api.js';
 import { registerHooks } from './hooks.js';
@@ -27,7 +27,7 @@ import { attachAll, janitorExtension, upstreamExtension, type RoomExtension } fr
 import { SessionJournal } from './session-journal.js';
 import { liveServer, removeServerFile, writeServerFile } from '../src/node/server-file.js';
 import { activityExtension } from './activity.js';
-import { allowedHostsFor, guardHttp, guardUpgrade, type GuardPolicy, type Refusal } from './request-guard.js';
+import { allowedHostsFor, guardHttp, type GuardPolicy, type Refusal } from './request-guard.js';
 import * as tokenAccess from './token-access.js';
 import { guarded } from './guard.js';
 import { FORWARDED_HEADER, type Cluster } from './cluster.js';
@@ -59,10 +59,10 @@ export class HuddleServer implements ServerServices {
   readonly persistence: Persistence;
   readonly startedAt = Date.now();
   private readonly http: http.Server;
-  private readonly wss: WebSocketServer;
+  /** The WebSocket endpoint and its ping loop (ws-endpoint.ts). */
+  private readonly sockets: WsEndpoint;
   private readonly rooms = new Map<string, Room>();
   private readonly connections = new Set<Connection>();
-  private readonly connEnv: ConnectionEnv;
   private readonly router: Router;
   private pingTimer: NodeJS.Timeout | null = null;
   /** Writes failing, or a remote store's database down (store-health.ts). */
@@ -117,12 +117,25 @@ export class HuddleServer implements ServerServices {
       notOwner: (req, res, _url, err) => this.forwardRequest(req, res, err),
     });
     this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams), activityExtension(this.config)];
-    this.connEnv = { log: this.log, metrics: this.metrics, maxBufferedBytes: this.config.maxBufferedBytes, connections: this.connections };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.router.handle(req, res);
     // With a certificate: https and wss, everything else identical.
     this.http = this.config.tls ? https.createServer({ cert: this.config.tls.cert, key: this.config.tls.key }, handler) : http.createServer(handler);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxMessage, perMessageDeflate: false });
-    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.sockets = new WsEndpoint({
+      config: this.config,
+      log: this.log,
+      metrics: this.metrics,
+      cluster: this.cluster,
+      connections: this.connections,
+      closing: () => this.closing !== null,
+      writesRefused: () => this.writesRefused(),
+      accessOf: (req, url, project) => this.accessOf(req, url, project),
+      presentedToken: (req, url) => this.presentedToken(req, url),
+      guardPolicy: () => this.guardPolicy(),
+      noteRefused: (refusal, what, req) => this.noteRefused(refusal, what, req),
+      loaded: (name) => this.rooms.has(name),
+      roomNow: (name) => this.roomNow(name),
+    });
+    this.http.on('upgrade', (req, socket, head) => this.sockets.onUpgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => socket.destroy());
     // A failed TLS handshake (wrong CA, plain http to the https port) only ends that socket.
     if (this.config.tls) this.http.on('tlsClientError', (err: Error) => this.log.debug('TLS handshake failed', { error: err.message }));
@@ -193,7 +206,7 @@ export class HuddleServer implements ServerServices {
       if (err.code === 'EADDRINUSE') throw new Error(`${this.config.host}:${this.config.port} is already in use (is another huddle server running?)`);
       throw err;
     });
-    this.pingTimer = setInterval(guarded(this.log, this.metrics, 'ping', () => this.pingAll()), this.config.pingIntervalMs);
+    this.pingTimer = setInterval(guarded(this.log, this.metrics, 'ping', () => this.sockets.pingAll()), this.config.pingIntervalMs);
     this.pingTimer.unref();
     this.metrics.monitorLoop();
     // Say where we listen, so that commands, hooks and the MCP server find us without flags.
@@ -379,126 +392,6 @@ export class HuddleServer implements ServerServices {
     this.log[level](`${what} refused: ${refusal.reason}`, { remote: req.socket.remoteAddress, path: (req.url ?? '').split('?')[0].slice(0, 200) });
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
-    socket.on('error', destroySocket);
-    // Keep only what we need of the request: closures that held `req` kept every
-    // connection's request object and headers alive as long as the socket.
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    // Browser pages of other origins (and rebound host names) never reach the WebSocket.
-    const refusal = guardUpgrade({ path: url.pathname, headers: req.headers }, this.guardPolicy());
-    if (refusal) {
-      this.noteRefused(refusal, 'WebSocket upgrade', req);
-      const text = JSON.stringify({ error: refusal.reason });
-      socket.end(`HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
-      return;
-    }
-    let project: string | undefined;
-    try {
-      project = decodeURIComponent(url.pathname.slice(1));
-    } catch {
-      project = undefined;
-    }
-    const access = this.accessOf(req, url, project);
-    const remote = req.socket.remoteAddress;
-    const via = this.cluster ? { forwarded: typeof req.headers[FORWARDED_HEADER] === 'string', token: this.presentedToken(req, url) } : null;
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      // ws handles socket errors from here on.
-      socket.off('error', destroySocket);
-      this.onConnection(ws, url, access, remote, via);
-    });
-  }
-
-  private onConnection(ws: WebSocket, url: URL, access: Access, remote: string | undefined, via: { forwarded: boolean; token: string | null } | null = null): void {
-    // Every socket gets an error listener before anything else can fail (Connection adds its own).
-    ws.on('error', ignoreError);
-    if (this.closing) {
-      ws.close(CLOSE_SHUTDOWN, 'server shutting down');
-      return;
-    }
-    const refused = this.writesRefused();
-    if (refused) {
-      // Neither load (it would fail) nor serve a replica that cannot take writes: come back later.
-      this.metrics.writesRefused++;
-      ws.close(CLOSE_TRY_AGAIN, refused);
-      return;
-    }
-    if (access === 'none') {
-      this.metrics.rejectedAuth++;
-      this.log.warn('connection refused: missing or wrong token', { remote });
-      ws.close(CLOSE_UNAUTHORIZED, 'unauthorized: missing or wrong token');
-      return;
-    }
-    let name: string;
-    try {
-      name = decodeURIComponent(url.pathname.slice(1));
-    } catch {
-      name = '\u0000';
-    }
-    const problem = projectNameProblem(name);
-    if (problem) {
-      this.log.warn('connection refused: bad project name', { reason: problem });
-      ws.close(CLOSE_BAD_NAME, problem.slice(0, 120));
-      return;
-    }
-    this.metrics.connectionsTotal++;
-    if (this.cluster && via && !this.rooms.has(name)) {
-      void this.routeConnection(ws, name, access, via);
-      return;
-    }
-    this.serveHere(ws, name, access, []);
-  }
-
-  private serveHere(ws: WebSocket, name: string, access: Access, early: Array<{ data: RawData; isBinary: boolean }>): void {
-    const conn = new Connection(ws, this.roomNow(name), access === 'read', this.connEnv);
-    ws.off('error', ignoreError);
-    for (const f of early) conn.onMessage(f.data, f.isBinary);
-    this.log.debug('client connected', { project: name, conn: conn.id, readOnly: access === 'read' });
-  }
-
-  /** Cluster mode: serve the project here if this node owns it (or takes it now), else through its owner. */
-  private async routeConnection(ws: WebSocket, name: string, access: Access, via: { forwarded: boolean; token: string | null }): Promise<void> {
-    const early: Array<{ data: RawData; isBinary: boolean }> = [];
-    const hold = (data: RawData, isBinary: boolean) => early.push({ data, isBinary });
-    ws.on('message', hold);
-    const route = await this.cluster!.route(name, via.forwarded).catch((err: Error) => ({ kind: 'none' as const, reason: `cannot look up the owner of this project: ${err.message}`.slice(0, 120) }));
-    ws.off('message', hold);
-    if (ws.readyState !== ws.OPEN || this.closing) {
-      if (route.kind === 'owner' && !this.rooms.has(name)) this.cluster!.release(name);
-      ws.terminate();
-      return;
-    }
-    if (route.kind === 'owner') return this.serveHere(ws, name, access, early);
-    if (route.kind === 'none') {
-      ws.close(CLOSE_TRY_AGAIN, route.reason.slice(0, 120));
-      return;
-    }
-    ws.off('error', ignoreError);
-    this.log.debug('client served through the owner', { project: name, owner: route.node });
-    this.cluster!.forward(ws, `${route.url.replace(/\/+$/, '')}/${encodeURIComponent(name)}`, early, {
-      token: via.token,
-      maxBufferedBytes: this.config.maxBufferedBytes,
-      maxPayload: this.config.maxMessage,
-      log: this.log,
-      ca: this.config.upstreamCa ?? undefined,
-    });
-  }
-
-  private pingAll(): void {
-    for (const conn of this.connections) {
-      if (conn.awaitingPong) {
-        this.log.info('reaping unresponsive client', { project: conn.room.name, conn: conn.id });
-        conn.ws.terminate();
-        continue;
-      }
-      conn.awaitingPong = true;
-      try {
-        conn.ws.ping();
-      } catch {
-        conn.ws.terminate();
-      }
-    }
-  }
-
   json(res: http.ServerResponse, status: number, body: unknown): void {
     json(res, status, body);
   }
@@ -552,10 +445,4 @@ function waitOf(body: Buffer | undefined): number {
   } catch {
     return 0;
   }
-}
-
-function ignoreError(): void {}
-
-function destroySocket(this: import('node:stream').Duplex): void {
-  this.destroy();
 }
