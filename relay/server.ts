@@ -30,16 +30,8 @@ import { activityExtension } from './activity.js';
 import { allowedHostsFor, guardHttp, type GuardPolicy, type Refusal } from './request-guard.js';
 import * as tokenAccess from './token-access.js';
 import { guarded } from './guard.js';
-import { FORWARDED_HEADER, type Cluster } from './cluster.js';
-import { NotOwnerError } from './not-owner.js';
-import { bodyRead } from './body.js';
-import { forwardHttp, httpBaseOf } from './http-forward.js';
-
-/** A forwarded HTTP request: the body bound when no route read it, and the time the owner has to answer. */
-const FORWARD_MAX_BODY = 1024 * 1024;
-const FORWARD_TIMEOUT_MS = 15_000;
-/** The longest wait the lock operation grants (src/ops/table.ts). */
-const MAX_LOCK_WAIT_MS = 10 * 60_000;
+import type { Cluster } from './cluster.js';
+import { assertOwner, forwardToOwner } from './owner-forward.js';
 
 export type { Access, HttpContext, HttpHandler } from './http.js';
 
@@ -114,7 +106,7 @@ export class HuddleServer implements ServerServices {
         return true;
       },
       // Cluster mode: another node owns the project (room() said so): that node answers.
-      notOwner: (req, res, _url, err) => this.forwardRequest(req, res, err),
+      notOwner: (req, res, _url, err) => forwardToOwner(req, res, err, this),
     });
     this.extensions = [janitorExtension(this.config), upstreamExtension(this.config, this.log, this.upstreams), activityExtension(this.config)];
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.router.handle(req, res);
@@ -274,14 +266,8 @@ export class HuddleServer implements ServerServices {
     if (problem) throw new Error(problem);
     if (this.closing) throw new Error('server is shutting down');
     if (this.cluster && !this.rooms.has(name)) {
-      // Only the owner loads a project; an HTTP request for another's is forwarded there (forwardRequest).
-      const cluster = this.cluster;
-      const r = await cluster.route(name, true).catch((err: Error) => ({ kind: 'none' as const, reason: `cannot look up the owner of this project: ${err.message}` }));
-      if (r.kind !== 'owner') {
-        const owner = await cluster.leases.owner(name).catch(() => null);
-        const live = owner && owner.node !== cluster.node ? owner : null;
-        throw new NotOwnerError(name, live, live ? `project ${name} is served by node ${live.node}` : r.kind === 'none' ? r.reason : 'no node owns this project right now; try again');
-      }
+      // Only the owner loads a project; an HTTP request for another's is forwarded there (forwardToOwner).
+      await assertOwner(this.cluster, name);
     }
     const room = this.roomNow(name);
     await room.ready;
@@ -291,31 +277,6 @@ export class HuddleServer implements ServerServices {
 
   get clustered(): boolean {
     return this.cluster !== null;
-  }
-
-  /**
-   * An HTTP request for a project another node owns: passed to the owner (http-forward.ts) once
-   * this node's guards let it through. A request that was itself forwarded is never forwarded
-   * again (a stale lease row could bounce it); nor is one when nobody owns the project: 503.
-   */
-  private async forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, err: NotOwnerError): Promise<void> {
-    if (!err.owner || typeof req.headers[FORWARDED_HEADER] === 'string' || !this.cluster) {
-      res.setHeader('retry-after', '1');
-      this.json(res, 503, { ok: false, error: `${err.message}; try again`, code: 'unavailable' });
-      return;
-    }
-    this.cluster.httpForwardedTotal++;
-    const body = bodyRead(req);
-    this.log.debug('request served by the owner', { project: err.project, owner: err.owner.node, path: (req.url ?? '').split('?')[0].slice(0, 200) });
-    await forwardHttp(req, res, httpBaseOf(err.owner.url), err.owner.node, body, {
-      node: this.cluster.node,
-      forwardedHeader: FORWARDED_HEADER,
-      maxBody: FORWARD_MAX_BODY,
-      // A lock that waits for its holder (`huddle lock --wait`) answers only when it has it.
-      timeoutMs: FORWARD_TIMEOUT_MS + waitOf(body),
-      ca: this.config.upstreamCa ?? undefined,
-      log: this.log,
-    });
   }
 
   /** Names of loaded rooms. */
@@ -432,17 +393,5 @@ export class HuddleServer implements ServerServices {
     } catch {
       /* best effort */
     }
-  }
-}
-
-/** The `waitMs` an operation's body asks for (capped as the lock operation caps it), else 0. */
-function waitOf(body: Buffer | undefined): number {
-  if (!body || body.length === 0) return 0;
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    const w = v && typeof v === 'object' ? (v as { waitMs?: unknown }).waitMs : undefined;
-    return typeof w === 'number' && Number.isFinite(w) && w > 0 ? Math.min(w, MAX_LOCK_WAIT_MS) : 0;
-  } catch {
-    return 0;
   }
 }
