@@ -281,10 +281,11 @@ async function injectScenario(server: ServerProc, dir: string): Promise<InjectRe
     // New since each one's start: alice has bob's question and carol's decision, bob carol's decision; carol and dave nothing.
     await promptAll(0, [alice, bob]);
 
-    // Round 1: answers and edits.
-    await op(client, project, 'send', alice, { to: bob.id, text: 'nextCursor is null on the last page.', kind: 'response' });
+    // Round 1: edits and answers. (The edit comes first: since delivery between tool calls, a message
+    // already waiting goes out in the edit's PostToolUse answer and is, rightly, not new at the prompt.)
     fs.writeFileSync(path.join(root, 'src/web/users.tsx'), 'export function Users() {\n  return <List pageSize={50} />;\n}\n');
     await postEdit(bob, 'src/web/users.tsx', '  return null;', '  return <List pageSize={50} />;');
+    await op(client, project, 'send', alice, { to: bob.id, text: 'nextCursor is null on the last page.', kind: 'response' });
     await promptAll(1, [bob]);
 
     // Round 2: nothing happens.
