@@ -18,32 +18,28 @@
  *
  * The policy never reads a file a request names: paths are only compared
  * with lock patterns, and line ranges come from the agent's own payload.
+ *
+ * The write check and its view cache are in hook-write-check.ts, what is
+ * delivered between prompts in hook-delivery.ts, lost-lock rendering in lost-locks.ts.
  */
 import os from 'node:os';
-import path from 'node:path';
 import type { ResolvedConfig } from '../src/node/config.js';
 import { HookConfigError, HookConfigs } from './hook-config.js';
 import { KnownRepos, knownReposFile } from '../src/node/known-repos.js';
-import { repoRelative } from '../src/node/repo.js';
-import { blockingLock, buildPresence, mayBlockWrite, type LockView, type PresenceView } from '../src/model/view.js';
-import { SharedContext } from '../src/model/context.js';
-import { bashWrites } from '../src/model/bash-writes.js';
-import { deltaText, describeLock, sessionSummary, shortId, type Me } from '../src/model/inject.js';
+import { blockingLock, type PresenceView } from '../src/model/view.js';
+import { deltaText, sessionSummary, shortId } from '../src/model/inject.js';
 import { suggestionLines } from '../src/model/suggest.js';
-import { noteDenied } from '../src/model/activity.js';
-import { DELIVER_MAX, selectDelivery, stopRequest, type LockChange } from '../src/model/deliver.js';
-import type { InterfaceDecl, Message } from '../src/model/context.js';
-import { normalizePattern } from '../src/model/paths.js';
-import { forcedReleaseNotice } from '../src/model/enums.js';
 import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { SessionMemory, type SessionNotes } from './session-memory.js';
-import type { LockNotice } from './lock-notices.js';
+import { collect, deliverAfterTool, interfaceKey, keepGoing, lockKey, sessionMe } from './hook-delivery.js';
+import { checkWrites, PresenceViews, writeTargets } from './hook-write-check.js';
+import { withLostLocks } from './lost-locks.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
 
-/** A presence view is reused until awareness or the document changes, or for this long at most (expiry, staleness). */
-const VIEW_TTL_MS = 250;
+export { withLostLocks } from './lost-locks.js';
+
 /** PreToolUse renews the published sign of life at most this often (the server notes every call). */
 const TOUCH_PUBLISH_MS = 5000;
 /** The same tool call checked again this soon (through a second hook file) gets the same answer. */
@@ -55,18 +51,12 @@ export class HookError extends Error {
   }
 }
 
-interface Target {
-  path: string;
-  via: string;
-  lines?: Array<[number, number]>;
-}
-
 export class HookPolicy {
   readonly memory = new SessionMemory();
   private readonly configs: HookConfigs;
   /** Repositories wired with `huddle init` by the user running the server. */
   private readonly knownRepos = new KnownRepos(knownReposFile());
-  private readonly views = new WeakMap<Room, { at: number; view: PresenceView | null; ctx: SharedContext }>();
+  private readonly views = new PresenceViews();
 
   constructor(private readonly server: HuddleServer) {
     this.configs = new HookConfigs({
@@ -78,36 +68,7 @@ export class HookPolicy {
 
   /** Everyone's presence in a room, computed once per change (a hook call is then a lookup). */
   view(room: Room): PresenceView {
-    let c = this.views.get(room);
-    if (!c) {
-      const entry = { at: 0, view: null as PresenceView | null, ctx: new SharedContext(room.doc), forcedChanged: false };
-      const drop = () => (entry.view = null);
-      room.awareness.on('change', drop);
-      // The view reads the document only for forced releases: other writes (a denial noted in the
-      // activity log, a message) leave it as it is. A forced release counts once durable (the
-      // pipeline's bus), like everything else that listens.
-      const onForced = () => (entry.forcedChanged = true);
-      entry.ctx.forcedMap.observe(onForced);
-      const offDurable = room.onDurable(() => {
-        if (!entry.forcedChanged) return;
-        entry.forcedChanged = false;
-        drop();
-      });
-      room.onDestroy(() => {
-        room.awareness.off('change', drop);
-        entry.ctx.forcedMap.unobserve(onForced);
-        offDurable();
-      });
-      this.views.set(room, entry);
-      c = entry;
-    }
-    const now = Date.now();
-    if (!c.view || now - c.at > VIEW_TTL_MS || now < c.at) {
-      const ctx = c.ctx;
-      c.view = buildPresence(room.awareness.getStates(), { now, isForced: (id) => ctx.isForced(id) });
-      c.at = now;
-    }
-    return c.view;
+    return this.views.view(room);
   }
 
   /** Resolve the project, root and policy for an event's cwd, only where the server may look (hook-config.ts). */
@@ -176,19 +137,14 @@ export class HookPolicy {
       case 'post-tool':
         return this.postTool(room, session, cfg, ev);
       case 'stop':
-        return this.stop(session, this.memory.ensure(room.name, session.id));
+        return keepGoing(session, this.memory.ensure(room.name, session.id));
       default:
         return {};
     }
   }
 
-  private me(session: HostedSession): Me {
-    const st = session.presence.published;
-    return { id: st.id, name: st.name, role: st.role };
-  }
-
   private summary(room: Room, session: HostedSession, cfg: ResolvedConfig, mem: SessionNotes): string {
-    const me = this.me(session);
+    const me = sessionMe(session);
     const view = session.presence.view();
     const ctx = session.ctx;
     const inbox = ctx.inbox({ id: me.id, role: me.role, name: me.name });
@@ -228,7 +184,7 @@ export class HookPolicy {
       for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
       return withLostLocks({ inject: this.summary(room, session, cfg, mem) }, session.notices.take('hook'));
     }
-    const d = this.collect(session, mem);
+    const d = collect(session, mem);
     const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing });
     if (!text) {
       d.commit([]);
@@ -236,111 +192,6 @@ export class HookPolicy {
     }
     d.commit(d.messages.filter((m) => text.includes(`id ${shortId(m.id)})`)));
     return { inject: text };
-  }
-
-  /**
-   * What is new for this session (messages, decisions by others, lock changes on files it touched),
-   * shared by the prompt-time delta and post-tool delivery. Nothing is remembered until `commit`
-   * (a rate-limited delivery leaves the items new for the next call), except the lost-lock notices,
-   * which are taken: they are urgent, so a delivery that has them always goes out.
-   */
-  private collect(session: HostedSession, mem: SessionNotes) {
-    const me = this.me(session);
-    const ctx = session.ctx;
-    const notices = session.notices.takeNotices('hook');
-    // The forcer's message saying the same as a lost-lock line is not shown twice.
-    const forcedTexts = new Set(notices.filter((n) => n.reason === 'forced').map((n) => forcedReleaseNotice(n.path, n.holder ?? '', n.why)));
-    const unseen = ctx.inbox({ id: me.id, role: me.role, name: me.name }).filter((m) => !mem.messages.has(m.id));
-    const same = unseen.filter((m) => m.kind === 'fyi' && forcedTexts.has(m.text));
-    const messages = unseen.filter((m) => !same.includes(m));
-    const decisions = ctx.decisions({ includeSuperseded: false }).filter((d) => !mem.decisions.has(d.id) && d.by !== me.id);
-    const view = session.presence.view();
-    for (const e of session.presence.current.editing) if (!mem.touched.has(e.path)) mem.touched.set(e.path, '');
-    const lockChanges: LockChange[] = [];
-    const keys: Array<[string, string]> = [];
-    for (const [p, before] of mem.touched) {
-      const l = blockingLock(view, me.id, p);
-      const key = lockKey(l);
-      if (key !== before) {
-        lockChanges.push({ path: p, now: l, before: before ? before.split('|')[1] : null });
-        keys.push([p, key]);
-      }
-    }
-    // Interfaces others declared or changed on a file this session edits.
-    const editing = Array.from(mem.touched.keys());
-    const allIfaces = ctx.interfaces();
-    const interfaces = allIfaces.filter((i) => i.by !== me.id && !mem.interfaces.has(interfaceKey(i)) && mem.touched.has(patternOf(i.file)));
-    const commit = (shown: Message[]) => {
-      for (const [p, k] of keys) mem.touched.set(p, k);
-      // Our own decisions are known to us; remember every decision seen.
-      for (const d of ctx.decisions({ includeSuperseded: false })) mem.decisions.add(d.id);
-      for (const i of allIfaces) mem.interfaces.add(interfaceKey(i));
-      for (const m of [...shown, ...same]) mem.messages.add(m.id);
-      ctx.markRead(me.id, [...shown, ...same].map((m) => m.id));
-      SessionMemory.trim(mem);
-    };
-    return { me, messages, decisions, lockChanges: [...lostChanges(notices), ...dedupeLockChanges(lockChanges)], interfaces, editing, commit };
-  }
-
-  /** After a tool call: what is new, compact and rate-limited (urgent items, such as a lock this session lost, bypass the limit). */
-  private deliver(session: HostedSession, mem: SessionNotes): string | undefined {
-    if (!mem.introduced) {
-      // No summary seen yet (a server restart): only the lost locks, not the whole backlog.
-      const lost = lostChanges(session.notices.takeNotices('hook'));
-      return lost.length ? deltaText({ messages: [], decisions: [], lockChanges: lost }, DELIVER_MAX) : undefined;
-    }
-    const d = this.collect(session, mem);
-    const now = Date.now();
-    const out = selectDelivery({ me: d.me, messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing, now, lastAt: mem.deliveredAt });
-    if (!out) return undefined;
-    d.commit(out.messages);
-    mem.deliveredAt = now;
-    return out.text;
-  }
-
-  /** A turn about to stop with an unanswered request addressed to this session: keep it going, once per request. */
-  private stop(session: HostedSession, mem: SessionNotes): HookDecision {
-    const me = this.me(session);
-    const req = stopRequest(session.ctx.openRequests(), me, mem.stopHeld);
-    if (!req) return {};
-    mem.stopHeld.add(req.id);
-    mem.messages.add(req.id);
-    SessionMemory.trim(mem);
-    const text = deltaText({ messages: [req], decisions: [], lockChanges: [] }, DELIVER_MAX);
-    return { keepGoing: `${text}\nThis request waits for this session's answer: reply with \`huddle send --reply-to ${shortId(req.id)} …\` (or the huddle MCP send tool) before stopping.` };
-  }
-
-  /** Repository-relative pattern of a path an event names, or null when outside the repository. */
-  private rel(cfg: ResolvedConfig, file: string, cwd: string): string | null {
-    const r = repoRelative(cfg.root, file, cwd);
-    if (r === null) return null;
-    try {
-      return normalizePattern(r);
-    } catch {
-      return null;
-    }
-  }
-
-  /** The repository paths an event writes: its named files, and what its shell command writes. */
-  private targets(cfg: ResolvedConfig, ev: HookEvent, post: boolean): Target[] {
-    const out: Target[] = [];
-    for (const w of ev.writes.slice(0, 50)) {
-      const rel = this.rel(cfg, w.path, ev.cwd);
-      if (rel) out.push({ path: rel, via: ev.tool ?? w.via, lines: w.lines });
-    }
-    if (ev.shell) {
-      for (const w of bashWrites(ev.shell).slice(0, 50)) {
-        if (w.target === '**') {
-          if (!post) out.push({ path: '**', via: w.via });
-          continue;
-        }
-        if (w.target.startsWith('~') || w.cd.some((d) => d.startsWith('~'))) continue;
-        if (post && /[*?[]/.test(w.target)) continue;
-        const rel = this.rel(cfg, w.target, path.resolve(ev.cwd, ...w.cd));
-        if (rel) out.push({ path: rel, via: w.via });
-      }
-    }
-    return out.slice(0, 50);
   }
 
   private async preTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): Promise<HookDecision> {
@@ -351,7 +202,7 @@ export class HookPolicy {
     const now = Date.now();
     const seen = callKey ? mem.calls.get(callKey) : undefined;
     if (seen && seen.channel !== ev.channel && now - seen.at < SAME_CALL_MS && now >= seen.at) return seen.decision;
-    const d = await this.checkWrites(room, session, cfg, ev, mem);
+    const d = await checkWrites(this.views, room, session, cfg, ev, mem);
     if (callKey) {
       mem.calls.set(callKey, { at: now, channel: ev.channel, decision: d });
       SessionMemory.trim(mem);
@@ -359,100 +210,19 @@ export class HookPolicy {
     return d;
   }
 
-  private async checkWrites(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent, mem: SessionNotes): Promise<HookDecision> {
-    const targets = this.targets(cfg, ev, false);
-    if (targets.length === 0) return {};
-    const me = session.id;
-    const blocked: Array<Target & { lock: LockView }> = [];
-    // Most writes are to files nobody else holds: a scan of the states says so exactly, and the
-    // full view (rebuilt after every presence change) is needed only when it finds a candidate.
-    if (mayBlockWrite(room.awareness.getStates(), me, targets.map((t) => t.path), Date.now())) {
-      const view = this.view(room);
-      for (const t of targets) {
-        const l = blockingLock(view, me, t.path);
-        if (l && l.mode === 'exclusive') blocked.push({ ...t, lock: l });
-      }
-    }
-    if (blocked.length === 0) {
-      const first = targets[0];
-      if (cfg.autoLock && !ev.shell && first.path !== '**') {
-        const mine = session.presence.claims().some((c) => c.path === first.path);
-        if (!mine) {
-          const r = await session.presence.acquire([first.path], { mode: 'exclusive', reason: 'auto-lock at first edit' });
-          if (r.status === 'held') blocked.push({ ...first, lock: r.holder });
-        }
-      }
-      if (blocked.length === 0) {
-        for (const t of targets) if (t.path !== '**' && !mem.touched.has(t.path)) mem.touched.set(t.path, '');
-        return {};
-      }
-    }
-    // The agent learns of these locks now; the next prompt need not repeat them.
-    for (const b of blocked) if (b.path !== '**') mem.touched.set(b.path, lockKey(b.lock));
-    const now = Date.now();
-    const lines = blocked.slice(0, 5).map((b) => `${b.path === '**' ? `${b.via} would change files including ${b.lock.path}, which is locked` : `${b.path} is locked`} by ${describeLock(b.lock, now).slice(b.lock.path.length + 4)}.`);
-    if (blocked.length > 5) lines.push(`(${blocked.length - 5} more locked paths.)`);
-    const holder = blocked[0].lock;
-    if (cfg.enforce === 'warn') {
-      return { warn: `huddle warning: ${lines.join(' ')} The edit goes ahead (enforce: warn); ${holder.sessionName} may be changing the same file.` };
-    }
-    for (const b of blocked.slice(0, 5)) noteDenied(session.ctx, this.me(session), b.path === '**' ? b.lock.path : b.path, b.lock);
-    return { deny: `huddle: ${lines.join(' ')} Edits by other sessions are refused while the lock is held. The holder can be asked through huddle (send to ${holder.sessionName}); the lock ends when it is released or its holder goes away.` };
-  }
-
   private postTool(room: Room, session: HostedSession, cfg: ResolvedConfig, ev: HookEvent): HookDecision {
     const mem = this.memory.ensure(room.name, session.id);
     const quiet = ev.quiet === true;
-    for (const t of this.targets(cfg, ev, true).slice(0, 20)) {
+    for (const t of writeTargets(cfg, ev, true).slice(0, 20)) {
       if (t.path === '**') continue;
       session.presence.editing(t.path, t.lines && t.lines.length ? t.lines : undefined);
       if (!mem.touched.has(t.path)) mem.touched.set(t.path, lockKey(blockingLock(session.presence.view(), session.id, t.path)));
     }
     SessionMemory.trim(mem);
     // An event whose answer the agent never shows (Cursor afterFileEdit) records only; nothing is used up on it.
-    const inject = quiet ? undefined : this.deliver(session, mem);
+    const inject = quiet ? undefined : deliverAfterTool(session, mem);
     return inject ? { inject } : {};
   }
-}
-
-/** Lost-lock notices as lock changes the delta renders (inside the fence: the forcer's reason is another session's text). */
-function lostChanges(notices: LockNotice[]): LockChange[] {
-  return notices.map((n) => ({ path: n.path, now: null, before: null, lost: { forced: n.reason === 'forced', by: n.holder, why: n.why } }));
-}
-
-/** An interface version: it is new again when re-declared. */
-function interfaceKey(i: InterfaceDecl): string {
-  return `${i.name}\u0000${i.at}\u0000${i.status}`;
-}
-
-/** An interface's file as a lock pattern (what `touched` is keyed by), or '' when it is not a valid one. */
-function patternOf(file: string): string {
-  try {
-    return normalizePattern(file);
-  } catch {
-    return '';
-  }
-}
-
-function lockKey(l: LockView | null): string {
-  return l ? `${l.id}|${l.sessionName}` : '';
-}
-
-function dedupeLockChanges<T extends { now: LockView | null }>(xs: T[]): T[] {
-  const seen = new Set<string>();
-  return xs.filter((x) => {
-    if (!x.now) return true;
-    if (seen.has(x.now.id)) return false;
-    seen.add(x.now.id);
-    return true;
-  });
-}
-
-/** A decision with the lines about lost locks added to what the agent reads (and to a denial's reason). */
-export function withLostLocks(d: HookDecision, lines: string[]): HookDecision {
-  if (lines.length === 0) return d;
-  const text = lines.join('\n');
-  return { ...d, inject: d.inject ? `${text}\n${d.inject}` : text, ...(d.deny ? { deny: `${d.deny} (${text})` } : {}) };
 }
 
 /** Working folders of the sessions the server hosts (their hooks may be resolved there). */
