@@ -15,78 +15,28 @@
  * withdraw ours. If only claims that ours precedes conflict (they may have been
  * ordered after ours and only look earlier because our view of our own server
  * is ahead of the relay's order), we wait until they are withdrawn or
- * confirmed and let the relay order ours again (see judge). A claim is never
+ * confirmed and let the relay order ours again (see judgeClaim). A claim is never
  * confirmed with a conflicting claim ordered before it in view, so among
  * simultaneous claims at most one is confirmed (and, all connected, one is). Offline (the
  * transport is not authoritative), claims stay 'unconfirmed' and are settled
  * by the same rule when it is again (reconcileUnconfirmed).
+ *
+ * The rule itself and the rounds that apply it are in lock-confirmation.ts, the waits
+ * on the view in claim-waits.ts, the yield of a confirmed claim in yield-index.ts.
  */
-import type { Awareness } from 'y-protocols/awareness';
 import { ObservableV2 } from 'lib0/observable';
-import { ClaimIndex, LOCK_DEFAULTS, claimLive, conflicts, precedes, type LockClaim, type LockMode } from '../model/locks.js';
-import { normalizePattern, patternsOverlap } from '../model/paths.js';
+import { ClaimIndex, LOCK_DEFAULTS, claimLive, conflicts, type LockClaim, type LockMode } from '../model/locks.js';
+import { normalizePattern } from '../model/paths.js';
 import { newId } from '../model/ids.js';
-import {
-  newSessionState,
-  sessionOf,
-  statusOf,
-  withEditing,
-  type SessionInfo,
-  type SessionState,
-  STATUS_THRESHOLDS,
-} from '../model/session.js';
+import { newSessionState, withEditing, type SessionState } from '../model/session.js';
 import { PresenceCache, type LockView, type PresenceView } from '../model/view.js';
-import { joinYieldHub } from './yield-index.js';
+import { claimsToYield, joinYieldHub } from './yield-index.js';
 import { othersClaimMeets } from '../model/claims-seen.js';
+import { settledHolder, viewChange, whenSettled } from './claim-waits.js';
+import { LockConfirmation, judgeClaim, type ClaimOwner, type Judgement } from './lock-confirmation.js';
+import type { AcquireOptions, AcquireResult, LockLostReason, PresenceOptions, PresenceTransport } from './presence-types.js';
 
-export interface PresenceTransport {
-  /** Awareness whose local state is this session's. */
-  readonly local: Awareness;
-  /** Awareness holding everyone's states in the order the relay gave them. */
-  readonly view: Awareness;
-  /** Whether the relay's order is available now (connected to an authoritative relay). */
-  online(): boolean;
-  /**
-   * Call `cb` synchronously at the moment our state at `clock` (or later) has
-   * been ordered by the relay. Returns a function that cancels the wait.
-   */
-  onOrdered(clock: number, cb: () => void): () => void;
-  /** Subscribe to online/offline changes. */
-  onStatus(cb: (online: boolean) => void): () => void;
-}
-
-export interface PresenceOptions {
-  info: SessionInfo;
-  hosted: boolean;
-  host: string;
-  pid: number;
-  cwd: string;
-  /** How often to renew the awareness state. Default 10 s. */
-  heartbeatMs?: number;
-  /** Whether a claim id was force-released (from the shared document). */
-  isForced?: (claimId: string) => boolean;
-  /** Lock defaults. */
-  ttlMs?: number;
-  capMs?: number;
-  /** How long to wait for the relay's echo before reporting a claim unconfirmed. Default 5 s. */
-  confirmTimeoutMs?: number;
-  thresholds?: typeof STATUS_THRESHOLDS;
-}
-
-export interface AcquireOptions {
-  mode?: LockMode;
-  reason?: string;
-  ttlMs?: number;
-  /** Wait up to this long for the holder to release. Default 0: answer at once. */
-  waitMs?: number;
-}
-
-export type AcquireResult =
-  | { status: 'confirmed'; paths: string[]; claims: LockClaim[] }
-  | { status: 'unconfirmed'; paths: string[]; claims: LockClaim[] }
-  | { status: 'held'; paths: string[]; holder: LockView };
-
-export type LockLostReason = 'forced' | 'expired' | 'conflict';
+export type { AcquireOptions, AcquireResult, LockLostReason, PresenceOptions, PresenceTransport } from './presence-types.js';
 
 type Events = {
   'lock-lost': (e: { claim: LockClaim; reason: LockLostReason }) => void;
@@ -101,19 +51,36 @@ export class Presence extends ObservableV2<Events> {
   private readonly ttlMs: number;
   private readonly capMs: number;
   private readonly confirmTimeoutMs: number;
-  private reconciling = false;
+  /** Confirming our claims by the relay's order (lock-confirmation.ts). */
+  private readonly locking: LockConfirmation;
 
   constructor(readonly transport: PresenceTransport, private readonly opts: PresenceOptions) {
     super();
     this.ttlMs = opts.ttlMs ?? LOCK_DEFAULTS.ttlMs;
     this.capMs = opts.capMs ?? LOCK_DEFAULTS.capMs;
     this.confirmTimeoutMs = opts.confirmTimeoutMs ?? 5000;
+    this.locking = new LockConfirmation({
+      transport,
+      confirmTimeoutMs: this.confirmTimeoutMs,
+      closed: () => this.closed,
+      locks: () => this.state.locks,
+      setLocks: (locks) => {
+        this.state = { ...this.state, locks };
+      },
+      publish: () => this.publish(),
+      judge: (c, viewOf) => this.judge(c, viewOf),
+      judgingView: () => this.judgingView(),
+      view: () => this.view(),
+      whenSettled: (ids, cb) => whenSettled(this.transport.view, this.state.id, ids, this.opts, cb),
+      lockConfirmed: (c) => this.emit('lock-confirmed', [c]),
+      lockLost: (c) => this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]),
+    });
     this.state = newSessionState(opts.info, { host: opts.host, pid: opts.pid, cwd: opts.cwd }, Date.now(), opts.hosted);
     this.publish();
     this.heartbeat = setInterval(() => this.tick(), opts.heartbeatMs ?? 10_000);
     (this.heartbeat as { unref?: () => void }).unref?.();
     this.unsubStatus = transport.onStatus((online) => {
-      if (online) this.reconcileUnconfirmed();
+      if (online) this.locking.reconcileUnconfirmed();
     });
     this.leaveHub = joinYieldHub(transport.view, this);
   }
@@ -163,7 +130,7 @@ export class Presence extends ObservableV2<Events> {
     const locks = prev.locks.filter((c) => claimLive(c, now)).map((c) => ({ ...c, confirmed: false }));
     this.state = { ...this.state, startedAt: prev.startedAt, lastActive: prev.lastActive, locks };
     this.publish();
-    this.reconcileUnconfirmed();
+    this.locking.reconcileUnconfirmed();
   }
 
   /** Record that this session edits `path` (repository-relative), with line ranges when known. */
@@ -235,7 +202,7 @@ export class Presence extends ObservableV2<Events> {
       const blockers = this.blockers(paths, mode);
       if (blockers.length > 0) {
         if (Date.now() >= deadline) return { status: 'held', paths, holder: blockers[0] };
-        await this.viewChange(deadline);
+        await viewChange(this.transport.view, deadline);
         continue;
       }
       const now = Date.now();
@@ -261,238 +228,28 @@ export class Presence extends ObservableV2<Events> {
       const mine = () => this.state.locks.filter((c) => paths.includes(c.path));
       if (added.length === 0 && mine().every((c) => c.confirmed)) return { status: 'confirmed', paths, claims: mine() };
       if (!this.transport.online()) return { status: 'unconfirmed', paths, claims: mine() };
-      const outcome = await this.confirm(clock, paths);
+      const outcome = await this.locking.confirm(clock, paths);
       if (outcome === 'confirmed') return { status: 'confirmed', paths, claims: mine() };
       if (outcome === 'unconfirmed') {
         // No echo in time while online (a stalled relay): keep waiting for the order in the background.
-        this.reconcileUnconfirmed();
+        this.locking.reconcileUnconfirmed();
         return { status: 'unconfirmed', paths, claims: mine() };
       }
-      // Lost the race: our claims were withdrawn in confirm(). Name the holder once it is known:
+      // Lost the race: our claims were withdrawn in confirm() (lock-confirmation.ts). Name the holder once it is known:
       // the rival we lost to may itself yield to an earlier claim still on its way to us.
-      if (Date.now() >= deadline) return { status: 'held', paths, holder: await this.settledHolder(outcome, paths, mode) };
-      await this.viewChange(deadline);
+      if (Date.now() >= deadline) return { status: 'held', paths, holder: await settledHolder(this.transport.view, () => this.blockers(paths, mode), outcome) };
+      await viewChange(this.transport.view, deadline);
     }
   }
 
-  /**
-   * Decide one of our unconfirmed claims now that the relay has ordered a state of ours
-   * holding it: every claim of another session seen by now was ordered before that state.
-   * A conflicting claim that precedes ours by the resolution rule (a confirmed one, or an
-   * earlier one) beats it: lose. Conflicting claims that ours precedes: wait until each
-   * is withdrawn or confirmed, then order ours again (their owners drop them once they
-   * see ours). No conflicting claim at all: confirmed, and any later claim will see ours.
-   * So a claim is never confirmed while a conflicting claim ordered before it is in view,
-   * and among simultaneous claims the one the resolution rule puts first wins.
-   */
-  private judge(c: LockClaim, viewOf: () => PresenceView): { lose: LockView } | { waitOn: string[] } | null {
-    // No live claim of another session overlaps: nothing to judge against (see mayConflict).
-    if (!this.mayConflict([c.path], c.mode, Date.now())) return null;
-    const view = viewOf();
-    const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
-    // Our own claim as the resolution rule sees it (its fields, not its place in `view`, which may predate it).
-    const mine = { ...c, ...me };
-    const others = view.locks.filter((l) => l.session !== me.session && conflicts(l, { path: c.path, mode: c.mode, session: me.session }));
-    if (others.length === 0) return null;
-    // Name the claim that holds the lock (not blocked in the view) rather than any earlier rival,
-    // which may itself be about to yield: the loser is told who really holds it.
-    const earlier = others.filter((l) => precedes(l, mine));
-    const lose = earlier.find((l) => l.state !== 'blocked') ?? earlier[0];
-    return lose ? { lose } : { waitOn: others.map((l) => l.id) };
+  /** Our session as the resolution rule sees it. */
+  private get owner(): ClaimOwner {
+    return { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
   }
 
-  /**
-   * After losing: wait briefly (at most `maxMs`) for a confirmed claim that blocks us to show,
-   * and report it; otherwise the best guess so far.
-   */
-  private async settledHolder(guess: LockView, paths: string[], mode: LockMode, maxMs = 500): Promise<LockView> {
-    const until = Date.now() + maxMs;
-    for (;;) {
-      const held = this.blockers(paths, mode).find((l) => l.confirmed);
-      if (held) return held;
-      if (Date.now() >= until) return this.blockers(paths, mode)[0] ?? guess;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.transport.view.off('change', done);
-          clearTimeout(t);
-          resolve();
-        };
-        const t = setTimeout(done, Math.max(0, until - Date.now()));
-        this.transport.view.on('change', done);
-      });
-    }
-  }
-
-  /** Call `cb` once any of these claims of others is withdrawn, confirmed, expired or gone. Returns a cancel. */
-  private whenSettled(ids: string[], cb: () => void): () => void {
-    const want = new Set(ids);
-    const open = () => {
-      const now = Date.now();
-      let n = 0;
-      for (const raw of this.transport.view.getStates().values()) {
-        const s = sessionOf(raw);
-        if (!s || s.id === this.state.id || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
-        for (const c of s.locks ?? []) if (want.has(c.id) && !c.confirmed && claimLive(c, now) && !this.opts.isForced?.(c.id)) n++;
-      }
-      return n;
-    };
-    let stopped = false;
-    const stop = () => {
-      stopped = true;
-      this.transport.view.off('change', check);
-      clearInterval(timer);
-    };
-    const check = () => {
-      if (stopped || open() === want.size) return;
-      stop();
-      cb();
-    };
-    this.transport.view.on('change', check);
-    // Expiry and staleness come with time, not with a change event.
-    const timer = setInterval(check, 1000);
-    (timer as { unref?: () => void }).unref?.();
-    queueMicrotask(check);
-    return stop;
-  }
-
-  /**
-   * Wait for the relay to order our state at `clock`, then decide (see judge), ordering
-   * again after a wait. Resolves 'confirmed', 'unconfirmed' (offline, or no decision in
-   * time) or the lock that won.
-   */
-  private confirm(clock: number, paths: string[]): Promise<'confirmed' | 'unconfirmed' | LockView> {
-    return new Promise((resolve) => {
-      let done = false;
-      let cancel: () => void = () => {};
-      let unsub: () => void = () => {};
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deciding = this.state.locks.filter((c) => paths.includes(c.path) && !c.confirmed).map((c) => c.id);
-      for (const id of deciding) this.inFlight.add(id);
-      const finish = (r: 'confirmed' | 'unconfirmed' | LockView) => {
-        if (done) return;
-        done = true;
-        cancel();
-        unsub();
-        if (timer) clearTimeout(timer);
-        for (const id of deciding) this.inFlight.delete(id);
-        resolve(r);
-      };
-      unsub = this.transport.onStatus((online) => {
-        if (!online) finish('unconfirmed');
-      });
-      timer = setTimeout(() => finish('unconfirmed'), this.confirmTimeoutMs);
-      const round = (at: number) => {
-        let fired = false;
-        // The callback may run synchronously (hosted sessions: the relay is right here).
-        const c = this.transport.onOrdered(at, () => {
-          fired = true;
-          cancel();
-          if (done) return;
-          let built: PresenceView | null = null;
-          const view = () => (built ??= this.judgingView());
-          const waitOn: string[] = [];
-          for (const claim of this.state.locks) {
-            if (!paths.includes(claim.path) || claim.confirmed) continue;
-            const j = this.judge(claim, view);
-            if (j && 'lose' in j) {
-              this.state = { ...this.state, locks: this.state.locks.filter((x) => !(paths.includes(x.path) && !x.confirmed)) };
-              this.publish();
-              finish(j.lose);
-              return;
-            }
-            if (j) waitOn.push(...j.waitOn);
-          }
-          if (waitOn.length === 0) {
-            this.state = { ...this.state, locks: this.state.locks.map((x) => (paths.includes(x.path) ? { ...x, confirmed: true } : x)) };
-            this.publish();
-            for (const x of this.state.locks) if (paths.includes(x.path)) this.emit('lock-confirmed', [x]);
-            finish('confirmed');
-            return;
-          }
-          cancel = this.whenSettled(waitOn, () => {
-            if (!done) round(this.publish());
-          });
-        });
-        if (fired) c();
-        else cancel = c;
-      };
-      round(clock);
-    });
-  }
-
-  /** Claims a confirm() is deciding now; reconciliation leaves them to it. */
-  private readonly inFlight = new Set<string>();
-  private cancelReconcile: () => void = () => {};
-
-  /**
-   * Settle claims left unconfirmed (taken offline, or with no decision in time) once the
-   * relay's order is available: publish, and when the relay has ordered our state, judge
-   * each claim (see judge): confirmed, lost (reported), or, while waiting on others, left
-   * for another round once they settle.
-   */
-  private reconcileUnconfirmed(): void {
-    if (this.reconciling || this.closed || !this.transport.online()) return;
-    const pending = this.state.locks.filter((c) => !c.confirmed && !this.inFlight.has(c.id)).map((c) => c.id);
-    if (pending.length === 0) return;
-    this.reconciling = true;
-    const clock = this.publish();
-    let ended = false;
-    let fired = false;
-    let cancelOrder: () => void = () => {};
-    let cancelWait: () => void = () => {};
-    let unsub: () => void = () => {};
-    const end = () => {
-      ended = true;
-      cancelOrder();
-      cancelWait();
-      unsub();
-      this.reconciling = false;
-      this.cancelReconcile = () => {};
-    };
-    this.cancelReconcile = end;
-    // Offline again: the next onStatus(true) starts over.
-    unsub = this.transport.onStatus((online) => {
-      if (!online) end();
-    });
-    // The callback may run synchronously (hosted sessions without an upstream).
-    cancelOrder = this.transport.onOrdered(clock, () => {
-      fired = true;
-      cancelOrder();
-      if (this.closed) return end();
-      let built: PresenceView | null = null;
-      const view = () => (built ??= this.view());
-      const won: string[] = [];
-      const lost: LockClaim[] = [];
-      const waitOn: string[] = [];
-      for (const c of this.state.locks) {
-        if (c.confirmed || !pending.includes(c.id) || this.inFlight.has(c.id)) continue;
-        const j = this.judge(c, view);
-        if (!j) won.push(c.id);
-        else if ('lose' in j) lost.push(c);
-        else waitOn.push(...j.waitOn);
-      }
-      if (won.length > 0 || lost.length > 0) {
-        this.state = {
-          ...this.state,
-          locks: this.state.locks.filter((c) => !lost.includes(c)).map((c) => (won.includes(c.id) ? { ...c, confirmed: true } : c)),
-        };
-        this.publish();
-        for (const c of lost) this.emit('lock-lost', [{ claim: c, reason: 'conflict' }]);
-        for (const c of this.state.locks) if (won.includes(c.id)) this.emit('lock-confirmed', [c]);
-      }
-      if (waitOn.length > 0) {
-        // Stay 'reconciling' while waiting; go again once one of them settles.
-        cancelWait = this.whenSettled(waitOn, () => {
-          end();
-          this.reconcileUnconfirmed();
-        });
-        return;
-      }
-      end();
-      // Claims taken meanwhile (not in this round's state) get a round of their own.
-      if (this.state.locks.some((c) => !c.confirmed && !this.inFlight.has(c.id))) queueMicrotask(() => this.reconcileUnconfirmed());
-    });
-    if (ended || fired) cancelOrder();
+  /** Judge one of our claims the relay has just ordered (see judgeClaim in lock-confirmation.ts). */
+  private judge(c: LockClaim, viewOf: () => PresenceView): Judgement {
+    return judgeClaim(c, this.owner, () => this.mayConflict([c.path], c.mode, Date.now()), viewOf);
   }
 
   /** Release claims on these paths (all when omitted). Returns the released paths. */
@@ -575,42 +332,11 @@ export class Presence extends ObservableV2<Events> {
     }
     const index = this.mineIndex!;
     if (!this.state.locks.some((c) => c.confirmed)) return;
-    const now = Date.now();
-    const me = { clientId: this.clientId, session: this.state.id, sessionName: this.state.name, role: this.state.role };
-    const lost: LockClaim[] = [];
-    const states = this.transport.view.getStates();
-    for (const clientId of ids) {
-      const raw = states.get(clientId);
-      const s = sessionOf(raw);
-      if (!s || s.id === this.state.id || s.kind === 'watcher' || statusOf(s, now, this.opts.thresholds) === 'stale') continue;
-      for (const c of s.locks ?? []) {
-        if (!c.confirmed || !claimLive(c, now) || this.opts.isForced?.(c.id)) continue;
-        for (const m of index.candidates(c.path)) {
-          // Cheap tests first: this runs in every hosted session on every presence change.
-          if ((c.mode === 'shared' && m.mode === 'shared') || lost.includes(m) || !patternsOverlap(c.path, m.path)) continue;
-          const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
-          if (precedes(theirs, { ...m, ...me })) lost.push(m);
-        }
-      }
-    }
+    const lost = claimsToYield(this.transport.view.getStates(), ids, this.owner, index, Date.now(), this.opts);
     if (lost.length === 0) return;
     this.state = { ...this.state, locks: this.state.locks.filter((c) => !lost.some((l) => l.id === c.id)) };
     this.publish();
     for (const l of lost) this.emit('lock-lost', [{ claim: l, reason: 'conflict' }]);
-  }
-
-  private viewChange(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.transport.view.off('change', done);
-        clearTimeout(t);
-        // Jitter, so that waiters released together do not all claim in the same instant.
-        setTimeout(resolve, Math.random() * 20);
-      };
-      // Also re-check now and then: expiry and staleness change the picture without a change event.
-      const t = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())));
-      this.transport.view.on('change', done);
-    });
   }
 
   /** Leave: clear our state so every peer drops us at once. */
@@ -619,7 +345,7 @@ export class Presence extends ObservableV2<Events> {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.unsubStatus();
-    this.cancelReconcile();
+    this.locking.stop();
     this.leaveHub();
     this.transport.local.setLocalState(null);
     super.destroy();

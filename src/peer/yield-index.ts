@@ -1,15 +1,17 @@
 /**
  * Which sessions sharing one awareness may have to yield a confirmed claim after a presence
- * change (Presence.yieldToEarlierConfirmed): one index per awareness of every member's
+ * change (Presence.checkYield, which asks claimsToYield): one index per awareness of every member's
  * confirmed claims, so that a change is looked at once, not once by each of 100 hosted
  * sessions. Only a member holding a confirmed claim that a changed state's confirmed, live
  * claim overlaps (not both shared) is asked to check; every other member would find nothing
  * to yield, so asking fewer changes no outcome.
  */
 import type { Awareness } from 'y-protocols/awareness';
-import { ClaimIndex, claimLive, type LockClaim } from '../model/locks.js';
+import { ClaimIndex, claimLive, precedes, type LockClaim } from '../model/locks.js';
 import { patternsOverlap } from '../model/paths.js';
-import { sessionOf } from '../model/session.js';
+import { sessionOf, statusOf } from '../model/session.js';
+import type { ClaimOwner } from './lock-confirmation.js';
+import type { ClaimFilters } from './presence-types.js';
 
 interface Entry<K> {
   path: string;
@@ -143,4 +145,29 @@ export function joinYieldHub(view: Awareness, m: YieldMember): () => void {
   return () => {
     if (h.leave(m) && hubs.get(view) === h) hubs.delete(view);
   };
+}
+
+/**
+ * Which of our confirmed claims (`mine`, indexed by literal head) must yield to a confirmed,
+ * live claim in the states of `ids`: those the resolution rule puts the other claim before.
+ * Only other sessions' confirmed claims can beat a confirmed claim, and ours was checked
+ * against every claim in view when it was confirmed, so only the changed states are scanned.
+ */
+export function claimsToYield(states: Map<number, unknown>, ids: readonly number[], me: ClaimOwner, mine: ClaimIndex<LockClaim>, now: number, opts: ClaimFilters): LockClaim[] {
+  const lost: LockClaim[] = [];
+  for (const clientId of ids) {
+    const raw = states.get(clientId);
+    const s = sessionOf(raw);
+    if (!s || s.id === me.session || s.kind === 'watcher' || statusOf(s, now, opts.thresholds) === 'stale') continue;
+    for (const c of s.locks ?? []) {
+      if (!c.confirmed || !claimLive(c, now) || opts.isForced?.(c.id)) continue;
+      for (const m of mine.candidates(c.path)) {
+        // Cheap tests first: this runs in every hosted session on every presence change.
+        if ((c.mode === 'shared' && m.mode === 'shared') || lost.includes(m) || !patternsOverlap(c.path, m.path)) continue;
+        const theirs = { ...c, clientId, session: s.id, sessionName: s.name, role: s.role };
+        if (precedes(theirs, { ...m, ...me })) lost.push(m);
+      }
+    }
+  }
+  return lost;
 }
