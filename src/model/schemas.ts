@@ -12,7 +12,7 @@
  */
 // zod/mini: the same checks, tree-shaken (the full build added 450 KiB to the dashboard bundle).
 import * as z from 'zod/mini';
-import type { Decision, ForcedRelease, InterfaceDecl, Message, Note, TimelineEvent, Version } from './context.js';
+import type { Decision, ForcedRelease, InterfaceDecl, Message, Note, TimelineEvent, Version } from './records.js';
 import type { LockClaim } from './locks.js';
 import { MAX_PATTERN, patternProblem } from './paths.js';
 import type { EditingEntry, SessionState } from './session.js';

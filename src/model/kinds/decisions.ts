@@ -1,5 +1,5 @@
 /** Decisions: Y.Map<id, Decision>, versioned. */
-import type { Decision } from '../context.js';
+import type { Decision } from '../records.js';
 import { plainMap, type RecordKind } from './kind.js';
 
 export const decisions: RecordKind<Decision> = {

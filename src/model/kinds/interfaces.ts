@@ -1,5 +1,5 @@
 /** Declared interfaces: Y.Map<name, InterfaceDecl>, versioned. */
-import type { InterfaceDecl } from '../context.js';
+import type { InterfaceDecl } from '../records.js';
 import { plainMap, type RecordKind } from './kind.js';
 
 export const interfaces: RecordKind<InterfaceDecl> = {

@@ -1,5 +1,5 @@
 /** Messages: Y.Map<id, Message>; not versioned (a rollback never unsends). */
-import type { Message } from '../context.js';
+import type { Message } from '../records.js';
 import { plainMap, type RecordKind } from './kind.js';
 
 export const messages: RecordKind<Message> = {

@@ -1,5 +1,5 @@
 /** Shared notes: Y.Map<key, Note>, versioned. */
-import type { Note } from '../context.js';
+import type { Note } from '../records.js';
 import { plainMap, type RecordKind } from './kind.js';
 
 export const notes: RecordKind<Note> = {

@@ -3,7 +3,7 @@
  * fields merge; versioned as plain records.
  */
 import * as Y from 'yjs';
-import type { Task } from '../context.js';
+import type { Task } from '../records.js';
 import type { RecordKind } from './kind.js';
 import { invalidTaskEntry, validTaskFields } from '../schemas.js';
 
