@@ -9,33 +9,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { CLI, ROOT, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { agentBin, installed, run } from './harness.js';
 import { mockAnthropic } from './mock-anthropic.js';
 
-const BIN = path.join(process.env.HUDDLE_AGENTS_DIR ?? path.join(ROOT, '.cache/agents'), 'claude-code/node_modules/.bin/claude');
-const have = fs.existsSync(BIN);
-if (!have) {
-  if (process.env.CI) throw new Error(`Claude Code is not installed at ${BIN}: run scripts/install-agents.sh (CI must run these tests)`);
-  console.warn(`SKIPPED: Claude Code e2e: ${BIN} is missing; run scripts/install-agents.sh`);
-}
+const BIN = agentBin('claude-code', 'claude');
+const have = installed('Claude Code e2e', [BIN]);
 
 afterEach(cleanup);
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe.skipIf(!have)('Claude Code 2.1.328 (real binary, mock model)', () => {
   it('denies the locked file (edit and shell) naming the holder, lets a free file through, injects context, and the session comes and goes', async () => {

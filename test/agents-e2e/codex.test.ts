@@ -14,34 +14,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { CLI, ROOT, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { agentBin, installed, run } from './harness.js';
 import { mockResponses } from './mock-openai.js';
 import { listCodexHooks } from '../../cli/codex-trust.js';
 
-const BIN = path.join(process.env.HUDDLE_AGENTS_DIR ?? path.join(ROOT, '.cache/agents'), 'codex/node_modules/.bin/codex');
-const have = fs.existsSync(BIN);
-if (!have) {
-  if (process.env.CI) throw new Error(`Codex is not installed at ${BIN}: run scripts/install-agents.sh (CI must run these tests)`);
-  console.warn(`SKIPPED: Codex e2e: ${BIN} is missing; run scripts/install-agents.sh`);
-}
+const BIN = agentBin('codex', 'codex');
+const have = installed('Codex e2e', [BIN]);
 
 afterEach(cleanup);
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe.skipIf(!have)('Codex 0.171.0 (real binary, mock model)', () => {
   it('after the user\'s two trust steps (checked by doctor), denies a patch and a shell write on the locked file naming the holder, lets a free file through, injects context, and the session comes and goes', async () => {

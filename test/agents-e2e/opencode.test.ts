@@ -23,33 +23,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { CLI, ROOT, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { agentBin, installed, run } from './harness.js';
 import { mockChat } from './mock-chat.js';
 
-const BIN = path.join(process.env.HUDDLE_AGENTS_DIR ?? path.join(ROOT, '.cache/agents'), 'opencode/node_modules/.bin/opencode');
-const have = fs.existsSync(BIN);
-if (!have) {
-  if (process.env.CI) throw new Error(`opencode is not installed at ${BIN}: run scripts/install-agents.sh (CI must run these tests)`);
-  console.warn(`SKIPPED: opencode e2e: ${BIN} is missing; run scripts/install-agents.sh`);
-}
+const BIN = agentBin('opencode', 'opencode');
+const have = installed('opencode e2e', [BIN]);
 
 afterEach(cleanup);
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** What a previous (online) opencode start leaves in a config dir, so this one installs nothing. */
 function seedConfigDir(dir: string): void {

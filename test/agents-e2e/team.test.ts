@@ -12,44 +12,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { CLI, ROOT, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, cleanup, onCleanup, startServer, tempDir } from '../helpers.js';
+import { agentBin, installed, run } from './harness.js';
 import { mockAnthropic } from './mock-anthropic.js';
 import { mockResponses } from './mock-openai.js';
 import { mockGemini } from './mock-gemini.js';
 import { listCodexHooks } from '../../cli/codex-trust.js';
 
-const DIR = process.env.HUDDLE_AGENTS_DIR ?? path.join(ROOT, '.cache/agents');
-const BIN = {
-  claude: path.join(DIR, 'claude-code/node_modules/.bin/claude'),
-  codex: path.join(DIR, 'codex/node_modules/.bin/codex'),
-  gemini: path.join(DIR, 'gemini/node_modules/.bin/gemini'),
-};
-const have = Object.values(BIN).every((b) => fs.existsSync(b));
-if (!have) {
-  if (process.env.CI) throw new Error(`an agent CLI is missing in ${DIR}: run scripts/install-agents.sh (CI must run these tests)`);
-  console.warn(`SKIPPED: mixed-team e2e: an agent CLI is missing in ${DIR}; run scripts/install-agents.sh`);
-}
+const BIN = { claude: agentBin('claude-code', 'claude'), codex: agentBin('codex', 'codex'), gemini: agentBin('gemini', 'gemini') };
+const have = installed('mixed-team e2e', Object.values(BIN));
 
 afterEach(cleanup);
 
-type Result = { code: number | null; stdout: string; stderr: string };
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Result> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    onCleanup(() => void p.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Waits a model's answer on the rest of the team. A wait that gives up is recorded (the test then fails on it):
  * answering anyway would end that session early and release its locks, and the next check would fail for
