@@ -21,7 +21,7 @@
 import WebSocket, { type RawData } from 'ws';
 import type { OwnerLeases } from './owner-lease.js';
 import type { Logger } from './log.js';
-import { CLOSE_SLOW_READER, CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
+import { CLOSE_RATE_LIMIT, CLOSE_SLOW_READER, CLOSE_TRY_AGAIN } from '../src/protocol/messages.js';
 
 /** Header on a forwarded connection: the receiving node serves it itself or refuses, never forwards again. */
 export const FORWARDED_HEADER = 'x-huddle-forwarded';
@@ -105,7 +105,16 @@ export class Cluster {
       for (const f of queue) owner.send(f.data, { binary: f.isBinary });
       queue.length = 0;
     });
+    // The other direction is bounded too: a client writing faster than the owner takes it (or
+    // while the owner's socket is still opening) must not grow this node without bound.
+    let queuedBytes = early.reduce((n, f) => n + rawLength(f.data), 0);
     client.on('message', (data: RawData, isBinary: boolean) => {
+      const pending = owner.readyState === WebSocket.CONNECTING ? (queuedBytes += rawLength(data)) : owner.bufferedAmount;
+      if (pending > opts.maxBufferedBytes) {
+        client.close(CLOSE_RATE_LIMIT, 'sending faster than the project\'s owner node takes it; reconnect later');
+        owner.terminate();
+        return;
+      }
       if (owner.readyState === WebSocket.OPEN) owner.send(data, { binary: isBinary });
       else if (owner.readyState === WebSocket.CONNECTING) queue.push({ data, isBinary });
     });
@@ -145,4 +154,9 @@ export class Cluster {
   close(): Promise<void> {
     return this.leases.close();
   }
+}
+
+/** Bytes in a ws message, whichever of its shapes it arrived in. */
+function rawLength(d: RawData): number {
+  return Array.isArray(d) ? d.reduce((n, b) => n + b.length, 0) : d.byteLength;
 }
