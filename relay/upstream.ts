@@ -55,6 +55,9 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
       // Only what is durable here goes up: a kill -9 can then never leave the team relay
       // with an update this server lost.
       forwardDocUpdates: false,
+      // The same for the sync answer: computed when the team relay asks, it may hold updates
+      // still being appended here; it goes once they are durable.
+      holdSyncAnswer: (send) => room.afterDurable(send),
     });
     this.offDurable = room.onDurable((batch) => {
       for (const e of batch) if (e.origin !== this) this.conn.sendUpdate(e.update);

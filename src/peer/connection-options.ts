@@ -46,6 +46,12 @@ export interface ConnectionOptions {
    * and sends only what is durable (sendUpdate).
    */
   forwardDocUpdates?: boolean;
+  /**
+   * Called with the send of each answer to the relay's sync step 1, instead of sending it at
+   * once: a server's upstream link sends it only once everything the answer holds is durable
+   * (the answer is computed on arrival, so later updates are not in it). Default: send at once.
+   */
+  holdSyncAnswer?: (send: () => void) => void;
 }
 
 export type ConnectionEvents = {

@@ -253,7 +253,14 @@ export class RelayConnection extends ObservableV2<ConnectionEvents> {
         encoding.writeVarUint(e, MSG_SYNC);
         const before = docState(this.opts.doc);
         const sub = syncProtocol.readSyncMessage(d, e, this.opts.doc, this.origin);
-        if (encoding.length(e) > 1) this.send(encoding.toUint8Array(e));
+        if (encoding.length(e) > 1) {
+          const answer = encoding.toUint8Array(e);
+          const hold = this.opts.holdSyncAnswer;
+          const ws = this.ws;
+          // Only for this socket: a reconnect makes a new exchange.
+          if (hold && sub === syncProtocol.messageYjsSyncStep1) hold(() => this.ws === ws && this.send(answer));
+          else this.send(answer);
+        }
         // The relay sends only what it has stored: whatever it just gave us is durable there.
         const grown = grownSince(this.opts.doc, before);
         if (grown.size > 0) this.mergeDurable(grown);
