@@ -33,7 +33,7 @@ import type { HookDecision, HookEvent } from '../src/agents/event.js';
 import { SessionMemory, type SessionNotes } from './session-memory.js';
 import { collect, deliverAfterTool, interfaceKey, keepGoing, lockKey, sessionMe } from './hook-delivery.js';
 import { checkWrites, PresenceViews, writeTargets } from './hook-write-check.js';
-import { withLostLocks } from './lost-locks.js';
+import { lostChanges, withLostLocks } from './lost-locks.js';
 import type { ServerServices as HuddleServer } from './http.js';
 import type { Room } from './room.js';
 import type { HostedSession } from './hosted.js';
@@ -156,7 +156,7 @@ export class HookPolicy {
           : 'Locks are advisory here (enforce: off).',
       ...(cfg.autoLock ? ['A file is locked for this session at its first edit (autoLock).'] : []),
     ];
-    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me) });
+    const out = sessionSummary({ project: room.name, me, sessions: view.sessions, locks: view.locks, inbox, decisions: ctx.decisions({ includeSuperseded: false }), tasks: ctx.tasks({ status: 'open' }), notes, suggestions: suggestionLines(ctx, view, me), lostLocks: lostChanges(session.notices.takeNotices('hook')) });
     for (const id of out.messageIds) mem.messages.add(id);
     for (const id of out.decisionIds) mem.decisions.add(id);
     // Interfaces as they are now are known; only later changes are delivered.
@@ -182,7 +182,7 @@ export class HookPolicy {
     if (!mem.introduced) {
       // No session start seen (e.g. the server restarted): the summary, once.
       for (const e of session.presence.current.editing) mem.touched.set(e.path, '');
-      return withLostLocks({ inject: this.summary(room, session, cfg, mem) }, session.notices.take('hook'));
+      return { inject: this.summary(room, session, cfg, mem) };
     }
     const d = collect(session, mem);
     const text = deltaText({ messages: d.messages, decisions: d.decisions, lockChanges: d.lockChanges, interfaces: d.interfaces, editing: d.editing });

@@ -12,6 +12,7 @@ import type { Presence, LockLostReason } from '../src/peer/presence.js';
 import type { SharedContext, Actor } from '../src/model/context.js';
 import type { LockClaim } from '../src/model/locks.js';
 import { ContextError } from '../src/model/context.js';
+import { clip } from '../src/model/inject.js';
 
 export type NoticeSurface = 'hook' | 'cli';
 
@@ -48,10 +49,11 @@ export class LockNotices {
       const f = this.ctx.forcedMap.get(claim.id) as { byName?: unknown; reason?: unknown } | undefined;
       holder = typeof f?.byName === 'string' ? f.byName : null;
       forcerReason = typeof f?.reason === 'string' && f.reason !== '' ? f.reason : undefined;
-      why = `released by ${holder ?? 'another session'}${forcerReason ? `: ${forcerReason}` : ''}`;
+      // The forcer's words reach the agent outside the fence in a denial's reason: one clipped line.
+      why = `released by ${holder ? clip(holder, 60) : 'another session'}${forcerReason ? `: ${clip(forcerReason, 160)}` : ''}`;
     } else {
       holder = this.presence.blockers([claim.path], claim.mode, true)[0]?.sessionName ?? null;
-      why = `${holder ?? 'another session'} holds it (its claim came first when the locks were ordered again after a reconnect or restart)`;
+      why = `${holder ? clip(holder, 60) : 'another session'} holds it (its claim came first when the locks were ordered again after a reconnect or restart)`;
     }
     const text = `huddle: your lock on ${claim.path} was dropped: ${why}.`;
     this.list.push({ path: claim.path, reason, holder, why: forcerReason, at: Date.now(), text, pending: new Set(['hook', 'cli']) });
