@@ -21,7 +21,7 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Section } from './section.js';
-import { summarize, type ResultRow } from './stats.js';
+import { summarize } from './stats.js';
 import { HUDDLE_CLI, makeTempDir, removeTempDir, startServer, trackChild, type ServerProc } from './procs.js';
 import { HttpClient, makeRepo } from './hooks.js';
 

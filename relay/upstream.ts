@@ -40,7 +40,7 @@ export class UpstreamLink implements UpstreamOrder, UpstreamEchoes {
   since = Date.now();
   private readonly echoListeners = new Set<(entries: EchoEntry[]) => void>();
 
-  constructor(readonly room: Room, opts: UpstreamOptions, private readonly log: Logger) {
+  constructor(readonly room: Room, opts: UpstreamOptions, log: Logger) {
     this.conn = new RelayConnection({
       url: opts.url,
       project: room.name,

@@ -4,14 +4,15 @@
  * Precedence: flags, then environment (HUDDLE_URL, HUDDLE_PROJECT, HUDDLE_TOKEN,
  * HUDDLE_SESSION, CLAUDE_CODE_SESSION_ID), then `.huddle/config.json` found by
  * walking up from the working directory, then defaults (ws://127.0.0.1:4321,
- * project = the git root's folder name).
+ * project derived from the repository: its normalized origin URL, else the
+ * main checkout of its git common dir, else the folder; see project-id.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gitBranch, gitRoot } from './repo.js';
 import { parseBool } from './env.js';
-import { projectNameProblem, toProjectName } from '../protocol/names.js';
+import { projectNameProblem } from '../protocol/names.js';
 import type { SessionInfo } from '../model/session.js';
 import { discoverServer } from './server-file.js';
 import { checkFileConfig, FileConfigProblem, trackedTokenWarning } from './config-file.js';

@@ -11,7 +11,6 @@ import { z } from 'zod';
 import type { Actor, SharedContext } from '../model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, TASK_STATUSES, forcedReleaseNotice } from '../model/enums.js';
 import { normalizePattern } from '../model/paths.js';
-import { conflicts } from '../model/locks.js';
 import { noteLockWait } from '../model/activity.js';
 import { buildReport } from '../model/report.js';
 import type { Presence } from '../peer/presence.js';
