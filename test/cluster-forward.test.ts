@@ -8,18 +8,11 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { Cluster } from '../relay/cluster.js';
 import type { OwnerLeases } from '../relay/owner-lease.js';
 import { silentLogger } from '../relay/log.js';
-import { cleanup, onCleanup } from './helpers.js';
+import { cleanup, listenWs, onCleanup } from './helpers.js';
 
 afterEach(cleanup);
 
-async function listen(wss: WebSocketServer): Promise<number> {
-  await new Promise<void>((r) => wss.once('listening', () => r()));
-  onCleanup(() => new Promise<void>((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => r());
-  }));
-  return (wss.address() as { port: number }).port;
-}
+const listen = async (wss: WebSocketServer): Promise<number> => (await listenWs(wss)).port;
 
 describe('forwarding to the owner node', () => {
   it('closes a client that writes faster than the owner reads (4029), instead of buffering it all', async () => {

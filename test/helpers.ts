@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { HuddleServer } from '../relay/server.js';
 import type { ServerConfig } from '../relay/config.js';
 import { silentLogger } from '../relay/log.js';
@@ -29,6 +29,17 @@ export async function cleanup(): Promise<void> {
 
 export function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
+}
+
+/** A plain ws server on loopback port 0 (a scripted relay or owner), closed at cleanup. Resolves with its port. */
+export async function listenWs(wss: WebSocketServer = new WebSocketServer({ host: '127.0.0.1', port: 0 })): Promise<{ wss: WebSocketServer; port: number; url: string }> {
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  onCleanup(() => new Promise<void>((r) => {
+    for (const c of wss.clients) c.terminate();
+    wss.close(() => r());
+  }));
+  const port = (wss.address() as { port: number }).port;
+  return { wss, port, url: `ws://127.0.0.1:${port}` };
 }
 
 export function tempDir(prefix = 'huddle-test-'): string {

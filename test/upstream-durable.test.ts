@@ -9,7 +9,7 @@
  * machine's state while the machine's store is held in the middle of an append.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
@@ -19,7 +19,7 @@ import { MemoryPersistence } from '../src/store/memory-persistence.js';
 import { HuddlePeer } from '../src/peer/peer.js';
 import { HuddleServer } from '../relay/server.js';
 import { silentLogger } from '../relay/log.js';
-import { cleanup, onCleanup, tempDir, waitFor } from './helpers.js';
+import { cleanup, listenWs, onCleanup, tempDir, waitFor } from './helpers.js';
 import path from 'node:path';
 
 afterAll(cleanup);
@@ -53,12 +53,7 @@ interface Seen {
 }
 
 async function scriptedRelay() {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
-  onCleanup(() => new Promise<void>((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => r());
-  }));
+  const { wss, url } = await listenWs();
   const doc = new Y.Doc();
   const seen: Seen[] = [];
   let socket: WebSocket | null = null;
@@ -89,7 +84,7 @@ async function scriptedRelay() {
     ws.send(encoding.toUint8Array(e));
   }
   return {
-    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    url,
     seen,
     ask: () => askForState(socket!),
   };

@@ -10,14 +10,14 @@
  * lock claim it sees with the rival's earlier claim and then the echo, back to back.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { MSG_AWARENESS, MSG_STORED_SUBSCRIBE, MSG_SYNC, encodeAwarenessEntries, encodeRelayStatus, encodeStored, readAwarenessEntries } from '../src/protocol/messages.js';
 import { HuddlePeer } from '../src/peer/peer.js';
-import { cleanup, onCleanup, startServer, waitFor } from './helpers.js';
+import { cleanup, listenWs, onCleanup, startServer, waitFor } from './helpers.js';
 
 afterAll(cleanup);
 
@@ -25,12 +25,7 @@ const FILE = 'src/x.ts';
 
 /** A team relay that orders a rival's claim just before the first claim it is sent. */
 async function scriptedRelay(): Promise<{ url: string; raced: () => boolean }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
-  onCleanup(() => new Promise<void>((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => r());
-  }));
+  const { wss, url } = await listenWs();
   const doc = new Y.Doc();
   let raced = false;
   wss.on('connection', (ws: WebSocket) => {
@@ -70,8 +65,7 @@ async function scriptedRelay(): Promise<{ url: string; raced: () => boolean }> {
       }
     });
   });
-  const port = (wss.address() as { port: number }).port;
-  return { url: `ws://127.0.0.1:${port}`, raced: () => raced };
+  return { url, raced: () => raced };
 }
 
 describe('a machine server passes the team relay order on unchanged', () => {
