@@ -5,9 +5,9 @@
  * and in the timeline the dashboard shows.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, startServer, tempDir, waitFor } from './helpers.js';
+import { editOf, hookOf, hookRepo as repo } from './fixtures/claude-hook-payloads.js';
+import { cleanup, startServer, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
 import { FENCE_CLOSE, FENCE_OPEN } from '../src/model/inject.js';
 import type { HuddleServer } from '../relay/server.js';
@@ -21,17 +21,6 @@ async function post(url: string, body: unknown): Promise<Json> {
   return (await res.json()) as Json;
 }
 
-function repo(project: string): string {
-  const root = path.join(tempDir(), 'repo');
-  fs.mkdirSync(path.join(root, '.git'), { recursive: true });
-  fs.writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/main\n');
-  fs.mkdirSync(path.join(root, '.huddle'));
-  fs.writeFileSync(path.join(root, '.huddle', 'config.json'), JSON.stringify({ project }));
-  return root;
-}
-
-const hookOf = (session: string, cwd: string, event: string, extra: Json = {}) => ({ session_id: session, transcript_path: '/tmp/t.jsonl', cwd, hook_event_name: event, ...extra });
-const editOf = (session: string, cwd: string, file: string) => hookOf(session, cwd, 'PreToolUse', { tool_name: 'Edit', tool_input: { file_path: file, old_string: 'a', new_string: 'b' } });
 
 function cli(server: HuddleServer, root: string, session: string, args: string[]) {
   return runCli(args, { cwd: root, env: isolatedEnv({ HUDDLE_URL: server.wsUrl, HUDDLE_SESSION: session }) });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import { editOf, hookOf, hookRepo as repo } from './fixtures/claude-hook-payloads.js';
 import { cleanup, spawnServer, tempDir, waitExit, waitFor } from './helpers.js';
 
 afterEach(cleanup);
@@ -16,17 +17,6 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-function repo(project: string): string {
-  const root = path.join(tempDir(), 'repo');
-  fs.mkdirSync(path.join(root, '.git'), { recursive: true });
-  fs.writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/main\n');
-  fs.mkdirSync(path.join(root, '.huddle'));
-  fs.writeFileSync(path.join(root, '.huddle', 'config.json'), JSON.stringify({ project }));
-  return root;
-}
-
-const hookOf = (session: string, cwd: string, event: string, extra: Json = {}) => ({ session_id: session, transcript_path: '/tmp/t.jsonl', cwd, hook_event_name: event, ...extra });
-const editOf = (session: string, cwd: string, file: string) => hookOf(session, cwd, 'PreToolUse', { tool_name: 'Edit', tool_input: { file_path: file, old_string: 'a', new_string: 'b' } });
 
 /** A journal record as a previous run would have left it. */
 function journaled(project: string, id: string, lastSeen: number, lockPath: string): string {
