@@ -7,7 +7,6 @@
  */
 import type { Command } from 'commander';
 import fs from 'node:fs';
-import http from 'node:http';
 
 import { HOOK_PATH } from '../../src/protocol/constants.js';
 
@@ -28,14 +27,17 @@ function readStdin(timeoutMs: number): Promise<string> {
 }
 
 async function post(url: URL, body: string, token: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  // The local server is plain http://: one request over node:net (http1.ts), as the thin commands do.
+  if (url.protocol === 'http:') {
+    const { http1Request } = await import('../http1.js');
+    const res = await http1Request(url, { method: 'POST', headers, body: Buffer.from(body), timeoutMs });
+    return { status: res.status, text: res.body.toString('utf8') };
+  }
   // node:https (TLS, crypto) only for an https:// server: it costs a hook as much as the rest of its start-up.
-  const mod = url.protocol === 'https:' ? ((await import('node:https')).default as unknown as typeof http) : http;
+  const https = (await import('node:https')).default;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      timeout: timeoutMs,
-    }, (res) => {
+    const req = https.request(url, { method: 'POST', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
