@@ -388,6 +388,9 @@ interface MemoryResult {
   conns: number;
   /** (connections, RSS KiB) after each step, including the baseline (0, beforeKb). */
   points: Array<[number, number]>;
+  /** The same N again after the first N closed: baseline and RSS with them (see memoryOnce). */
+  againBeforeKb: number;
+  againAfterKb: number;
 }
 
 async function sampleRss(server: ServerProc, samples = 5, gapMs = 100): Promise<number> {
@@ -426,20 +429,35 @@ async function memoryOnce(server: ServerProc, conns: number, steps: number): Pro
     const beforeKb = await sampleRss(server);
     const points: Array<[number, number]> = [[0, beforeKb]];
     const empty = encodeSyncStep1(new Y.Doc());
+    const open = async (n: number) => {
+      const batch = await Promise.all(Array.from({ length: n }, () => RawClient.connect(url)));
+      for (const c of batch) c.send(empty);
+      await Promise.all(batch.map((c) => c.whenStep2(1)));
+      clients.push(...batch);
+    };
     let opened = 0;
     for (let step = 1; step <= steps; step++) {
       const goal = Math.round((conns * step) / steps);
       while (opened < goal) {
-        const batch = await Promise.all(Array.from({ length: Math.min(50, goal - opened) }, () => RawClient.connect(url)));
-        for (const c of batch) c.send(empty);
-        await Promise.all(batch.map((c) => c.whenStep2(1)));
-        clients.push(...batch);
-        opened += batch.length;
+        const n = Math.min(50, goal - opened);
+        await open(n);
+        opened += n;
       }
       await sleep(step === steps ? 1500 : 800);
       points.push([opened, await sampleRss(server)]);
     }
-    return { beforeKb, afterKb: points[points.length - 1][1], conns, points };
+    const afterKb = points[points.length - 1][1];
+    // The first round also pays one-time growth: JIT code for the connection path, V8's young generation growing,
+    // and the high-water mark of the malloc arenas of V8's worker threads (optimizing-compiler zones and the like,
+    // freed but kept by glibc). How much of that a server already paid during its start-up moves the first figure
+    // by KiBs per connection (issue #10). A second round of N, after the first closed, is closer to what one costs.
+    for (const c of clients.splice(1)) c.close();
+    await sleep(2000);
+    const againBeforeKb = await sampleRss(server);
+    for (let n = 0; n < conns; n += 50) await open(Math.min(50, conns - n));
+    await sleep(1500);
+    const againAfterKb = await sampleRss(server);
+    return { beforeKb, afterKb, conns, points, againBeforeKb, againAfterKb };
   } finally {
     for (const c of clients) c.close();
   }
@@ -459,11 +477,13 @@ const memory: Section = {
         const m = res[kind];
         ctx.progress(
           `  ${kind}: RSS ${(m.beforeKb / 1024).toFixed(1)} MiB -> ${(m.afterKb / 1024).toFixed(1)} MiB with ${conns} idle connections ` +
-            `(steps: ${m.points.map(([c, kb]) => `${c}:${(kb / 1024).toFixed(1)}`).join(' ')} MiB)`,
+            `(steps: ${m.points.map(([c, kb]) => `${c}:${(kb / 1024).toFixed(1)}`).join(' ')} MiB; ` +
+            `second round ${(m.againBeforeKb / 1024).toFixed(1)} -> ${(m.againAfterKb / 1024).toFixed(1)} MiB)`,
         );
       });
     }
     const per = (m: MemoryResult) => (m.afterKb - m.beforeKb) / m.conns;
+    const perAgain = (m: MemoryResult) => (m.againAfterKb - m.againBeforeKb) / m.conns;
     return [
       {
         section: 'memory',
@@ -484,6 +504,16 @@ const memory: Section = {
         goal: '',
         met: null,
         note: 'least-squares slope of RSS over the connection count, sampled after each step (less sensitive to when V8 grows its heap)',
+      },
+      {
+        section: 'memory',
+        metric: `RSS per idle connection, second round of ${conns}`,
+        unit: 'KiB',
+        huddle: perAgain(res.huddle),
+        reference: perAgain(res.reference),
+        goal: '',
+        met: null,
+        note: 'the first N closed, then N more: delta / N without the one-time growth of the first round (JIT, young generation, malloc arena high-water marks)',
       },
       {
         section: 'memory',
