@@ -8,7 +8,7 @@ export const skipBrowser = !fs.existsSync(CHROMIUM) && !process.env.CI;
 
 /**
  * A headless Chromium and a fresh context in it (its own empty profile in memory, like a new
- * incognito window); closing the context closes the browser. Not launchPersistentContext: closing
+ * incognito window); closing the context closes the browser too. Not launchPersistentContext: closing
  * a browser with a profile on disk waited 3-4 s for it to be flushed, in every file that used one.
  */
 export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<BrowserContext> {
@@ -18,6 +18,10 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const context = await browser.newContext(opts.viewport ? { viewport: opts.viewport } : {});
-  context.on('close', () => void browser.close());
+  const closeContext = context.close.bind(context);
+  context.close = async (options) => {
+    await closeContext(options);
+    await browser.close();
+  };
   return context;
 }
