@@ -4,22 +4,19 @@
  * another origin), read-only and read-write presence forgery, and project-scoped tokens.
  */
 import { describe, expect, it, afterEach } from 'vitest';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { chromium } from 'playwright-core';
 import { encodeAwareness, encodeAwarenessUpdateOf } from '../src/protocol/messages.js';
 import { parseProjectTokens } from '../relay/project-tokens.js';
 import { checkContentType, checkFetchSite, checkHost, checkOrigin } from '../relay/request-guard.js';
 import type { HuddleServer } from '../relay/server.js';
-import { cleanup, onCleanup, rawSocket, sleep, startServer, tempDir, waitFor } from './helpers.js';
+import { cleanup, onCleanup, rawSocket, sleep, startServer, waitFor } from './helpers.js';
+import { launchBrowser, skipBrowser } from './browser.js';
 
 afterEach(cleanup);
 
-const CHROMIUM = process.env.HUDDLE_CHROMIUM ?? '/usr/bin/chromium';
-const skipBrowser = !fs.existsSync(CHROMIUM) && !process.env.CI;
 
 interface Reply {
   status: number;
@@ -181,12 +178,7 @@ describe.skipIf(skipBrowser)('a real Chromium page of another origin', () => {
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
     onCleanup(() => new Promise<void>((r) => evil.close(() => r())));
     const evilUrl = `http://127.0.0.1:${(evil.address() as { port: number }).port}/`;
-    const profile = tempDir('huddle-chromium-');
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchBrowser();
     onCleanup(() => browser.close());
     const tab = await browser.newPage();
     await tab.goto(evilUrl);

@@ -10,7 +10,8 @@
  *   to each other (defined below);
  * - every server and every session lists exactly the sessions that are alive.
  *
- * Bounded in `npm test` (about 15 s of chaos); `npm run test:chaos` runs it for
+ * Bounded in `npm test` (about 10 s of chaos: some 200 acknowledged operations and 5-10
+ * faults; 15 s until issue 15 cut the suite's time); `npm run test:chaos` runs it for
  * HUDDLE_CHAOS_SECONDS (default 300) with HUDDLE_CHAOS_LONG=1.
  *
  * "Connected": sessions S and R are connected at time t when, for the whole of
@@ -36,7 +37,7 @@ import { CLI, ROOT, cleanup, onCleanup, readStoredDoc, sleep, tempDir, waitFor }
 afterAll(cleanup);
 
 const LONG = process.env.HUDDLE_CHAOS_LONG === '1';
-const CHAOS_MS = LONG ? Number(process.env.HUDDLE_CHAOS_SECONDS ?? 300) * 1000 : 15_000;
+const CHAOS_MS = LONG ? Number(process.env.HUDDLE_CHAOS_SECONDS ?? 300) * 1000 : 10_000;
 const SETTLE_MS = 1500;
 const AWARENESS_TIMEOUT_MS = 3000;
 const TOKEN = 'chaos-token';

@@ -189,8 +189,12 @@ describe.concurrent('huddle command', () => {
 
   it('lock PATH -- CMD: SIGINT goes to the command, the lock is released, huddle exits by SIGINT', MANY_PROCESSES, async () => {
     const p = project();
-    const h = p.start(['lock', 'long.txt', '--', process.execPath, '-e', 'setInterval(() => {}, 1000)']);
-    await waitFor(async () => (await p.j(['locks'])).length === 1, 'the lock to be taken', 10_000, 50);
+    const h = p.start(['lock', 'long.txt', '--', process.execPath, '-e', 'console.log("running"); setInterval(() => {}, 1000)']);
+    // The command runs (so huddle has its signal handlers: they are set as it starts the command) and
+    // holds the lock. Polled over HTTP, not with a huddle process per look (issue 15); that the lock is
+    // released is still checked with huddle locks.
+    const locks = async () => ((await (await fetch(`${server.url}/api/p/${p.name}/state`)).json()) as { locks: unknown[] }).locks;
+    await waitFor(async () => h.stdout().includes('running') && (await locks()).length === 1, 'the command to run with the lock taken', 10_000, 50);
     h.proc.kill('SIGINT');
     const r = await h.done;
     expect(r.signal).toBe('SIGINT');

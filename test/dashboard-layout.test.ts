@@ -9,17 +9,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HuddlePeer, type JoinOptions } from '../src/peer/peer.js';
 import { cleanup, onCleanup, ROOT, startServer } from './helpers.js';
+import { launchBrowser, skipBrowser } from './browser.js';
 
 afterEach(cleanup);
 
-const CHROMIUM = process.env.HUDDLE_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-output');
-const skipBrowser = !fs.existsSync(CHROMIUM) && !process.env.CI;
 
 /** The widths checked: phones, tablets, the laptop range where the locks panel used to overflow, big screens. */
 const WIDTHS = [360, 390, 768, 1024, 1281, 1366, 1440, 1500, 1600, 1920, 2560];
@@ -53,21 +51,13 @@ function overflowing(page: Page): Promise<string[]> {
 
 describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
   let browser: BrowserContext;
-  let profile = '';
 
   beforeAll(async () => {
     fs.mkdirSync(OUT, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1366, height: 900 },
-    });
+    browser = await launchBrowser({ viewport: { width: 1366, height: 900 } });
   });
   afterAll(async () => {
     await browser?.close();
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   it('fits every card at widths from 360 to 2560 px, in plain words', { timeout: 120_000 }, async () => {

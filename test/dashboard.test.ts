@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { HuddlePeer, type JoinOptions } from '../src/peer/peer.js';
@@ -20,14 +20,11 @@ import { hostedTransport } from '../src/peer/transports.js';
 import type { SessionInfo } from '../src/model/session.js';
 import type { HuddleServer } from '../relay/server.js';
 import { cleanup, onCleanup, ROOT, startServer, waitFor } from './helpers.js';
+import { CHROMIUM, launchBrowser, skipBrowser } from './browser.js';
 
 afterEach(cleanup);
 
-const CHROMIUM = process.env.HUDDLE_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-output');
-const haveChromium = fs.existsSync(CHROMIUM);
-// In CI the browser must be there (.ci/run installs it): never skip there.
-const skipBrowser = !haveChromium && !process.env.CI;
 if (skipBrowser) console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium). They always run in CI.`);
 
 async function join(url: string, project: string, session: JoinOptions['session'], extra: Partial<JoinOptions> = {}): Promise<HuddlePeer> {
@@ -133,20 +130,10 @@ describe.skipIf(skipBrowser)('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     fs.mkdirSync(OUT, { recursive: true });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    onProfileDone = () => fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
   });
-
-  let onProfileDone = () => {};
   afterAll(async () => {
     await browser?.close();
-    onProfileDone();
   });
 
   /** A fresh tab that records console errors; closed before the server (cleanups run last first). */

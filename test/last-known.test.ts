@@ -5,11 +5,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { cleanup, onCleanup, spawnServer, startServer, tempDir, waitExit, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
+import { launchBrowser, skipBrowser } from './browser.js';
 import type { HuddleServer } from '../relay/server.js';
 import { HuddlePeer } from '../src/peer/peer.js';
 
@@ -75,23 +75,13 @@ describe('the last known truth', () => {
   });
 });
 
-const CHROMIUM = process.env.HUDDLE_CHROMIUM ?? '/usr/bin/chromium';
-const skipBrowser = !fs.existsSync(CHROMIUM) && !process.env.CI;
-
 describe.skipIf(skipBrowser)('dashboard: relay state and unknown projects', () => {
   let browser: BrowserContext;
-  let profile: string;
   beforeAll(async () => {
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   it('shows a refused team relay with its reason, and warns about a ?project= that does not exist', async () => {

@@ -35,7 +35,8 @@
  * - a completed task is done at the end: a concurrent claim must not undo it;
  * - a rejected operation changed nothing.
  *
- * `npm test` runs a bounded number of runs; `HUDDLE_LONG=1` (npm run
+ * `npm test` runs a bounded number of runs (12, from a new random seed every time; 25 until issue 15
+ * cut the suite's time); `HUDDLE_LONG=1` (npm run
  * test:property) runs many more and longer ones. A failure prints the seed and
  * the shrunk counterexample; replay it with HUDDLE_SEED=... HUDDLE_PATH=...
  * (network timing still varies, so a replay may need a few tries).
@@ -58,7 +59,7 @@ import { silentLogger } from '../relay/log.js';
 import { readStoredDoc, sleep } from './helpers.js';
 
 const LONG = process.env.HUDDLE_LONG === '1';
-const NUM_RUNS = Number(process.env.HUDDLE_RUNS ?? (LONG ? 500 : 25));
+const NUM_RUNS = Number(process.env.HUDDLE_RUNS ?? (LONG ? 500 : 12));
 const MAX_COMMANDS = LONG ? 200 : 100;
 const SEED = process.env.HUDDLE_SEED !== undefined ? Number(process.env.HUDDLE_SEED) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
 const REPLAY_PATH = process.env.HUDDLE_PATH;
