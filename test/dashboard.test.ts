@@ -44,7 +44,8 @@ async function childPeer(server: HuddleServer, project: string, id: string, name
   const lines: Array<Record<string, unknown>> = [];
   readline.createInterface({ input: proc.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
   const expectLine = (pred: (o: Record<string, unknown>) => boolean, what: string, timeout = 5000) => waitFor(() => lines.find(pred), `${name}: ${what}`, timeout);
-  await expectLine((o) => o.ready === true, 'ready', 10_000);
+  // A generous wait: the process starts Node and loads Yjs, slow on a loaded 2-core machine (not what is tested).
+  await expectLine((o) => o.ready === true, 'ready', 20_000);
   return {
     proc: proc as ChildProcess,
     lines,
