@@ -70,13 +70,9 @@ const plainBuiltins = {
   },
 };
 
-fs.rmSync(outdir, { recursive: true, force: true });
-fs.mkdirSync(outdir, { recursive: true });
-const t0 = Date.now();
-const result = await build({
+/** Options of the three bundles; import.meta.huddleThin (cli/program.ts) says which of the command's two this is. */
+const common = {
   absWorkingDir: root,
-  entryPoints: ['cli/huddle.ts'],
-  outfile: path.join(outdir, 'huddle-bundle.js'),
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -84,30 +80,61 @@ const result = await build({
   // import() of a package or built-in becomes require() (every dependency ships CommonJS): the loader's vm.Script has no ES module loader.
   supported: { 'dynamic-import': false },
   external: [...external, ...external.map((d) => `${d}/*`)],
-  define: {
-    HUDDLE_VERSION: JSON.stringify(pkg.version),
-    // The server finds the dashboard beside it (relay/dashboard.ts): dist/cli/../web.
-    'import.meta.dirname': '__dirname',
-  },
   minifySyntax: true,
   minifyWhitespace: !process.env.HUDDLE_BUILD_NAMES,
   legalComments: 'none',
-  plugins: [lazyChildProcess, noZodLocales, plainBuiltins],
   metafile: true,
   minifyIdentifiers: !process.env.HUDDLE_BUILD_NAMES,
   logLevel: 'warning',
+};
+const define = (thin) => ({
+  HUDDLE_VERSION: JSON.stringify(pkg.version),
+  'import.meta.huddleThin': String(thin),
+  // The server finds the dashboard beside it (relay/dashboard.ts): dist/cli/../web.
+  'import.meta.dirname': '__dirname',
 });
-// The package is "type": "module"; this folder holds the one CommonJS file.
+
+// The offline replica (cli/offline.ts: Yjs, LevelDB and the whole model, about half of the full bundle) is a
+// third bundle that either command bundle requires when no server answers.
+const offlineBundle = {
+  name: 'offline-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/offline\.js$/ }, (args) =>
+      /[\\/]cli[\\/]common\.ts$/.test(args.importer) ? { path: './huddle-offline.js', external: true } : undefined);
+  },
+};
+
+fs.rmSync(outdir, { recursive: true, force: true });
+fs.mkdirSync(outdir, { recursive: true });
+const t0 = Date.now();
+const bundles = [
+  { name: 'huddle-thin', entry: 'cli/huddle.ts', thin: true },
+  { name: 'huddle-bundle', entry: 'cli/huddle.ts', thin: false },
+  { name: 'huddle-offline', entry: 'cli/offline.ts', thin: false },
+];
+const results = await Promise.all(bundles.map((x) => build({
+  ...common,
+  entryPoints: [x.entry],
+  outfile: path.join(outdir, `${x.name}.js`),
+  define: define(x.thin),
+  plugins: [lazyChildProcess, noZodLocales, plainBuiltins, offlineBundle],
+})));
+// The package is "type": "module"; this folder holds CommonJS files.
 fs.writeFileSync(path.join(outdir, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
-// The loader compiles it as a function body: no shebang line.
-const bundleFile = path.join(outdir, 'huddle-bundle.js');
-fs.writeFileSync(bundleFile, fs.readFileSync(bundleFile, 'utf8').replace(/^#![^\n]*\n/, ''));
-// The command itself: a loader that runs the bundle from V8's code cache (see scripts/cli-loader.cjs).
+// The loader compiles the command's bundles as function bodies: no shebang line.
+for (const name of ['huddle-thin', 'huddle-bundle']) {
+  const file = path.join(outdir, `${name}.js`);
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^#![^\n]*\n/, ''));
+}
+// The command itself: a loader that runs the bundles from V8's code cache (see scripts/cli-loader.cjs).
 fs.copyFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), path.join(outdir, 'huddle.js'));
 fs.chmodSync(path.join(outdir, 'huddle.js'), 0o755);
-// The cache for this Node, made by running a command that compiles the common start-up path.
-const made = spawnSync(process.execPath, [path.join(outdir, 'huddle.js'), 'peek', '--help'], { env: { ...process.env, HUDDLE_WRITE_COMPILE_CACHE: '1' }, stdio: 'ignore' });
-if (made.status !== 0) throw new Error(`making the compile cache failed (exit ${made.status})`);
-const bytes = result.metafile.outputs['dist/cli/huddle-bundle.js'].bytes;
-if (process.env.HUDDLE_BUILD_ANALYZE) console.log(await (await import('esbuild')).analyzeMetafile(result.metafile));
-console.log(`cli: dist/cli/huddle.js + huddle-bundle.js ${(bytes / 1024).toFixed(0)} KiB in ${Date.now() - t0} ms`);
+// The caches for this Node, made by running commands that compile the common start-up paths: --help runs
+// the full bundle (and writes a first thin cache), then peek --help writes the thin one again, from its own path.
+for (const args of [['--help'], ['peek', '--help']]) {
+  const made = spawnSync(process.execPath, [path.join(outdir, 'huddle.js'), ...args], { env: { ...process.env, HUDDLE_WRITE_COMPILE_CACHE: '1' }, stdio: 'ignore' });
+  if (made.status !== 0) throw new Error(`making the compile cache (huddle ${args.join(' ')}) failed (exit ${made.status})`);
+}
+const sizes = bundles.map((x, i) => `${x.name}.js ${(results[i].metafile.outputs[`dist/cli/${x.name}.js`].bytes / 1024).toFixed(0)} KiB`);
+if (process.env.HUDDLE_BUILD_ANALYZE) for (const r of results) console.log(await (await import('esbuild')).analyzeMetafile(r.metafile));
+console.log(`cli: dist/cli/huddle.js + ${sizes.join(', ')} in ${Date.now() - t0} ms`);
