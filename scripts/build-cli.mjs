@@ -17,7 +17,9 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
 
 const root = path.resolve(import.meta.dirname, '..');
 const outdir = path.join(root, 'dist', 'cli');
@@ -68,6 +70,17 @@ const plainBuiltins = {
       args.kind === 'import-statement' && !/[\\/]node_modules[\\/]/.test(args.importer) ? { path: args.path, namespace: 'huddle-builtin' } : undefined);
     b.onLoad({ filter: /.*/, namespace: 'huddle-builtin' }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
+};
+
+/** What the stand-in server answers while the caches are made: a small live snapshot with one record of each common kind. */
+const STUB_SNAPSHOT = {
+  project: 'cache', at: 1, source: 'live', asOf: null, upstream: null, watchers: 0,
+  sessions: [{ id: 's1', name: 'alice', role: 'frontend', agent: 'claude-code', status: 'active', lastActive: 1, locks: ['a.ts'] }],
+  locks: [{ id: 'l-1', path: 'a.ts', mode: 'exclusive', claimedAt: 1, expiresAt: 2, confirmed: true, session: 's1', sessionName: 'alice', role: 'frontend', state: 'held', holderStatus: 'active' }],
+  tasks: { open: [], claimed: [], blocked: [], doneRecently: [] },
+  decisions: [{ id: 'd-1', text: 'REST', rationale: 'simpler', by: 's1', byName: 'alice', at: 1 }],
+  interfaces: [], requests: [], inbox: null, conflicts: [], notes: [],
+  timeline: [{ at: 1, type: 'lock.claimed', actor: 's1', actorName: 'alice', summary: 'locked a.ts' }],
 };
 
 /** Options of the three bundles; import.meta.huddleThin (cli/program.ts) says which of the command's two this is. */
@@ -129,11 +142,31 @@ for (const name of ['huddle-thin', 'huddle-bundle']) {
 // The command itself: a loader that runs the bundles from V8's code cache (see scripts/cli-loader.cjs).
 fs.copyFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), path.join(outdir, 'huddle.js'));
 fs.chmodSync(path.join(outdir, 'huddle.js'), 0o755);
-// The caches for this Node, made by running commands that compile the common start-up paths: --help runs
-// the full bundle (and writes a first thin cache), then peek --help writes the thin one again, from its own path.
-for (const args of [['--help'], ['peek', '--help']]) {
-  const made = spawnSync(process.execPath, [path.join(outdir, 'huddle.js'), ...args], { env: { ...process.env, HUDDLE_WRITE_COMPILE_CACHE: '1' }, stdio: 'ignore' });
-  if (made.status !== 0) throw new Error(`making the compile cache (huddle ${args.join(' ')}) failed (exit ${made.status})`);
+// The caches for this Node, made by running commands that compile the paths they share with the commands
+// people run: `--help` runs the full bundle (and writes a first thin cache); then `peek --json` against a
+// stand-in server writes the thin one again, holding the request and the JSON output of every thin command
+// too (a cache from `peek --help` left those to be compiled on each run: about 1.5 ms of peek).
+const stub = http.createServer((req, res) => {
+  req.resume();
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(STUB_SNAPSHOT));
+});
+await new Promise((resolve) => stub.listen(0, '127.0.0.1', resolve));
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-build-cache-'));
+try {
+  // Its own home: no user configuration is read, and the last-seen cache of peek is written there.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUDDLE_') && !k.startsWith('CLAUDE_CODE_')));
+  Object.assign(env, { HOME: scratch, XDG_CACHE_HOME: path.join(scratch, 'cache'), XDG_STATE_HOME: path.join(scratch, 'state'), HUDDLE_WRITE_COMPILE_CACHE: '1' });
+  for (const args of [['--help'], ['--url', `http://127.0.0.1:${stub.address().port}`, '--project', 'cache', 'peek', '--json']]) {
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(outdir, 'huddle.js'), ...args], { cwd: scratch, env, stdio: 'ignore' });
+      child.on('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`making the compile cache (huddle ${args.join(' ')}) failed (exit ${code})`);
+  }
+} finally {
+  stub.close();
+  fs.rmSync(scratch, { recursive: true, force: true });
 }
 const sizes = bundles.map((x, i) => `${x.name}.js ${(results[i].metafile.outputs[`dist/cli/${x.name}.js`].bytes / 1024).toFixed(0)} KiB`);
 if (process.env.HUDDLE_BUILD_ANALYZE) for (const r of results) console.log(await (await import('esbuild')).analyzeMetafile(r.metafile));
