@@ -1,8 +1,8 @@
 /**
  * The huddle program: global options, and the command groups registered on
- * demand. Only the group of the command being run is loaded (registering every
- * command costs a thin command as much as the rest of its start-up); help and
- * unknown names load all of them.
+ * demand. Only the group of the command being run is loaded, and only that
+ * command of it registered (registering every command costs a thin command as
+ * much as the rest of its start-up); help and unknown names load all of them.
  *
  * scripts/build-cli.mjs bundles this twice: a thin bundle, which runs every
  * command first and lacks the heavy groups, and the full bundle. Reading and
@@ -16,6 +16,7 @@ import { ExitError, EXIT_USAGE } from './errors.js';
 import { VERSION } from './version.js';
 import { DEFAULT_URL } from '../src/protocol/constants.js';
 import { setJsonField } from './format.js';
+import { onlyCommand } from './only-command.js';
 import { registerPeek } from './commands/peek.js';
 import { registerWatch } from './commands/watch.js';
 import { registerSession } from './commands/session.js';
@@ -148,11 +149,15 @@ export function holds(argv: string[]): boolean {
   return group !== undefined && group in GROUPS;
 }
 
-/** The program with the groups `argv` needs registered: one group for a known command, all otherwise. */
+/** The program with what `argv` needs registered: the one command of a known name, every command otherwise. */
 export async function programFor(argv: string[]): Promise<Command> {
   const program = buildProgram();
   const group = groupOf(argv);
-  const registers = await Promise.all((group ? [GROUPS[group]] : Object.values(GROUPS)).map((load) => load()));
+  if (group) {
+    (await GROUPS[group]())(onlyCommand(program, commandOf(argv)!));
+    return program;
+  }
+  const registers = await Promise.all(Object.values(GROUPS).map((load) => load()));
   for (const register of registers) register(program);
   return program;
 }
