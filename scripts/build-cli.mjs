@@ -83,6 +83,12 @@ const STUB_SNAPSHOT = {
   timeline: [{ at: 1, type: 'lock.claimed', actor: 's1', actorName: 'alice', summary: 'locked a.ts' }],
 };
 
+/** Its answers to the operations run while the caches are made. */
+const STUB_RESULTS = {
+  lock: { status: 'confirmed', paths: ['a.ts'], claims: [{ path: 'a.ts', mode: 'exclusive', claimedAt: 1, expiresAt: 2 }] },
+  decide: STUB_SNAPSHOT.decisions[0],
+};
+
 /** Options of the three bundles; import.meta.huddleThin (cli/program.ts) says which of the command's two this is. */
 const common = {
   absWorkingDir: root,
@@ -143,13 +149,15 @@ for (const name of ['huddle-thin', 'huddle-bundle']) {
 fs.copyFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), path.join(outdir, 'huddle.js'));
 fs.chmodSync(path.join(outdir, 'huddle.js'), 0o755);
 // The caches for this Node, made by running commands that compile the paths they share with the commands
-// people run: `--help` runs the full bundle (and writes a first thin cache); then `peek --json` against a
-// stand-in server writes the thin one again, holding the request and the JSON output of every thin command
-// too (a cache from `peek --help` left those to be compiled on each run: about 1.5 ms of peek).
+// people run; each run starts from the cache the runs before it wrote (scripts/cli-loader.cjs), so the last
+// holds what all of them compiled. `--help` runs the full bundle; then peek --json, lock and decide against a
+// stand-in server give the thin one their request, write and output paths too (a cache from `peek --help`
+// left those to be compiled on each run: 1.5 to 2 ms of each of these commands).
 const stub = http.createServer((req, res) => {
   req.resume();
+  const op = /\/op\/([a-z-]+)$/.exec(req.url ?? '')?.[1];
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify(STUB_SNAPSHOT));
+  res.end(JSON.stringify(op ? { ok: true, stored: true, result: STUB_RESULTS[op] ?? {} } : STUB_SNAPSHOT));
 });
 await new Promise((resolve) => stub.listen(0, '127.0.0.1', resolve));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-build-cache-'));
@@ -157,7 +165,8 @@ try {
   // Its own home: no user configuration is read, and the last-seen cache of peek is written there.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUDDLE_') && !k.startsWith('CLAUDE_CODE_')));
   Object.assign(env, { HOME: scratch, XDG_CACHE_HOME: path.join(scratch, 'cache'), XDG_STATE_HOME: path.join(scratch, 'state'), HUDDLE_WRITE_COMPILE_CACHE: '1' });
-  for (const args of [['--help'], ['--url', `http://127.0.0.1:${stub.address().port}`, '--project', 'cache', 'peek', '--json']]) {
+  const url = ['--url', `http://127.0.0.1:${stub.address().port}`, '--project', 'cache'];
+  for (const args of [['--help'], [...url, 'peek', '--json'], [...url, 'lock', 'a.ts'], [...url, 'decide', 'REST', '--why', 'simpler']]) {
     const code = await new Promise((resolve) => {
       const child = spawn(process.execPath, [path.join(outdir, 'huddle.js'), ...args], { cwd: scratch, env, stdio: 'ignore' });
       child.on('exit', resolve);

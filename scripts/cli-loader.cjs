@@ -44,9 +44,10 @@ function run(name, huddleRunFull) {
   const file = path.join(__dirname, `${name}.js`);
   const source = fs.readFileSync(file, 'utf8');
   const cache = cachePath(name, source.length);
-  const cachedData = process.env.HUDDLE_WRITE_COMPILE_CACHE ? undefined : read(cache.file);
+  const cachedData = read(cache.file);
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, huddleRunFull) { ${source}\n})`, { filename: file, cachedData });
-  if (cache.write && (cachedData === undefined || script.cachedDataRejected)) {
+  // The build writes after every run it makes: what earlier runs compiled comes in with the cache and stays.
+  if (cache.write && (process.env.HUDDLE_WRITE_COMPILE_CACHE || cachedData === undefined || script.cachedDataRejected)) {
     // Written at exit, so that it holds the functions this command compiled too.
     process.once('exit', () => {
       try {
