@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, configWarnings, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.js';
-import { ApiClient, UnreachableError } from './client.js';
+import { ApiClient, ApiFailure, UnreachableError } from './client.js';
 import { ExitError, EXIT_UNREACHABLE, EXIT_USAGE, usageError } from './errors.js';
 import { repoRelative } from '../src/node/repo.js';
 import { userStateDir } from '../src/node/server-file.js';
@@ -44,6 +44,12 @@ export function replicaDir(cfg: ResolvedConfig, env: NodeJS.ProcessEnv = process
   const dirs = [env.HUDDLE_DATA, path.join(cfg.root, '.huddle', 'data'), userStateDir(env)];
   for (const dir of dirs) if (dir && fs.existsSync(path.join(dir, 'CURRENT'))) return dir;
   return null;
+}
+
+/** An operation the replica refused (cli/offline.ts's OfflineRefusal, from its own bundle: no instanceof) as the server's refusal. */
+function refusal(e: unknown): ApiFailure | null {
+  const r = e as { status?: unknown; code?: unknown; message?: unknown };
+  return typeof r?.status === 'number' && r.status > 0 ? new ApiFailure(r.status, String(r.message), typeof r.code === 'string' ? r.code : 'error') : null;
 }
 
 function unreachable(err: UnreachableError, extra?: string): ExitError {
@@ -94,8 +100,7 @@ export async function readOp<N extends OpName>(ctx: Ctx, name: N, args: OpArgs<N
     try {
       return await offlineOp<OpResult<N>>(ctx.cfg, dir, name, args);
     } catch (e) {
-      if ((e as { status?: number }).status) throw e;
-      throw unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
+      throw refusal(e) ?? unreachable(err, `the replica in ${dir} could not be read: ${(e as Error).message}`);
     }
   }
 }
@@ -119,8 +124,7 @@ export async function writeOp<N extends OpName>(ctx: Ctx, name: N, args: OpArgs<
       const { result } = await offlineOp<OpResult<N>>(ctx.cfg, dir, name, args, true);
       return { result, local: true };
     } catch (e) {
-      if ((e as { status?: number }).status) throw e;
-      throw unreachable(err, `the replica in ${dir} could not be written: ${(e as Error).message}`);
+      throw refusal(e) ?? unreachable(err, `the replica in ${dir} could not be written: ${(e as Error).message}`);
     }
   }
 }

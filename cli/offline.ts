@@ -6,6 +6,11 @@
  *
  * LevelDB allows one process per folder, so this only works while no server
  * uses the replica; opening fails otherwise and the caller says so.
+ *
+ * The command's two bundles load it as a third one (scripts/build-cli.mjs),
+ * so nothing it throws is checked with instanceof outside it: a refusal is an
+ * OfflineRefusal with the status and code the server would have answered, and
+ * cli/common.ts makes that an ApiFailure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,8 +22,14 @@ import { findOp } from '../src/ops/table.js';
 import { OpError, toOpError } from '../src/ops/errors.js';
 import { parseArgs } from '../src/ops/input.js';
 import { buildSnapshot, type Snapshot } from '../src/model/snapshot.js';
-import { ApiFailure } from './client.js';
 import type { ResolvedConfig } from './config.js';
+
+/** An operation the replica refused, as the server would have (HTTP status, error code). */
+export class OfflineRefusal extends Error {
+  constructor(readonly status: number, message: string, readonly code: string) {
+    super(message);
+  }
+}
 
 /** When the replica was last written: the newest file in its folder. */
 function lastWrite(dir: string): number {
@@ -77,7 +88,7 @@ export function runsOffline(name: string): boolean {
 /** Run an operation of the table on the replica (context operations only). */
 export async function offlineOp<T>(cfg: ResolvedConfig, dir: string, name: string, args: Record<string, unknown>, write = false): Promise<{ result: T; offline: number }> {
   const op = findOp(name);
-  if (!op) throw new ApiFailure(404, `unknown operation ${name}`, 'not-found');
+  if (!op) throw new OfflineRefusal(404, `unknown operation ${name}`, 'not-found');
   const me = cfg.session;
   const actor: Actor = { id: me.id, name: me.name ?? me.id, role: me.role ?? 'agent' };
   try {
@@ -92,7 +103,7 @@ export async function offlineOp<T>(cfg: ResolvedConfig, dir: string, name: strin
   } catch (err) {
     if (err instanceof OpError || err instanceof ContextError || err instanceof PatternError) {
       const e = toOpError(err);
-      throw new ApiFailure(e.status, e.message, e.code);
+      throw new OfflineRefusal(e.status, e.message, e.code);
     }
     throw err;
   }

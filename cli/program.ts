@@ -1,14 +1,22 @@
 /**
  * The huddle program: global options, and the command groups registered on
- * demand. Only the group of the command being run is loaded (registering every
- * command costs a thin command as much as the rest of its start-up); help and
- * unknown names load all of them.
+ * demand. Only the group of the command being run is loaded, and only that
+ * command of it registered (registering every command costs a thin command as
+ * much as the rest of its start-up); help and unknown names load all of them.
+ *
+ * scripts/build-cli.mjs bundles this twice: a thin bundle, which runs every
+ * command first and lacks the heavy groups, and the full bundle. Reading and
+ * deserializing the full bundle's code cost a thin command (peek, lock,
+ * decide) about a quarter of its time, and the thin one is a quarter of its
+ * size. A command the thin bundle does not hold is run by the full one,
+ * before anything else has happened (see holds).
  */
 import { Command } from 'commander';
 import { ExitError, EXIT_USAGE } from './errors.js';
 import { VERSION } from './version.js';
 import { DEFAULT_URL } from '../src/protocol/constants.js';
 import { setJsonField } from './format.js';
+import { onlyCommand } from './only-command.js';
 import { registerPeek } from './commands/peek.js';
 import { registerWatch } from './commands/watch.js';
 import { registerSession } from './commands/session.js';
@@ -24,14 +32,26 @@ import { registerSync } from './commands/sync.js';
 import { registerReport } from './commands/report.js';
 
 type Register = (program: Command) => void;
+type Load = () => Promise<Register> | Register;
+
+declare global {
+  interface ImportMeta {
+    /** true in the thin bundle (an esbuild define, a literal at each use, so that esbuild drops what it rules out); undefined from source. */
+    huddleThin?: boolean;
+  }
+}
+const THIN = import.meta.huddleThin === true;
 
 /**
  * The command groups, each a module that registers its commands. The thin ones
  * (plain HTTP to the server) are bundled into the command's one file; the heavy
  * ones (the server, the MCP server, init, the hooks) are loaded only when run.
+ * The full bundle alone holds the heavy ones but the hook (which must answer
+ * fast), and meta, whose completion lists every command: those entries are
+ * undefined in the thin bundle.
  */
-export const GROUPS: Record<string, () => Promise<Register> | Register> = {
-  serve: async () => (await import('./commands/serve.js')).registerServe,
+const ALL_GROUPS: Record<string, Load | undefined> = {
+  serve: import.meta.huddleThin ? undefined : async () => (await import('./commands/serve.js')).registerServe,
   peek: () => registerPeek,
   watch: () => registerWatch,
   session: () => registerSession,
@@ -42,15 +62,18 @@ export const GROUPS: Record<string, () => Promise<Register> | Register> = {
   conflicts: () => registerConflicts,
   config: () => registerConfig,
   hook: async () => (await import('./commands/hook.js')).registerHook,
-  mcp: async () => (await import('./commands/mcp.js')).registerMcp,
-  init: async () => (await import('./commands/init.js')).registerInit,
-  guard: async () => (await import('./commands/guard.js')).registerGuard,
-  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
-  meta: () => registerMeta,
+  mcp: import.meta.huddleThin ? undefined : async () => (await import('./commands/mcp.js')).registerMcp,
+  init: import.meta.huddleThin ? undefined : async () => (await import('./commands/init.js')).registerInit,
+  guard: import.meta.huddleThin ? undefined : async () => (await import('./commands/guard.js')).registerGuard,
+  doctor: import.meta.huddleThin ? undefined : async () => (await import('./commands/doctor.js')).registerDoctor,
+  meta: import.meta.huddleThin ? undefined : () => registerMeta,
   next: () => registerNext,
   sync: () => registerSync,
   report: () => registerReport,
 };
+
+/** The groups this bundle holds, in the order of the help. */
+export const GROUPS: Record<string, Load> = Object.fromEntries(Object.entries(ALL_GROUPS).filter((e): e is [string, Load] => e[1] !== undefined));
 
 /** Top-level command name -> its group (test/cli.test.ts checks this against what the groups register). */
 export const COMMAND_GROUP: Record<string, string> = {
@@ -113,12 +136,28 @@ Run huddle COMMAND --help for the options and examples of each command.`);
   return program;
 }
 
-/** The program with the groups `argv` needs registered: one group for a known command, all otherwise. */
+/** The group `argv` runs, or undefined when it needs all of them (no command, help, an unknown name). */
+function groupOf(argv: string[]): string | undefined {
+  const name = commandOf(argv);
+  return name !== null && name !== 'help' ? COMMAND_GROUP[name] : undefined;
+}
+
+/** Whether this bundle holds what `argv` runs (false in the thin bundle for the heavy groups, help and unknown names). */
+export function holds(argv: string[]): boolean {
+  if (!THIN) return true;
+  const group = groupOf(argv);
+  return group !== undefined && group in GROUPS;
+}
+
+/** The program with what `argv` needs registered: the one command of a known name, every command otherwise. */
 export async function programFor(argv: string[]): Promise<Command> {
   const program = buildProgram();
-  const name = commandOf(argv);
-  const group = name !== null && name !== 'help' ? COMMAND_GROUP[name] : undefined;
-  const registers = await Promise.all((group ? [GROUPS[group]] : Object.values(GROUPS)).map((load) => load()));
+  const group = groupOf(argv);
+  if (group) {
+    (await GROUPS[group]())(onlyCommand(program, commandOf(argv)!));
+    return program;
+  }
+  const registers = await Promise.all(Object.values(GROUPS).map((load) => load()));
   for (const register of registers) register(program);
   return program;
 }

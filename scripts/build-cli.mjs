@@ -17,7 +17,9 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
 
 const root = path.resolve(import.meta.dirname, '..');
 const outdir = path.join(root, 'dist', 'cli');
@@ -70,13 +72,26 @@ const plainBuiltins = {
   },
 };
 
-fs.rmSync(outdir, { recursive: true, force: true });
-fs.mkdirSync(outdir, { recursive: true });
-const t0 = Date.now();
-const result = await build({
+/** What the stand-in server answers while the caches are made: a small live snapshot with one record of each common kind. */
+const STUB_SNAPSHOT = {
+  project: 'cache', at: 1, source: 'live', asOf: null, upstream: null, watchers: 0,
+  sessions: [{ id: 's1', name: 'alice', role: 'frontend', agent: 'claude-code', status: 'active', lastActive: 1, locks: ['a.ts'] }],
+  locks: [{ id: 'l-1', path: 'a.ts', mode: 'exclusive', claimedAt: 1, expiresAt: 2, confirmed: true, session: 's1', sessionName: 'alice', role: 'frontend', state: 'held', holderStatus: 'active' }],
+  tasks: { open: [], claimed: [], blocked: [], doneRecently: [] },
+  decisions: [{ id: 'd-1', text: 'REST', rationale: 'simpler', by: 's1', byName: 'alice', at: 1 }],
+  interfaces: [], requests: [], inbox: null, conflicts: [], notes: [],
+  timeline: [{ at: 1, type: 'lock.claimed', actor: 's1', actorName: 'alice', summary: 'locked a.ts' }],
+};
+
+/** Its answers to the operations run while the caches are made. */
+const STUB_RESULTS = {
+  lock: { status: 'confirmed', paths: ['a.ts'], claims: [{ path: 'a.ts', mode: 'exclusive', claimedAt: 1, expiresAt: 2 }] },
+  decide: STUB_SNAPSHOT.decisions[0],
+};
+
+/** Options of the three bundles; import.meta.huddleThin (cli/program.ts) says which of the command's two this is. */
+const common = {
   absWorkingDir: root,
-  entryPoints: ['cli/huddle.ts'],
-  outfile: path.join(outdir, 'huddle-bundle.js'),
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -84,30 +99,84 @@ const result = await build({
   // import() of a package or built-in becomes require() (every dependency ships CommonJS): the loader's vm.Script has no ES module loader.
   supported: { 'dynamic-import': false },
   external: [...external, ...external.map((d) => `${d}/*`)],
-  define: {
-    HUDDLE_VERSION: JSON.stringify(pkg.version),
-    // The server finds the dashboard beside it (relay/dashboard.ts): dist/cli/../web.
-    'import.meta.dirname': '__dirname',
-  },
   minifySyntax: true,
   minifyWhitespace: !process.env.HUDDLE_BUILD_NAMES,
   legalComments: 'none',
-  plugins: [lazyChildProcess, noZodLocales, plainBuiltins],
   metafile: true,
   minifyIdentifiers: !process.env.HUDDLE_BUILD_NAMES,
   logLevel: 'warning',
+};
+const define = (thin) => ({
+  HUDDLE_VERSION: JSON.stringify(pkg.version),
+  'import.meta.huddleThin': String(thin),
+  // The server finds the dashboard beside it (relay/dashboard.ts): dist/cli/../web.
+  'import.meta.dirname': '__dirname',
 });
-// The package is "type": "module"; this folder holds the one CommonJS file.
+
+// The offline replica (cli/offline.ts: Yjs, LevelDB and the whole model, about half of the full bundle) is a
+// third bundle that either command bundle requires when no server answers.
+const offlineBundle = {
+  name: 'offline-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/offline\.js$/ }, (args) =>
+      /[\\/]cli[\\/]common\.ts$/.test(args.importer) ? { path: './huddle-offline.js', external: true } : undefined);
+  },
+};
+
+fs.rmSync(outdir, { recursive: true, force: true });
+fs.mkdirSync(outdir, { recursive: true });
+const t0 = Date.now();
+const bundles = [
+  { name: 'huddle-thin', entry: 'cli/huddle.ts', thin: true },
+  { name: 'huddle-bundle', entry: 'cli/huddle.ts', thin: false },
+  { name: 'huddle-offline', entry: 'cli/offline.ts', thin: false },
+];
+const results = await Promise.all(bundles.map((x) => build({
+  ...common,
+  entryPoints: [x.entry],
+  outfile: path.join(outdir, `${x.name}.js`),
+  define: define(x.thin),
+  plugins: [lazyChildProcess, noZodLocales, plainBuiltins, offlineBundle],
+})));
+// The package is "type": "module"; this folder holds CommonJS files.
 fs.writeFileSync(path.join(outdir, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
-// The loader compiles it as a function body: no shebang line.
-const bundleFile = path.join(outdir, 'huddle-bundle.js');
-fs.writeFileSync(bundleFile, fs.readFileSync(bundleFile, 'utf8').replace(/^#![^\n]*\n/, ''));
-// The command itself: a loader that runs the bundle from V8's code cache (see scripts/cli-loader.cjs).
+// The loader compiles the command's bundles as function bodies: no shebang line.
+for (const name of ['huddle-thin', 'huddle-bundle']) {
+  const file = path.join(outdir, `${name}.js`);
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^#![^\n]*\n/, ''));
+}
+// The command itself: a loader that runs the bundles from V8's code cache (see scripts/cli-loader.cjs).
 fs.copyFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), path.join(outdir, 'huddle.js'));
 fs.chmodSync(path.join(outdir, 'huddle.js'), 0o755);
-// The cache for this Node, made by running a command that compiles the common start-up path.
-const made = spawnSync(process.execPath, [path.join(outdir, 'huddle.js'), 'peek', '--help'], { env: { ...process.env, HUDDLE_WRITE_COMPILE_CACHE: '1' }, stdio: 'ignore' });
-if (made.status !== 0) throw new Error(`making the compile cache failed (exit ${made.status})`);
-const bytes = result.metafile.outputs['dist/cli/huddle-bundle.js'].bytes;
-if (process.env.HUDDLE_BUILD_ANALYZE) console.log(await (await import('esbuild')).analyzeMetafile(result.metafile));
-console.log(`cli: dist/cli/huddle.js + huddle-bundle.js ${(bytes / 1024).toFixed(0)} KiB in ${Date.now() - t0} ms`);
+// The caches for this Node, made by running commands that compile the paths they share with the commands
+// people run; each run starts from the cache the runs before it wrote (scripts/cli-loader.cjs), so the last
+// holds what all of them compiled. `--help` runs the full bundle; then peek --json, lock and decide against a
+// stand-in server give the thin one their request, write and output paths too (a cache from `peek --help`
+// left those to be compiled on each run: 1.5 to 2 ms of each of these commands).
+const stub = http.createServer((req, res) => {
+  req.resume();
+  const op = /\/op\/([a-z-]+)$/.exec(req.url ?? '')?.[1];
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(op ? { ok: true, stored: true, result: STUB_RESULTS[op] ?? {} } : STUB_SNAPSHOT));
+});
+await new Promise((resolve) => stub.listen(0, '127.0.0.1', resolve));
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-build-cache-'));
+try {
+  // Its own home: no user configuration is read, and the last-seen cache of peek is written there.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUDDLE_') && !k.startsWith('CLAUDE_CODE_')));
+  Object.assign(env, { HOME: scratch, XDG_CACHE_HOME: path.join(scratch, 'cache'), XDG_STATE_HOME: path.join(scratch, 'state'), HUDDLE_WRITE_COMPILE_CACHE: '1' });
+  const url = ['--url', `http://127.0.0.1:${stub.address().port}`, '--project', 'cache'];
+  for (const args of [['--help'], [...url, 'peek', '--json'], [...url, 'lock', 'a.ts'], [...url, 'decide', 'REST', '--why', 'simpler']]) {
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(outdir, 'huddle.js'), ...args], { cwd: scratch, env, stdio: 'ignore' });
+      child.on('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`making the compile cache (huddle ${args.join(' ')}) failed (exit ${code})`);
+  }
+} finally {
+  stub.close();
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
+const sizes = bundles.map((x, i) => `${x.name}.js ${(results[i].metafile.outputs[`dist/cli/${x.name}.js`].bytes / 1024).toFixed(0)} KiB`);
+if (process.env.HUDDLE_BUILD_ANALYZE) for (const r of results) console.log(await (await import('esbuild')).analyzeMetafile(r.metafile));
+console.log(`cli: dist/cli/huddle.js + ${sizes.join(', ')} in ${Date.now() - t0} ms`);

@@ -33,7 +33,7 @@ try {
   const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp]))[0];
   const files = packed.files.map((f) => f.path);
   const tarball = path.join(tmp, packed.filename);
-  for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/cli/huddle.js', 'dist/cli/huddle-bundle.js', 'dist/cli/package.json', 'dist/web/index.html', 'dist/web/app.js', 'dist/src/index.js'])
+  for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/cli/huddle.js', 'dist/cli/huddle-thin.js', 'dist/cli/huddle-bundle.js', 'dist/cli/huddle-offline.js', 'dist/cli/package.json', 'dist/web/index.html', 'dist/web/app.js', 'dist/src/index.js'])
     check(files.includes(f), `the tarball has ${f}`);
   check(!files.some((f) => f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.startsWith('test/') || f.startsWith('cli/')), 'no sources, tests or source maps in the tarball');
   check(packed.size < 1024 * 1024, `the tarball is small (${(packed.size / 1024).toFixed(0)} KiB)`);
