@@ -56,34 +56,60 @@ function reportAcquired(r: AcquireResult, opts: LockOpts, quietJson = false): vo
 
 /** Run argv while holding the lock; exit with its code, or re-raise its signal, after releasing. */
 async function runLocked(ctx: Ctx, paths: string[], argv: string[], opts: LockOpts): Promise<never> {
-  // Locks this session held before stay held afterwards: only what this run took is released.
-  const before = new Set((await readState(ctx)).locks.filter((l) => l.session === ctx.cfg.session.id).map((l) => l.path));
-  const { r, ttlMs } = await acquire(ctx, paths, opts);
-  reportAcquired(r, opts, true);
-  const held = r.paths.filter((p) => !before.has(p));
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
-  // Keep the lock and the session alive while the command runs.
-  const ttl = ttlMs ?? 30 * 60_000;
-  const every = Math.max(1000, Math.min(60_000, Math.floor(ttl / 3)));
-  const renew = setInterval(() => {
-    ctx.api.op('renew', { paths: held, ttlMs }).catch((err: Error) => process.stderr.write(`huddle: could not renew the lock: ${err.message}\n`));
-  }, every);
+  // The handlers come first: a signal while the lock is being taken (or waited for) must not kill
+  // huddle with the lock granted on the server and nobody to release it.
   let received: NodeJS.Signals | null = null;
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  let child: ReturnType<typeof spawn> | null = null;
+  const alive = () => child !== null && child.exitCode === null && child.signalCode === null;
   const forward = (sig: NodeJS.Signals) => () => {
+    if (child === null) {
+      // A second signal before the command started: quit now (a long --wait may be what is interrupted).
+      if (received !== null) process.exit(128 + os.constants.signals[sig]);
+      received = sig;
+      process.stderr.write(`huddle: ${sig}: not running the command; the lock is released once its request returns (again to quit now)\n`);
+      return;
+    }
     received = sig;
     // Ctrl-C on a terminal already reached the command (same process group): give it a moment
     // before passing the signal on, so that it does not get it twice.
-    if (sig === 'SIGINT' && process.stdin.isTTY) setTimeout(() => alive() && child.kill(sig), 250).unref();
+    if (sig === 'SIGINT' && process.stdin.isTTY) setTimeout(() => alive() && child!.kill(sig), 250).unref();
     else if (alive()) child.kill(sig);
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const handlers = signals.map((s) => [s, forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
 
+  // Locks this session held before stay held afterwards: only what this run took is released.
+  const before = new Set((await readState(ctx)).locks.filter((l) => l.session === ctx.cfg.session.id).map((l) => l.path));
+  const { r, ttlMs } = await acquire(ctx, paths, opts);
+  const held = r.paths.filter((p) => !before.has(p));
+  if (received !== null) {
+    const sig: NodeJS.Signals = received;
+    if (held.length) {
+      await ctx.api.op('unlock', { paths: held }, { timeoutMs: 5000 }).then(
+        () => process.stderr.write(`released ${held.join(', ')}\n`),
+        (err: Error) => process.stderr.write(`huddle: could not release ${held.join(', ')}: ${err.message}\n`),
+      );
+    }
+    // Exit by the signal, as after a command.
+    for (const [s, h] of handlers) process.off(s, h);
+    process.kill(process.pid, sig);
+    await new Promise((r) => setTimeout(r, 1000));
+    process.exit(128 + os.constants.signals[sig]);
+  }
+  reportAcquired(r, opts, true);
+  child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
+  // Keep the lock and the session alive while the command runs.
+  const ttl = ttlMs ?? 30 * 60_000;
+  const every = Math.max(1000, Math.min(60_000, Math.floor(ttl / 3)));
+  const renew = setInterval(() => {
+    ctx.api.op('renew', { paths: held, ttlMs }).catch((err: Error) => process.stderr.write(`huddle: could not renew the lock: ${err.message}\n`));
+  }, every);
+
+  const started = child;
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: 127, signal: null, error }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    started.once('error', (error) => resolve({ code: 127, signal: null, error }));
+    started.once('exit', (code, signal) => resolve({ code, signal }));
   });
   clearInterval(renew);
   let releaseFailed = false;
