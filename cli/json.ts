@@ -37,10 +37,13 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Which kind of record an object is, from the keys only that kind has (null: none of them). */
 export function kindOf(o: Obj): Kind | null {
   const id = typeof o.id === 'string' ? o.id : '';
-  if ('claimedAt' in o && 'path' in o) return 'lock';
+  // A lock and a task are records only with their holder and status: the bare claims of `lock`'s
+  // answer, or the `{id, title}` task summaries of `next` and `report`, are not padded with nulls
+  // for keys the table says always have a value.
+  if ('claimedAt' in o && 'path' in o) return 'by' in o ? 'lock' : null;
   if (id.startsWith('d-') && 'text' in o) return 'decision';
   if (id.startsWith('m-') && 'kind' in o) return 'message';
-  if (id.startsWith('t-') && 'title' in o) return 'task';
+  if (id.startsWith('t-') && 'title' in o) return 'status' in o && 'createdAt' in o ? 'task' : null;
   if (id.startsWith('v-') && 'auto' in o) return 'version';
   if ('owner' in o && 'file' in o && 'status' in o) return 'interface';
   if ('key' in o && 'value' in o && 'at' in o) return 'note';
