@@ -6,8 +6,10 @@
  *   not `other`, and reports a join once;
  * - `--json` pads only complete records: `next`'s task summaries and `lock`'s claims get no null
  *   where the documented shape promises a value (`lock --json` gives its claims their holder);
+ * - peek's inbox marks a request as `huddle inbox` does;
  * - a bare `huddle sync` lists its subcommands and exits 0, like `task` and `note`;
- * - list commands label their columns (`decisions`, `history`...).
+ * - list commands label their columns (`decisions`, `history`...); the prose of `next` and `report`
+ *   is wrapped to the terminal's width.
  */
 import * as Y from 'yjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { SharedContext } from '../src/model/context.js';
 import { shortId } from '../src/model/ids.js';
 import { timelineEvent } from '../src/model/snapshot.js';
 import { publicJson } from '../cli/json.js';
+import { wrap } from '../cli/format.js';
 import { cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
 
@@ -38,6 +41,20 @@ describe('short ids and plurals in what people read', () => {
     const t = ctx.addTask(me, { title: 'Users migration' });
     const { message } = ctx.handoff(me, t.id, { to: 'bob', summary: 'half done' });
     expect(message.text).toBe(`Handoff of task "Users migration" (${shortId(t.id)}): half done`);
+  });
+});
+
+describe('prose fits the terminal', () => {
+  it('next and report lines wrap at spaces under a hanging indent', () => {
+    const line = 'Open for frontend, dependencies done, nobody on them: t-0047ed Write API, t-771a76 Write UI.';
+    const text = `For bob (frontend):\n${line}\n  ${line}`;
+    const lines = wrap(text, 80).split('\n');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(lines[0]).toBe('For bob (frontend):');
+    expect(lines[2]).toMatch(/^  \S/);
+    expect(lines[4]).toMatch(/^    \S/);
+    expect(lines.join(' ').replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' '));
+    expect(wrap(text, Infinity)).toBe(text); // a pipe: as it is
   });
 });
 
@@ -121,5 +138,10 @@ describe('the huddle command against a real server', () => {
     const history = await huddle('history');
     expect(history.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+SAVED\s+WHEN\s+BY\s+SUMMARY$/);
     for (const out of [decisions.stdout, history.stdout]) for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+
+    // A request shows as one in peek's inbox too, as in `huddle inbox`.
+    expect((await runCli(['--url', server.wsUrl, '--project', 'p15', '--session', 'bob', 'send', 'ann', 'which status codes?', '--needs-reply'], { cwd, env })).code).toBe(0);
+    const peek = await huddle('peek');
+    expect(peek.stdout).toMatch(/Inbox[\s\S]*fyi \(needs reply\)\s+bob/);
   });
 });
