@@ -4,6 +4,8 @@
  * - a handoff message, and a rollback's timeline entry, show short ids and right plurals;
  * - `watch --json` names the server's activity (lock.held, lock.waited) as `timeline --json` does,
  *   not `other`, and reports a join once;
+ * - `sessions --json` and `conflicts --json` have a documented shape; an edit's unknown line ranges
+ *   are null, never absent;
  * - `--json` pads only complete records: `next`'s task summaries and `lock`'s claims get no null
  *   where the documented shape promises a value (`lock --json` gives its claims their holder);
  * - peek's inbox marks a request as `huddle inbox` does;
@@ -16,7 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SharedContext } from '../src/model/context.js';
 import { shortId } from '../src/model/ids.js';
 import { timelineEvent } from '../src/model/snapshot.js';
-import { publicJson } from '../cli/json.js';
+import { publicJson, SHAPES } from '../cli/json.js';
 import { wrap } from '../cli/format.js';
 import { cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
@@ -71,6 +73,11 @@ describe('one JSON vocabulary', () => {
     expect(publicJson({ tasks: [summary] })).toEqual({ tasks: [summary] });
     const claim = { id: 'l-mx5k87r800-0047edbdbe1ed1c4', path: 'a.ts', mode: 'exclusive', claimedAt: 1, expiresAt: 2, capAt: 3, confirmed: true };
     expect(publicJson(claim)).toEqual(claim);
+    // Sessions and conflicts have a documented shape too; an edit's unknown line ranges are null, not absent.
+    const session = { v: 1, kind: 'session', id: 'a', name: 'A', role: 'r', agent: 'script', host: 'h', pid: 1, cwd: '/', startedAt: 1, lastActive: 1, hosted: false, status: 'active', locks: [], editing: [{ path: 'a.ts', at: 1 }] };
+    expect(publicJson(session)).toMatchObject({ branch: null, task: null, intent: null, editing: [{ path: 'a.ts', ranges: null, at: 1 }] });
+    const conflict = { path: 'a.ts', sessions: [{ id: 'a', name: 'A', role: 'r', at: 1 }, { id: 'b', name: 'B', role: 'r', ranges: [[1, 2]], at: 1 }], conflict: false, overlapping: [] };
+    expect((publicJson(conflict) as { sessions: unknown[] }).sessions).toEqual([{ ...conflict.sessions[0], ranges: null }, conflict.sessions[1]]);
     // A whole task still gets every documented key.
     const task = { ...summary, status: 'open', deps: [], createdAt: 1, updatedAt: 1, by: 'a', byName: 'A' };
     expect(publicJson(task)).toMatchObject({ detail: null, role: null, assignee: null, handoff: null });
@@ -126,6 +133,11 @@ describe('the huddle command against a real server', () => {
     // (/events is the server's stream: `session` is what `watch --json` prints as `by`.)
     expect(events.filter((e) => e.type === 'session.joined' && e.session === 'ann'), JSON.stringify(events)).toHaveLength(1);
     ac.abort();
+
+    expect((await huddle('editing', 'src/b.ts')).code).toBe(0);
+    const ann = (JSON.parse((await huddle('sessions', '--json')).stdout) as Array<Record<string, unknown>>).find((x) => x.id === 'ann')!;
+    for (const k of SHAPES.session) expect({ k, present: k.replace(/\?$/, '') in ann }).toEqual({ k, present: true });
+    expect(ann.editing).toEqual([expect.objectContaining({ path: 'src/b.ts', ranges: null })]);
 
     const v = JSON.parse((await huddle('snapshot', '--json')).stdout);
     expect((await huddle('decide', 'REST, not GraphQL', '--why', 'simpler')).code).toBe(0);
