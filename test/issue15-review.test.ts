@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SharedContext } from '../src/model/context.js';
 import { shortId } from '../src/model/ids.js';
 import { timelineEvent } from '../src/model/snapshot.js';
+import { suggestText, type Suggestions } from '../src/model/suggest.js';
 import { publicJson, SHAPES } from '../cli/json.js';
 import { wrap } from '../cli/format.js';
 import { cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
@@ -36,6 +37,14 @@ describe('short ids and plurals in what people read', () => {
     ctx.rollback(me, shortId(v.id));
     const entry = ctx.timeline({ limit: 5 }).find((e) => e.type === 'rollback');
     expect(entry?.summary).toBe(`to ${shortId(v.id)} (1 change)`);
+  });
+
+  it('next says "1 more waits", "2 more wait"', () => {
+    const s = (tasks: Suggestions['tasks'], waiting: number): string => suggestText({ me: { id: 'b', name: 'bob', role: 'frontend' }, tasks, waiting, others: [], freeAreas: [], busyAreas: [] });
+    const one = [{ id: 't-mx5k87r800-0047edbdbe1ed1c4', title: 'Write UI' }];
+    expect(s(one, 1)).toContain('1 more for frontend waits on dependencies.');
+    expect(s(one, 2)).toContain('2 more for frontend wait on dependencies.');
+    expect(s([], 1)).toContain('(1 waits on dependencies)');
   });
 
   it('a handoff message names the task by its short id', () => {
