@@ -43,6 +43,14 @@ describe.skipIf(skipBrowser)('dashboard: the team relay link', () => {
     const link = page.locator('#relay');
     await expect.poll(() => link.textContent(), { timeout: 20_000 }).toBe(`team relay ${relay.wsUrl}: connected`);
     expect(await link.isVisible()).toBe(true);
+    // The longer header still fits a phone: nothing scrolls sideways, the link stays inside the page.
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.waitForTimeout(50);
+    expect(await page.evaluate(() => {
+      const doc = document.documentElement;
+      const r = document.getElementById('relay')!.getBoundingClientRect();
+      return { scrolls: doc.scrollWidth > doc.clientWidth, past: r.right > doc.clientWidth + 0.5 };
+    })).toEqual({ scrolls: false, past: false });
 
     await relay.close();
     await expect.poll(() => link.textContent(), { timeout: 20_000 }).toMatch(/^team relay .*: unreachable since \d\d:\d\d/);
