@@ -111,6 +111,30 @@ export function clip(s: string | null | undefined, n = 60): string {
   return one.length > n ? one.slice(0, n - 1) + '…' : one;
 }
 
+/**
+ * Prose cut into lines at spaces to fit the terminal (tables are cut by `table`): a longer line
+ * goes on under its own indent plus two spaces. A word longer than the width stays whole.
+ */
+export function wrap(text: string, maxWidth = terminalWidth()): string {
+  if (!Number.isFinite(maxWidth)) return text;
+  return text.split('\n').map((line) => {
+    if (width(line) <= maxWidth) return line;
+    const indent = /^\s*/.exec(line)![0];
+    const hang = indent + '  ';
+    const lines: string[] = [];
+    let cur = indent;
+    for (const word of line.slice(indent.length).split(' ')) {
+      const lead = lines.length ? hang : indent;
+      if (cur !== lead && width(cur) + 1 + width(word) > maxWidth) {
+        lines.push(cur);
+        cur = hang + word;
+      } else cur = cur === lead ? cur + word : `${cur} ${word}`;
+    }
+    lines.push(cur);
+    return lines.join('\n');
+  }).join('\n');
+}
+
 export function heading(title: string, count?: number): string {
   return c.bold(title) + (count === undefined ? '' : c.dim(` (${count})`)) + '\n';
 }

@@ -9,7 +9,8 @@
  *   `holderName` (forced releases), `from`/`fromName` (handoffs), and
  *   `assignee: {id, name, at} | null` (tasks);
  * - every key listed in SHAPES is present; one with no value is null, never
- *   absent. Keys not listed may be added in later versions;
+ *   absent (also the `ranges` of a session's `editing` entries and of a
+ *   conflict's `sessions`). Keys not listed may be added in later versions;
  * - event types are the timeline's (`task.added`, `note.deleted`, ...) in
  *   both `watch` and `timeline`.
  *
@@ -27,6 +28,8 @@ export const SHAPES = {
   version: ['id', 'name?', 'summary', 'auto', 'by', 'byName', 'at'],
   event: ['at', 'type', 'by?', 'byName?', 'summary', 'ref?', 'path?'],
   lock: ['id', 'path', 'mode', 'reason?', 'claimedAt', 'expiresAt', 'confirmed', 'by', 'byName', 'role', 'state', 'blockedBy?', 'holderStatus'],
+  session: ['id', 'kind', 'name', 'role', 'agent', 'host', 'pid', 'cwd', 'branch?', 'task?', 'intent?', 'startedAt', 'lastActive', 'hosted', 'status', 'locks', 'editing'],
+  conflict: ['path', 'sessions', 'conflict', 'overlapping'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Kind = keyof typeof SHAPES;
@@ -37,10 +40,15 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Which kind of record an object is, from the keys only that kind has (null: none of them). */
 export function kindOf(o: Obj): Kind | null {
   const id = typeof o.id === 'string' ? o.id : '';
-  if ('claimedAt' in o && 'path' in o) return 'lock';
+  if ((o.kind === 'session' || o.kind === 'watcher') && 'lastActive' in o) return 'session';
+  if ('conflict' in o && 'sessions' in o && 'path' in o) return 'conflict';
+  // A lock and a task are records only with their holder and status: the bare claims of `lock`'s
+  // answer, or the `{id, title}` task summaries of `next` and `report`, are not padded with nulls
+  // for keys the table says always have a value.
+  if ('claimedAt' in o && 'path' in o) return 'by' in o ? 'lock' : null;
   if (id.startsWith('d-') && 'text' in o) return 'decision';
   if (id.startsWith('m-') && 'kind' in o) return 'message';
-  if (id.startsWith('t-') && 'title' in o) return 'task';
+  if (id.startsWith('t-') && 'title' in o) return 'status' in o && 'createdAt' in o ? 'task' : null;
   if (id.startsWith('v-') && 'auto' in o) return 'version';
   if ('owner' in o && 'file' in o && 'status' in o) return 'interface';
   if ('key' in o && 'value' in o && 'at' in o) return 'note';
@@ -70,6 +78,13 @@ function renameActor(o: Obj): Obj {
   return o;
 }
 
+function copyWith(o: Obj, key: string, value: unknown): Obj {
+  const out: Obj = {};
+  for (const k in o) out[k] = o[k];
+  out[key] = value;
+  return out;
+}
+
 /** One record in the public vocabulary: actor keys renamed, the kind's optional keys null when missing. */
 function record(o: Obj): Obj {
   const renamed = renameActor(o);
@@ -79,6 +94,10 @@ function record(o: Obj): Obj {
   for (const key of keysOf(kind)) out[key] = renamed[key] ?? null;
   // Keys the table does not list yet (capAt, clientId, ...) follow, so that nothing is lost.
   for (const k in renamed) if (!(k in out)) out[k] = renamed[k];
+  // Line ranges of a file being edited: null when unknown, never absent.
+  const withRanges = (list: unknown) => (Array.isArray(list) ? list.map((e) => (isObj(e) && e.ranges === undefined ? copyWith(e, 'ranges', null) : e)) : list);
+  if (kind === 'session') out.editing = withRanges(out.editing);
+  if (kind === 'conflict') out.sessions = withRanges(out.sessions);
   return out;
 }
 

@@ -26,6 +26,8 @@ import { validDoc } from '../src/model/schemas.js';
 const MAX_BODY = 1024 * 1024;
 /** Bytes an event stream may have waiting for its reader before it is dropped. */
 const MAX_EVENT_BUFFER = 4 * 1024 * 1024;
+/** Timeline types `/events` takes from presence instead (session.joined, session.left). */
+const PRESENCE_TYPES: ReadonlySet<string> = new Set(['session.joined', 'session.left']);
 
 const str = (v: unknown, name: string): string | undefined => {
   if (v === undefined || v === null || v === '') return undefined;
@@ -131,7 +133,8 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       for (const item of e.changes.added) {
         for (const raw of item.content.getContent()) {
           const ev = validDoc('timeline', raw);
-          if (ev) evs.push(timelineEvent(ev));
+          // Joins and departures come from presence (above), at once: the timeline's record of them would repeat them.
+          if (ev && !PRESENCE_TYPES.has(ev.type)) evs.push(timelineEvent(ev));
         }
       }
       if (evs.length) room.afterObservedDurable(() => {

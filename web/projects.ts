@@ -40,7 +40,7 @@ export async function refreshProjects(): Promise<void> {
 
 type LinkStatus = { status: string; authoritative: boolean; reason?: string | null; downSince?: number | null };
 
-/** The server's link to its team relay, from /healthz: shown with its reason while it is not connected. */
+/** The server's link to its team relay, from /healthz: its state always, with the reason while it is not connected. */
 export async function refreshRelay(): Promise<void> {
   let h: { upstream?: { url: string; projects: Record<string, LinkStatus> } | null };
   try {
@@ -51,9 +51,15 @@ export async function refreshRelay(): Promise<void> {
   const el = $('relay');
   const up = h.upstream;
   const link = up && state.current ? up.projects?.[state.current.project] : undefined;
-  if (!up || !link || (link.status === 'connected' && link.authoritative)) {
+  if (!up || !link) {
     el.hidden = true;
     el.textContent = '';
+    return;
+  }
+  if (link.status === 'connected' && link.authoritative) {
+    el.textContent = `team relay ${up.url}: connected`;
+    el.className = 'relay relay-ok';
+    el.hidden = false;
     return;
   }
   const now = Date.now();

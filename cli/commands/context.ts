@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
-import { ago, c, clip, clock, heading, json, out, short, statusColor, table } from '../format.js';
+import { ago, c, clip, clock, heading, json, out, short, shortIds, statusColor, table } from '../format.js';
 import type { Decision, InterfaceDecl, Message, Note } from '../../src/model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, type InterfaceStatus, type MessageKind } from '../../src/model/enums.js';
 
@@ -60,7 +60,7 @@ Examples:
         ago(d.at),
         d.byName,
         (d.supersededBy ? c.dim(`(superseded by ${short(d.supersededBy)}) `) : '') + d.text + (d.rationale ? c.dim(` - because ${d.rationale}`) : ''),
-      ]), ''));
+      ]), '', ['ID', 'WHEN', 'BY', 'DECISION']));
     });
 
   program
@@ -94,7 +94,7 @@ Examples:
       const { result, offline } = await readOp(ctx, 'interfaces');
       if (opts.json) return json(result);
       if (!result.length) return out(offlineNote(offline) + 'no interfaces declared');
-      out(offlineNote(offline) + table(result.map((i) => [i.name, i.file, statusColor(i.status), i.ownerName, ago(i.at), clip(i.description, 50)]), ''));
+      out(offlineNote(offline) + table(result.map((i) => [i.name, i.file, statusColor(i.status), i.ownerName, ago(i.at), clip(i.description, 50)]), '', ['NAME', 'FILE', 'STATUS', 'OWNER', 'UPDATED', 'DESCRIPTION']));
     });
 
   program
@@ -143,8 +143,8 @@ Examples:
         m.kind + (m.needsReply && !m.answered ? c.yellow(' (needs reply)') : ''),
         `${m.byName} -> ${m.to}`,
         ago(m.at),
-        m.text,
-      ]), ''));
+        shortIds(m.text),
+      ]), '', ['ID', 'STATE', 'KIND', 'FROM -> TO', 'WHEN', 'TEXT']));
     });
 
   const note = program
@@ -194,7 +194,7 @@ Examples:
       const { result, offline } = await readOp(ctx, 'note.list');
       if (opts.json) return json(result);
       if (!result.length) return out(offlineNote(offline) + 'no notes');
-      out(offlineNote(offline) + heading('Notes', result.length) + table(result.map((n) => [n.key, clip(n.value, 60), c.dim(`${n.byName}, ${ago(n.at)}`)])));
+      out(offlineNote(offline) + heading('Notes', result.length) + table(result.map((n) => [n.key, clip(n.value, 60), c.dim(`${n.byName}, ${ago(n.at)}`)]), '  ', ['KEY', 'VALUE', 'SET BY']));
     });
 
   note

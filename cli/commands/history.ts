@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
-import { ago, c, clip, clock, json, out, short, shortIds, table } from '../format.js';
+import { ago, c, clip, clock, json, out, plural, short, shortIds, table } from '../format.js';
 import type { TimelineEvent, Version, VersionDiff } from '../../src/model/context.js';
 
 type VersionInfo = Omit<Version, 'content'>;
@@ -44,7 +44,7 @@ Examples:
       const { result } = await readOp(ctx, 'history');
       if (opts.json) return json(result);
       if (!result.length) return out('no versions yet (huddle snapshot saves one)');
-      out(table(result.map((v) => [short(v.id), v.name ?? '', clock(v.at), ago(v.at), v.byName, (v.auto ? c.dim('auto ') : '') + clip(v.summary, 60)]), ''));
+      out(table(result.map((v) => [short(v.id), v.name ?? '', clock(v.at), ago(v.at), v.byName, (v.auto ? c.dim('auto ') : '') + clip(v.summary, 60)]), '', ['ID', 'NAME', 'SAVED', 'WHEN', 'BY', 'SUMMARY']));
     });
 
   program
@@ -88,7 +88,7 @@ Examples:
       const ctx = contextOf(cmd);
       const { result, local } = await writeOp(ctx, 'rollback', { version });
       if (opts.json) return json(result);
-      out(`rolled back to ${short(result.version.id)}${result.version.name ? ` (${result.version.name})` : ''}: ${result.changes} changes; ${storedNote(local)}`);
+      out(`rolled back to ${short(result.version.id)}${result.version.name ? ` (${result.version.name})` : ''}: ${plural(result.changes, 'change')}; ${storedNote(local)}`);
     });
 
   program

@@ -40,12 +40,29 @@ async function acquire(ctx: Ctx, paths: string[], opts: LockOpts): Promise<{ r: 
   return { r: result, ttlMs };
 }
 
-function reportAcquired(r: AcquireResult, opts: LockOpts, quietJson = false): void {
+/**
+ * The claims just taken as lock records, like `huddle locks --json` lists them: the server answers
+ * with bare claims, whose holder is this session.
+ */
+function claimsAsLocks(ctx: Ctx, claims: LockClaim[]): Array<LockClaim & Record<string, unknown>> {
+  const { id, name, role } = ctx.cfg.session;
+  return claims.map((x) => ({
+    ...x,
+    by: id,
+    byName: name ?? id,
+    role: role ?? 'agent',
+    state: x.confirmed ? 'held' : 'pending',
+    blockedBy: null,
+    holderStatus: 'active',
+  }));
+}
+
+function reportAcquired(ctx: Ctx, r: AcquireResult, opts: LockOpts, quietJson = false): void {
   // Around a command, huddle's own lines go to stderr so that the command's stdout stays its own.
   const w = (s: string) => (quietJson ? process.stderr : process.stdout).write(s);
   if (r.status === 'held') return;
   if (opts.json) {
-    if (!quietJson) json(r);
+    if (!quietJson) json({ ...r, claims: claimsAsLocks(ctx, r.claims) });
     return;
   }
   const exp = Math.min(...r.claims.map((x) => x.expiresAt));
@@ -97,7 +114,7 @@ async function runLocked(ctx: Ctx, paths: string[], argv: string[], opts: LockOp
     await new Promise((r) => setTimeout(r, 1000));
     process.exit(128 + os.constants.signals[sig]);
   }
-  reportAcquired(r, opts, true);
+  reportAcquired(ctx, r, opts, true);
   child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
   // Keep the lock and the session alive while the command runs.
   const ttl = ttlMs ?? 30 * 60_000;
@@ -162,7 +179,7 @@ Exit codes: 0 locked, 3 held by another session (who, since when, why), 2 no ser
       const paths = pathArgs.map((p) => repoPath(ctx.cfg, p));
       if (argv.length) await runLocked(ctx, paths, argv, opts);
       const { r } = await acquire(ctx, paths, opts);
-      reportAcquired(r, opts);
+      reportAcquired(ctx, r, opts);
     });
 
   program

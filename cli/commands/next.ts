@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { contextOf, readOp } from '../common.js';
-import { ago, c, clock, json, out } from '../format.js';
+import { ago, c, clock, json, out, wrap } from '../format.js';
 import { AREA_CONTAINERS, AREA_IGNORED, suggestText } from '../../src/model/suggest.js';
 
 /** The repository's folders as areas (read here, on the caller's machine: the server never lists files). */
@@ -47,6 +47,6 @@ locks, edits, interfaces, handoffs and tasks. The same lines start every agent s
       if (opts.json) return json(result);
       const head = offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)}): who is here is unknown\n`) : '';
       const busy = result.busyAreas.length ? `\nBusy: ${result.busyAreas.slice(0, 8).map((b) => `${b.area} (${b.by.join(', ')})`).join(', ')}${result.busyAreas.length > 8 ? `, +${result.busyAreas.length - 8} more` : ''}.` : '';
-      out(`${head}${c.bold(`For ${result.me.name} (${result.me.role}):`)}\n${suggestText(result, 4000)}${busy}`);
+      out(wrap(`${head}${c.bold(`For ${result.me.name} (${result.me.role}):`)}\n${suggestText(result, 4000)}${busy}`));
     });
 }

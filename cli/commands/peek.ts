@@ -90,7 +90,7 @@ function render(s: Snapshot, url: string, me: string): string {
   if (s.inbox) {
     o += '\n' + heading('Inbox', s.inbox.length);
     o += s.inbox.length
-      ? table(s.inbox.slice(-5).map((m) => [short(m.id), m.kind, m.byName, ago(m.at, now), clip(m.text, 60)]), '  ', ['ID', 'KIND', 'FROM', 'WHEN', 'TEXT']) + c.dim('  (huddle inbox to read and mark them read)\n')
+      ? table(s.inbox.slice(-5).map((m) => [short(m.id), m.kind + (s.requests.some((r) => r.id === m.id) ? c.yellow(' (needs reply)') : ''), m.byName, ago(m.at, now), clip(m.text, 60)]), '  ', ['ID', 'KIND', 'FROM', 'WHEN', 'TEXT']) + c.dim('  (huddle inbox to read and mark them read)\n')
       : c.dim('  nothing unread\n');
   }
   return o;

@@ -1,7 +1,7 @@
 /** `huddle report`: what each session did, from the timeline and presence. */
 import type { Command } from 'commander';
 import { contextOf, parseDuration, readOp } from '../common.js';
-import { ago, c, clock, json, out } from '../format.js';
+import { ago, c, clock, json, out, wrap } from '../format.js';
 import { reportLines } from '../../src/model/report.js';
 
 export function registerReport(program: Command): void {
@@ -26,6 +26,6 @@ It covers what the timeline still holds (it keeps the latest 1000 events) and wh
       if (o.json) return json(result);
       const head = offline ? c.red(`OFFLINE, as of ${clock(offline)} (${ago(offline)}): who is here now is unknown\n`) : '';
       const body = result.sessions.map((r) => reportLines(r, result.until).map((l, i) => (i === 0 ? c.bold(l) : `  ${l}`)).join('\n')).join('\n');
-      out(head + (body || `no session activity in the last ${o.since}`));
+      out(wrap(head + (body || `no session activity in the last ${o.since}`)));
     });
 }

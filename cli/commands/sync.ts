@@ -18,7 +18,7 @@ function syncText(s: SyncView): string {
     p.summary ? clip(p.summary, 70) : p.reason ? c.dim(clip(p.reason, 70)) : '',
     p.files?.length ? c.dim(clip(p.files.join(', '), 50)) : '',
   ]);
-  return `${head}\n${table(rows)}`;
+  return `${head}\n${table(rows, '  ', ['STATE', 'PARTICIPANT', 'SUMMARY', 'FILES'])}`;
 }
 
 export function registerSync(program: Command): void {
@@ -33,7 +33,8 @@ Examples:
   $ huddle sync drop auth-payments bob --reason "bob's session died; carol takes over"
 
 A participant whose session is not here (presence) and has not arrived is shown as missing: it
-is never counted as done, and the sync point waits until it comes back and arrives, or is dropped.`);
+is never counted as done, and the sync point waits until it comes back and arrives, or is dropped.`)
+    .action(() => sync.help()); // bare `huddle sync` lists its subcommands and exits 0, like task and note
 
   sync
     .command('create')

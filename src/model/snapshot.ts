@@ -5,6 +5,7 @@
  */
 import type { SharedContext, Decision, InterfaceDecl, Message, Task, Note, TimelineEvent } from './context.js';
 import { KINDS, ownsTimeline } from './kinds/index.js';
+import { ACTIVITY_TYPES } from './activity.js';
 import { editOverlaps, type EditOverlap, type LockView, type PresenceView, type SessionView } from './view.js';
 
 export interface Snapshot {
@@ -90,6 +91,10 @@ export interface WatchEvent {
     | 'version'
     | 'rollback'
     | 'sync'
+    | `sync.${string}`
+    | 'lock.held'
+    | 'lock.waited'
+    | 'edit.denied'
     | 'other';
   session?: string;
   sessionName?: string;
@@ -124,7 +129,8 @@ export function timelineEvent(e: TimelineEvent): WatchEvent {
   const t = e.type;
   const kind = KINDS.find((k) => ownsTimeline(k, t));
   // The timeline's own type names (task.added, note.deleted...): watch and timeline say the same.
-  const type = (kind || t === 'lock.forced' || t === 'version' || t === 'rollback' ? t : 'other') as WatchEvent['type'];
+  // Activity the server records (lock.held, lock.waited, edit.denied...) keeps its name too.
+  const type = (kind || ACTIVITY_TYPES.has(t) || t === 'lock.forced' || t === 'version' || t === 'rollback' ? t : 'other') as WatchEvent['type'];
   const what = type === 'other' ? `${t}: ` : '';
   return { at: e.at, type, session: e.actor, sessionName: e.actorName, summary: `${e.actorName}: ${what}${e.summary}`, ref: e.ref };
 }

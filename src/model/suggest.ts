@@ -155,8 +155,8 @@ export function suggestText(s: Suggestions, max = 700, opts: { others?: boolean 
   if (opts.others !== false && s.others.length > 4) lines.push(`${s.others.length - 4} more sessions are here.`);
   const tasks = s.tasks.map((t) => `${shortId(t.id)} ${clip(t.title, 60)}${t.handoffFrom ? ` (handed off by ${t.handoffFrom})` : t.orphanedFrom ? ` (left by ${t.orphanedFrom})` : ''}`);
   if (tasks.length) lines.push(`Open for ${s.me.role}, dependencies done, nobody on them: ${list(tasks, 4)}.`);
-  else lines.push(`No open task for ${s.me.role} is free to take${s.waiting ? ` (${s.waiting} wait on dependencies)` : ''}.`);
-  if (tasks.length && s.waiting) lines.push(`${s.waiting} more for ${s.me.role} wait on dependencies.`);
+  else lines.push(`No open task for ${s.me.role} is free to take${s.waiting ? ` (${s.waiting} ${s.waiting === 1 ? 'waits' : 'wait'} on dependencies)` : ''}.`);
+  if (tasks.length && s.waiting) lines.push(`${s.waiting} more for ${s.me.role} ${s.waiting === 1 ? 'waits' : 'wait'} on dependencies.`);
   if (s.freeAreas.length) lines.push(`Nobody is editing or holding ${list(s.freeAreas, 8)}.`);
   let text = lines.join('\n');
   while (text.length > max && lines.length > 1) {

@@ -97,10 +97,10 @@ export class TaskBoard {
    */
   claimTask(actor: Actor, idOrPrefix: string, opts: { take?: boolean } = {}): Task {
     const t = this.task(idOrPrefix);
-    if (t.status === 'done') throw new ContextError(`task ${t.id} is already done`, 'conflict');
+    if (t.status === 'done') throw new ContextError(`task ${shortId(t.id)} is already done`, 'conflict');
     const holder = this.otherHolder(actor, t);
     if (holder && !opts.take) {
-      throw new ContextError(`task ${t.id} is claimed by ${holder.name}; claim it with --take to take it over (${holder.name} is told)`, 'conflict');
+      throw new ContextError(`task ${shortId(t.id)} is claimed by ${holder.name}; claim it with --take to take it over (${holder.name} is told)`, 'conflict');
     }
     // A claim written straight over another is what the relay's janitor undoes as a concurrent
     // claim (relay/janitor.ts); a take-over first sets the task open, in a transaction of its own.
@@ -186,7 +186,7 @@ export class TaskBoard {
         role: to.startsWith('role:') ? to.slice(5) : t.role,
         handoff: { from: actor.id, fromName: actor.name, to, summary: input.summary.trim(), files, at: Date.now() },
       }));
-      message = this.ctx.send(actor, { to, kind: 'handoff', text: `Handoff of task "${task.title}" (${task.id}): ${input.summary.trim()}`, taskId: task.id, files, needsReply: false });
+      message = this.ctx.send(actor, { to, kind: 'handoff', text: `Handoff of task "${task.title}" (${shortId(task.id)}): ${input.summary.trim()}`, taskId: task.id, files, needsReply: false });
     });
     return { task, message };
   }

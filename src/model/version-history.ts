@@ -5,7 +5,7 @@
  * SharedContext (context.ts) exposes these methods.
  */
 import type * as Y from 'yjs';
-import { newId } from './ids.js';
+import { matchesRef, newId, shortId } from './ids.js';
 import { VERSIONED_KINDS, stable } from './kinds/index.js';
 import { validItems } from './schemas.js';
 import { ContextError, clean, type Actor, type TimelineData, type Version, type VersionDiff, type VersionedContent } from './records.js';
@@ -52,7 +52,8 @@ export class VersionHistory {
     const all = validItems('version', this.host.versionsArr.toArray());
     const byName = all.filter((v) => v.name === ref);
     if (byName.length > 0) return byName.sort((a, b) => b.at - a.at)[0];
-    const hits = all.filter((v) => v.id === ref || v.id.startsWith(ref) || v.id.split('-')[2]?.startsWith(ref));
+    // The short form people see (`v-96fd8e`) names a version as well as the full id or a prefix of it.
+    const hits = all.filter((v) => matchesRef(v.id, ref));
     if (hits.length === 0) throw new ContextError(`no version ${ref}`, 'not-found');
     if (hits.length > 1) throw new ContextError(`version ${ref} is ambiguous`, 'ambiguous');
     return hits[0];
@@ -89,11 +90,11 @@ export class VersionHistory {
     const want = parseContent(target);
     const d = this.diff(target.id, 'current');
     this.host.doc.transact(() => {
-      this.snapshot(actor, { summary: `before rollback to ${target.name ?? target.id}`, auto: true });
+      this.snapshot(actor, { summary: `before rollback to ${target.name ?? shortId(target.id)}`, auto: true });
       // A version saved before a kind existed leaves that kind as it is.
       const sections = want as unknown as Record<string, Record<string, unknown>>;
       for (const k of VERSIONED_KINDS) if (sections[k.section]) k.restore(this.host.doc, sections[k.section]);
-      this.host.record(actor, 'rollback', `to ${target.name ?? target.id} (${d.changes.length} changes)`, target.id);
+      this.host.record(actor, 'rollback', `to ${target.name ?? shortId(target.id)} (${d.changes.length} ${d.changes.length === 1 ? 'change' : 'changes'})`, target.id);
     });
     const { content: _c, ...meta } = target;
     return { version: meta, changes: d.changes.length };
