@@ -15,7 +15,27 @@ export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/** Standard streams whose reader is gone: nothing more is written to them. */
+const broken = new Set<NodeJS.WriteStream>();
+
+/**
+ * For a long-running process: once the reader of stdout or stderr goes away (EPIPE: a pipe into
+ * `head`, a closed terminal), stop writing there instead of throwing. Without a listener the
+ * stream's error is an uncaught exception, which the server logs to the same broken stream, which
+ * fails again: the server spun at 100 % CPU (seen 2026-12-02). It keeps serving, its log lost.
+ */
+export function tolerateClosedOutput(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.listenerCount('error') === 0) s.on('error', () => broken.add(s));
+  }
+}
+
+/** Write to stdout or stderr unless its reader is gone. */
+export function writeStd(s: NodeJS.WriteStream, text: string): void {
+  if (!broken.has(s) && !s.destroyed) s.write(text);
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (l) => writeStd(process.stderr, l + '\n')): Logger {
   const at = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] > at) return;

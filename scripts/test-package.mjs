@@ -57,6 +57,10 @@ try {
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies: { huddle: `file:${packed.filename}` } }));
   fs.writeFileSync(path.join(app, 'package-lock.json'), JSON.stringify(lock, null, 2));
   npm(['ci', '--offline', '--no-audit', '--no-fund'], app);
+  // npm warns about a dependency's install scripts (prepare included, npm 11): huddle has none.
+  const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'huddle', 'package.json'), 'utf8'));
+  const hooks = ['preinstall', 'install', 'postinstall', 'prepare'].filter((k) => installed.scripts?.[k]);
+  check(hooks.length === 0, `the package has no install scripts${hooks.length ? ` (has ${hooks.join(', ')})` : ''}`);
   const bin = path.join(app, 'node_modules', '.bin', 'huddle');
   const env = { ...process.env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'cache') };
   for (const k of Object.keys(env)) if (k.startsWith('HUDDLE_') || k.startsWith('CLAUDE_CODE_')) delete env[k];

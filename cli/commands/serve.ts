@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { createLogger } from '../../relay/log.js';
+import { tolerateClosedOutput, writeStd, createLogger } from '../../relay/log.js';
 import { SERVE_OPTIONS, parseBool, type ServeOption } from '../../relay/options.js';
 import { usageError } from '../errors.js';
 import type { ProjectTokens } from '../../relay/project-tokens.js';
@@ -153,6 +153,8 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         }
         process.on('SIGHUP', () => sink?.reopen());
       }
+      // A server outlives whoever reads its output (a pipe into head, a closed terminal).
+      tolerateClosedOutput();
       const logger = sink ? createLogger(opts.logLevel, sink.write) : createLogger(opts.logLevel);
       let persistence;
       let leases: import('../../relay/owner-lease.js').OwnerLeases | undefined;
@@ -210,7 +212,8 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         process.exit(1);
       }
       server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
-      process.stdout.write(
+      writeStd(
+        process.stdout,
         `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
           (storeName ? `, documents in ${storeName}` : '') + (leases ? `, node ${leases.node}` : '') +
           (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
@@ -218,7 +221,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
-          process.stderr.write(`huddle: serve: second ${signal}, exiting at once\n`);
+          writeStd(process.stderr, `huddle: serve: second ${signal}, exiting at once\n`);
           process.exit(130);
         }
         stopping = true;
@@ -226,7 +229,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         server.close().then(
           () => process.exit(0),
           (err: Error) => {
-            process.stderr.write(`huddle: serve: shutdown failed: ${err.message}\n`);
+            writeStd(process.stderr, `huddle: serve: shutdown failed: ${err.message}\n`);
             process.exit(1);
           },
         );
