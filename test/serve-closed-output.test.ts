@@ -21,7 +21,7 @@ describe('huddle serve with its output closed', () => {
     });
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
-    const port = Number((await waitFor(() => /listening on http:\/\/[^:]+:(\d+)/.exec(out), 'the server to listen', 15_000))[1]);
+    const port = Number((await waitFor(() => /listening on http:\/\/[^:]+:(\d+)/.exec(out), 'the server to listen', 15_000))![1]);
     // The readers go away.
     proc.stdout!.destroy();
     proc.stderr!.destroy();
