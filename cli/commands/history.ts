@@ -94,7 +94,7 @@ Examples:
   program
     .command('timeline')
     .description('What happened recently in the shared context, oldest first.')
-    .option('--limit <n>', 'how many events (default 30)', '30')
+    .option('--limit <n>', 'how many events', '30')
     .option('--json', 'print them as a JSON array')
     .addHelpText('after', `\nExample:\n  $ huddle timeline --limit 100`)
     .action(async (opts: { limit: string; json?: boolean }, cmd: Command) => {

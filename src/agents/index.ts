@@ -1,4 +1,4 @@
-/** The agent adapters by kind: adding an agent is one adapter here and one installer in cli/agents/. */
+/** The agent adapters by kind: adding an agent is one adapter here and one installer in cli/agents-install.ts (INSTALLERS). */
 import type { AgentAdapter, AgentKind } from './event.js';
 import { claudeCode } from './claude-code.js';
 import { codex } from './codex.js';
