@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, heading, json, out, short, shortIds, statusColor, table } from '../format.js';
-import type { Decision, InterfaceDecl, Message, Note } from '../../src/model/context.js';
 import { INTERFACE_STATUSES, MESSAGE_KINDS, type InterfaceStatus, type MessageKind } from '../../src/model/enums.js';
 
 const KINDS: readonly string[] = MESSAGE_KINDS;

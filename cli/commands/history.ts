@@ -3,9 +3,7 @@ import type { Command } from 'commander';
 import { contextOf, readOp, storedNote, writeOp } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, json, out, plural, short, shortIds, table } from '../format.js';
-import type { TimelineEvent, Version, VersionDiff } from '../../src/model/context.js';
-
-type VersionInfo = Omit<Version, 'content'>;
+import type { VersionDiff } from '../../src/model/context.js';
 
 /** The text a record shows a person: a decision's text, a task's title, a note's value... */
 function label(v: unknown): string {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { collect, contextOf, readOp, storedNote, writeOp, type Ctx } from '../common.js';
 import { usageError } from '../errors.js';
 import { ago, c, clip, clock, json, out, short, statusColor, table } from '../format.js';
-import type { Message, Task } from '../../src/model/context.js';
+import type { Task } from '../../src/model/context.js';
 import { TASK_STATUSES, type TaskStatus } from '../../src/model/enums.js';
 import { matchesRef } from '../../src/model/ids.js';
 
