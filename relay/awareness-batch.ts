@@ -1,7 +1,7 @@
 /**
- * Awareness broadcasts of one room, coalesced: the client IDs that changed
- * during one turn of the event loop leave in one frame per peer, with each
- * one's latest state. 3,000 frames from one client to 300 peers cost 300
+ * Awareness broadcasts of one room, coalesced: repeated changes of the same
+ * client IDs during one turn of the event loop leave in one frame per peer,
+ * with each one's latest state; a change of another ID sends the queue first. 3,000 frames from one client to 300 peers cost 300
  * sends instead of 900,000 (they took 17.7 s one by one).
  *
  * Order is kept: a frame that must skip a peer (an upstream echo, see
@@ -33,6 +33,12 @@ export class AwarenessBatcher {
       this.send(ids, skip);
       return;
     }
+    // A change of another client ID first sends what is queued, so frames keep the relay's
+    // order. A lock is confirmed on the echo of its claim with every claim ordered before it in
+    // view; were later rivals' claims merged into the same frame, each winner would see rivals it
+    // precedes and have to wait for them to withdraw, then order its claim again (16 contenders:
+    // confirmed p50 ~10 -> ~30 ms). One client's repeated changes still coalesce.
+    if (this.queued.size > 0 && ids.some((id) => !this.queued.has(id))) this.flush();
     for (const id of ids) this.queued.add(id);
     this.changes++;
     this.scheduled ??= setImmediate(() => this.flush());
