@@ -44,6 +44,8 @@ export class RelayConnection extends ObservableV2<ConnectionEvents> {
   readonly url: string;
   status: ConnectionStatus = 'disconnected';
   synced = false;
+  /** The socket whose sync answer is held until durable (holdSyncAnswer), if any. */
+  private answerHeldFor: SocketLike | null = null;
   private readonly acks = new DurableAcks();
   /** Time of the last successful sync, or null. */
   lastSyncedAt: number | null = null;
@@ -257,9 +259,19 @@ export class RelayConnection extends ObservableV2<ConnectionEvents> {
           const answer = encoding.toUint8Array(e);
           const hold = this.opts.holdSyncAnswer;
           const ws = this.ws;
-          // Only for this socket: a reconnect makes a new exchange.
-          if (hold && sub === syncProtocol.messageYjsSyncStep1) hold(() => this.ws === ws && this.send(answer));
-          else this.send(answer);
+          if (hold && sub === syncProtocol.messageYjsSyncStep1) {
+            // One answer held per socket: the relay's state only grows on one socket, so the held answer
+            // covers a later request too (what came since goes up as durable updates), and a relay that
+            // asks again and again cannot pile up copies of the document here.
+            if (this.answerHeldFor !== ws) {
+              this.answerHeldFor = ws;
+              hold(() => {
+                if (this.answerHeldFor === ws) this.answerHeldFor = null;
+                // Only for this socket: a reconnect makes a new exchange.
+                if (this.ws === ws) this.send(answer);
+              });
+            }
+          } else this.send(answer);
         }
         // The relay sends only what it has stored: whatever it just gave us is durable there.
         const grown = grownSince(this.opts.doc, before);
