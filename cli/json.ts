@@ -85,6 +85,9 @@ function copyWith(o: Obj, key: string, value: unknown): Obj {
   return out;
 }
 
+/** Line ranges of the files a session edits: null when unknown, never absent. */
+const withRanges = (list: unknown) => (Array.isArray(list) ? list.map((e) => (isObj(e) && e.ranges === undefined ? copyWith(e, 'ranges', null) : e)) : list);
+
 /** One record in the public vocabulary: actor keys renamed, the kind's optional keys null when missing. */
 function record(o: Obj): Obj {
   const renamed = renameActor(o);
@@ -94,8 +97,6 @@ function record(o: Obj): Obj {
   for (const key of keysOf(kind)) out[key] = renamed[key] ?? null;
   // Keys the table does not list yet (capAt, clientId, ...) follow, so that nothing is lost.
   for (const k in renamed) if (!(k in out)) out[k] = renamed[k];
-  // Line ranges of a file being edited: null when unknown, never absent.
-  const withRanges = (list: unknown) => (Array.isArray(list) ? list.map((e) => (isObj(e) && e.ranges === undefined ? copyWith(e, 'ranges', null) : e)) : list);
   if (kind === 'session') out.editing = withRanges(out.editing);
   if (kind === 'conflict') out.sessions = withRanges(out.sessions);
   return out;

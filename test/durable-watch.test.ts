@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CLI, cleanup, onCleanup, readStoredDoc, sleep, tempDir, waitExit, waitFor } from './helpers.js';
+import { CLI, cleanup, followEvents, onCleanup, readStoredDoc, sleep, tempDir, waitExit, waitFor } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -41,31 +41,9 @@ async function limitedServer(dataDir: string, kib: number) {
 /** Follow /events; collect the decision events it reports. */
 function watch(url: string, project: string, ac: AbortController): { refs: string[]; opened: Promise<void> } {
   const refs: string[] = [];
-  const opened = (async () => {
-    const res = await fetch(`${url}/api/p/${project}/events`, { signal: ac.signal });
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buf += dec.decode(value, { stream: true });
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const chunk = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            if (!chunk.startsWith('data: ')) continue;
-            const ev = JSON.parse(chunk.slice(6)) as { type: string; ref?: string };
-            if (ev.type === 'decision' && ev.ref) refs.push(ev.ref);
-          }
-        }
-      } catch {
-        /* killed or aborted */
-      }
-    })();
-  })();
+  const opened = followEvents(url, project, ac.signal, (ev) => {
+    if (ev.type === 'decision' && ev.ref) refs.push(ev.ref);
+  });
   return { refs, opened };
 }
 

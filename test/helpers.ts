@@ -42,6 +42,34 @@ export async function listenWs(wss: WebSocketServer = new WebSocketServer({ host
   return { wss, port, url: `ws://127.0.0.1:${port}` };
 }
 
+/**
+ * Follow a project's /events stream as `huddle watch --json` does: `onEvent` gets each event
+ * (the JSON of a `data:` line). Resolves once the stream is open; ends when `signal` aborts.
+ */
+export async function followEvents(url: string, project: string, signal: AbortSignal, onEvent: (ev: Record<string, any>) => void): Promise<void> {
+  const res = await fetch(`${url}/api/p/${project}/events`, { signal });
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += dec.decode(value, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const chunk = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (chunk.startsWith('data: ')) onEvent(JSON.parse(chunk.slice(6)));
+        }
+      }
+    } catch {
+      /* the server was killed, or the signal aborted */
+    }
+  })();
+}
+
 export function tempDir(prefix = 'huddle-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -21,7 +21,7 @@ import { timelineEvent } from '../src/model/snapshot.js';
 import { suggestText, type Suggestions } from '../src/model/suggest.js';
 import { publicJson, SHAPES } from '../cli/json.js';
 import { wrap } from '../cli/format.js';
-import { cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
+import { cleanup, followEvents, sleep, startServer, tempDir, waitFor } from './helpers.js';
 import { isolatedEnv, runCli } from './cli-run.js';
 
 afterEach(cleanup);
@@ -107,27 +107,7 @@ describe('the huddle command against a real server', () => {
     // Follow /events as `huddle watch --json` does, from before the session joins.
     const events: Array<{ type: string; session?: string }> = [];
     const ac = new AbortController();
-    const res = await fetch(`${server.url}/api/p/p15/events`, { signal: ac.signal });
-    void (async () => {
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      let buf = '';
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buf += dec.decode(value, { stream: true });
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const chunk = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            if (chunk.startsWith('data: ')) events.push(JSON.parse(chunk.slice(6)));
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-    })();
+    await followEvents(server.url, 'p15', ac.signal, (ev) => events.push(ev as { type: string; session?: string }));
 
     const lock = await huddle('lock', 'src/a.ts', '--json');
     expect(lock.code, lock.stderr).toBe(0);
