@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Bundle the huddle command into one CommonJS file, dist/cli/huddle.js (run by
- * `npm run build` after tsc; it replaces tsc's output of cli/, which nothing
- * else loads). Why: a thin command (peek, lock, decide) is mostly Node start-up,
+ * `npm run build` and `npm run build:js`, the only compilers of cli/: nothing
+ * else loads it). Why: a thin command (peek, lock, decide) is mostly Node start-up,
  * and resolving, reading and linking dozens of ES modules costs it as much again;
  * one CommonJS file skips the ES module loader too. Modules the bundle reaches
  * only through `import()` (the server, offline replica reads, the MCP server,

@@ -27,8 +27,8 @@ function newest(p) {
 
 const built = Math.min(...OUTPUTS.map((f) => fs.statSync(path.join(root, f), { throwIfNoEntry: false })?.mtimeMs ?? 0));
 if (built < Math.max(...SOURCES.map((s) => newest(path.join(root, s))))) {
-  process.stderr.write(built === 0 ? 'huddle: building (first start, about half a minute)…\n' : 'huddle: sources changed since the last build; building…\n');
-  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  process.stderr.write(built === 0 ? 'huddle: building (first start, a few seconds)…\n' : 'huddle: sources changed since the last build; building…\n');
+  const r = spawnSync('npm', ['run', 'build:js', '--silent'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 // Run the command in this process (signals and exit codes are its own).
