@@ -197,7 +197,19 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
       } else {
         env = { ctx: new SharedContext(room.doc), actor: asGiven, view };
       }
-      const result = await op.run(args, env);
+      // A client that hangs up stops what it waits for (lock --wait): nothing is granted to nobody.
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!c.res.writableEnded) gone.abort();
+      };
+      c.res.once('close', onClose);
+      env.signal = gone.signal;
+      let result: unknown;
+      try {
+        result = await op.run(args, env);
+      } finally {
+        c.res.off('close', onClose);
+      }
       if (op.access === 'write') await room.whenDurable();
       // Locks the acting session lost since its last command, told once (the CLI prints them on stderr).
       const notices = c.access === 'write' ? hosted.get(room, info.id)?.notices.take('cli') ?? [] : [];

@@ -32,6 +32,8 @@ export interface OpEnv {
   end?: () => boolean;
   /** Everyone's live presence (the server); absent offline. */
   view?: () => PresenceView;
+  /** Aborted when the asker is gone (the server: its HTTP request's connection closed): waits stop. */
+  signal?: AbortSignal;
 }
 
 /** Everyone's presence as the operation can know it: none offline. */
@@ -71,7 +73,7 @@ async function lockNoting(p: ActingPresence, a: { paths: string[]; mode?: 'exclu
   const wanted = a.paths.map(normalizePattern);
   // The lock in the way now, if any (what blockers() finds first, as a scan of the view would).
   const first = p.blockers(wanted, mode)[0];
-  const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000) });
+  const r = await p.acquire(a.paths, { mode, reason: a.reason, ttlMs: a.ttlMs, waitMs: Math.min(a.waitMs ?? 0, 10 * 60_000), signal: env.signal });
   const by = r.status === 'held' && r.holder ? r.holder : first;
   if (by) noteLockWait(env.ctx, env.actor, { path: by.path, holder: by.session, holderName: by.sessionName, ms: Date.now() - t0, got: r.status !== 'held' });
   return r;

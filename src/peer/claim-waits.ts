@@ -44,10 +44,11 @@ export function whenSettled(view: Awareness, self: string, ids: string[], opts: 
 }
 
 /** Resolve at the next change of `view`, or within a second (at most at `deadline`). */
-export function viewChange(view: Awareness, deadline: number): Promise<void> {
+export function viewChange(view: Awareness, deadline: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       view.off('change', done);
+      signal?.removeEventListener('abort', done);
       clearTimeout(t);
       // Jitter, so that waiters released together do not all claim in the same instant.
       setTimeout(resolve, Math.random() * 20);
@@ -55,6 +56,7 @@ export function viewChange(view: Awareness, deadline: number): Promise<void> {
     // Also re-check now and then: expiry and staleness change the picture without a change event.
     const t = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())));
     view.on('change', done);
+    signal?.addEventListener('abort', done);
   });
 }
 

@@ -44,6 +44,12 @@ export interface AcquireOptions {
   ttlMs?: number;
   /** Wait up to this long for the holder to release. Default 0: answer at once. */
   waitMs?: number;
+  /**
+   * The asker is gone (the server: the HTTP request's connection closed): stop waiting and claim
+   * nothing more; a claim it was granted meanwhile is released. Without it a claim granted after
+   * `huddle lock --wait` was interrupted stayed held, by nobody, until its TTL.
+   */
+  signal?: AbortSignal;
 }
 
 export type AcquireResult =

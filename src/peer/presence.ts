@@ -198,11 +198,12 @@ export class Presence extends ObservableV2<Events> {
     const mode = opts.mode ?? 'exclusive';
     const ttl = opts.ttlMs ?? this.ttlMs;
     const deadline = Date.now() + (opts.waitMs ?? 0);
+    const signal = opts.signal;
     for (;;) {
       const blockers = this.blockers(paths, mode);
       if (blockers.length > 0) {
-        if (Date.now() >= deadline) return { status: 'held', paths, holder: blockers[0] };
-        await viewChange(this.transport.view, deadline);
+        if (Date.now() >= deadline || signal?.aborted) return { status: 'held', paths, holder: blockers[0] };
+        await viewChange(this.transport.view, deadline, signal);
         continue;
       }
       const now = Date.now();
@@ -229,6 +230,12 @@ export class Presence extends ObservableV2<Events> {
       if (added.length === 0 && mine().every((c) => c.confirmed)) return { status: 'confirmed', paths, claims: mine() };
       if (!this.transport.online()) return { status: 'unconfirmed', paths, claims: mine() };
       const outcome = await this.locking.confirm(clock, paths);
+      if (signal?.aborted && typeof outcome === 'string') {
+        // Granted (or still pending) for an asker that is gone: give back what this call claimed; renewals stay.
+        const gone = this.state.locks.filter((c) => added.includes(c.id)).map((c) => c.path);
+        if (gone.length) this.release(gone);
+        return { status: 'unconfirmed', paths, claims: mine() };
+      }
       if (outcome === 'confirmed') return { status: 'confirmed', paths, claims: mine() };
       if (outcome === 'unconfirmed') {
         // No echo in time while online (a stalled relay): keep waiting for the order in the background.
@@ -237,8 +244,8 @@ export class Presence extends ObservableV2<Events> {
       }
       // Lost the race: our claims were withdrawn in confirm() (lock-confirmation.ts). Name the holder once it is known:
       // the rival we lost to may itself yield to an earlier claim still on its way to us.
-      if (Date.now() >= deadline) return { status: 'held', paths, holder: await settledHolder(this.transport.view, () => this.blockers(paths, mode), outcome) };
-      await viewChange(this.transport.view, deadline);
+      if (Date.now() >= deadline || signal?.aborted) return { status: 'held', paths, holder: await settledHolder(this.transport.view, () => this.blockers(paths, mode), outcome) };
+      await viewChange(this.transport.view, deadline, signal);
     }
   }
 
