@@ -54,6 +54,11 @@ export interface OpDef<S extends z.ZodObject = z.ZodObject, R = unknown> {
 
 const op = <S extends z.ZodObject, R>(d: OpDef<S, R>): OpDef<S, R> => d;
 
+/** The acting session no longer shows a task it has finished, handed off or given back (the sessions' DOING column). */
+function leaveTask(env: OpEnv, title: string): void {
+  if (env.presence?.current.task === title) env.presence.touch({ task: null });
+}
+
 function live(env: OpEnv): ActingPresence {
   if (!env.presence) throw new OpError('this operation needs the server (live presence)', 'needs-server');
   return env.presence;
@@ -208,17 +213,28 @@ export const OPS = {
     access: 'write',
     needs: 'context',
     input: z.object({ id, note: str.optional() }),
-    run: (a, { ctx, actor }) => {
+    run: (a, env) => {
+      const { ctx, actor } = env;
       let t!: ReturnType<SharedContext['completeTask']>;
       ctx.doc.transact(() => {
         t = ctx.completeTask(actor, a.id, a.note);
         settleTaskSyncs(ctx, actor, t.id);
       });
+      leaveTask(env, t.title);
       return t;
     },
   }),
   'task.block': op({ access: 'write', needs: 'context', input: z.object({ id, reason: str }), run: (a, { ctx, actor }) => ctx.blockTask(actor, a.id, a.reason) }),
-  'task.reopen': op({ access: 'write', needs: 'context', input: z.object({ id }), run: (a, { ctx, actor }) => ctx.reopenTask(actor, a.id) }),
+  'task.reopen': op({
+    access: 'write',
+    needs: 'context',
+    input: z.object({ id }),
+    run: (a, env) => {
+      const t = env.ctx.reopenTask(env.actor, a.id);
+      leaveTask(env, t.title);
+      return t;
+    },
+  }),
   'task.note': op({ access: 'write', needs: 'context', input: z.object({ id, note: str }), run: (a, { ctx, actor }) => ctx.noteTask(actor, a.id, a.note) }),
   'task.list': op({
     access: 'read',
@@ -230,7 +246,11 @@ export const OPS = {
     access: 'write',
     needs: 'context',
     input: z.object({ id, to: str.describe('a session or role:NAME'), summary: str, files: strs.optional() }),
-    run: (a, { ctx, actor }) => ctx.handoff(actor, a.id, { to: a.to, summary: a.summary, files: a.files }),
+    run: (a, env) => {
+      const r = env.ctx.handoff(env.actor, a.id, { to: a.to, summary: a.summary, files: a.files });
+      leaveTask(env, r.task.title);
+      return r;
+    },
   }),
   'note.set': op({ access: 'write', needs: 'context', input: z.object({ key: str, value: str.optional() }), run: (a, { ctx, actor }) => ctx.setNote(actor, a.key, a.value ?? '') }),
   'note.get': op({
