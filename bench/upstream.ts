@@ -70,7 +70,7 @@ class CatchupCounter {
   /** performance.now() when all `want` were first held. */
   completeAt: number | null = null;
 
-  constructor(peer: HuddlePeer, private readonly tag: string, private readonly want: number) {
+  constructor(peer: HuddlePeer, tag: string, private readonly want: number) {
     const ctx = peer.context;
     const watchMap = (map: { observe: (f: (e: any) => void) => void; unobserve: (f: (e: any) => void) => void; get: (k: string) => unknown; forEach: (f: (v: any, k: string) => void) => void }, isOurs: (k: string, v: any) => boolean) => {
       const check = (k: string, v: unknown) => {

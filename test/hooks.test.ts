@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { CLI, cleanup, sleep, startServer, tempDir, waitFor } from './helpers.js';
+import { CLI, cleanup, sleep, startServer, tempDir } from './helpers.js';
 import { bashWrites } from '../src/model/bash-writes.js';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
