@@ -84,7 +84,9 @@ beforeAll(async () => {
 });
 afterAll(cleanup);
 
-describe.concurrent('huddle command', () => {
+// The tests of this block run at once and share the CPU: a test's time is its neighbours' work too (the
+// --help one, 2 s alone, took 12 s at a load of 7 beside them), hence a timeout far above the default.
+describe.concurrent('huddle command', { timeout: 90_000 }, () => {
   it('config --json: each value and where it came from', async () => {
     const r = await start(['--url', 'http://127.0.0.1:9', 'config', '--json'], { env: { HUDDLE_PROJECT: 'from-env', HUDDLE_SESSION: 'agent-7' } }).done;
     expect(r.code).toBe(0);
