@@ -24,13 +24,16 @@ describe('.huddle/config.json is checked', () => {
   it('a wrong type is an error naming the file and key; an unknown key a warning with the likely key', async () => {
     const env = isolatedEnv({ HUDDLE_URL: 'ws://127.0.0.1:9' });
     const bad = project({ project: 'c1', autoLock: 'yes' });
-    const r = await runCli(['config'], { cwd: bad, env });
+    const typo = project({ project: 'c1', autolock: true, upstrem: 'ws://x' });
+    // Three folders of their own: at once.
+    const [r, enforce, w] = await Promise.all([
+      runCli(['config'], { cwd: bad, env }),
+      runCli(['config'], { cwd: project({ enforce: 'strict' }), env }),
+      runCli(['config', '--json'], { cwd: typo, env }),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${path.join(bad, '.huddle', 'config.json')}: "autoLock" must be true or false (got "yes")`);
-    const enforce = await runCli(['config'], { cwd: project({ enforce: 'strict' }), env });
     expect(enforce.stderr).toContain('"enforce" must be "block", "warn" or "off" (got "strict")');
-    const typo = project({ project: 'c1', autolock: true, upstrem: 'ws://x' });
-    const w = await runCli(['config', '--json'], { cwd: typo, env });
     expect(w.code).toBe(0);
     expect(w.stderr).toContain('unknown key "autolock" (did you mean "autoLock"?)');
     expect(w.stderr).toContain('unknown key "upstrem" (did you mean "upstream"?)');

@@ -226,3 +226,23 @@ export function spawnJsonLines(script: string, args: string[]): { p: ChildProces
   });
   return { p, lines };
 }
+
+/**
+ * One operation through the server's HTTP API (POST /api/p/:project/op/:op), as `session` (an id,
+ * or the session object): for a test's setup and read-backs around the command it runs as a real
+ * `huddle` process, at the cost of a request instead of a process (issue 15). Throws on a refusal.
+ */
+export async function apiOp<T = any>(url: string, project: string, op: string, session: string | Record<string, unknown> | null, args: Record<string, unknown> = {}): Promise<T> {
+  const who = typeof session === 'string' ? { id: session } : session;
+  const res = await fetch(`${url}/api/p/${project}/op/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...(who ? { session: who } : {}), ...args }) });
+  const body = (await res.json()) as { ok?: boolean; result?: T };
+  if (!res.ok || !body.ok) throw new Error(`${op} on ${project}: ${res.status} ${JSON.stringify(body)}`);
+  return body.result as T;
+}
+
+/** A project's snapshot as GET /api/p/:project/state gives it (what `huddle peek --json` shows). */
+export async function apiState<T = any>(url: string, project: string): Promise<T> {
+  const res = await fetch(`${url}/api/p/${project}/state`);
+  if (!res.ok) throw new Error(`state of ${project}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}

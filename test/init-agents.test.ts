@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { CLI, cleanup, startServer, tempDir } from './helpers.js';
-import { shimCommand } from '../src/agents/shim.js';
+import { SHIM_FILE, shimCommand, shimScript } from '../src/agents/shim.js';
 
 afterEach(cleanup);
 
@@ -89,11 +89,9 @@ describe('huddle init --agent', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
-  it('refuses an unknown agent; detects agents from project folders', async () => {
+  // (An unknown agent is refused, with the command's error prefix: test/cli-meta.test.ts.)
+  it('detects agents from project folders', async () => {
     const root = project();
-    const bad = await huddle(['init', '--agent', 'vim'], root);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/unknown agent "vim"/);
     const dry = await huddle(['init', '--dry-run', '--bin', 'huddle'], root);
     expect(dry.stdout).toContain('would create .codex/hooks.json');
     expect(dry.stdout).toContain('would create .opencode/plugins/huddle.ts');
@@ -107,7 +105,8 @@ describe('the shell shim (.huddle/hook.sh)', () => {
     const root = project();
     fs.mkdirSync(path.join(root, '.huddle'), { recursive: true });
     fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'shim1' }));
-    expect((await huddle(['init', '--agent', 'codex', '--url', server.url, '--bin', 'huddle', '--no-guard'], root)).code).toBe(0);
+    // The script as init writes it (init writing it, and the hook commands that run it: the next test).
+    fs.writeFileSync(path.join(root, SHIM_FILE), shimScript(server.url));
     const lock = await fetch(`${server.url}/api/p/shim1/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'A', name: 'alice' }, paths: ['src/api.ts'] }) });
     expect(((await lock.json()) as { ok: boolean }).ok).toBe(true);
     const shim = path.join(root, '.huddle/hook.sh');
@@ -200,12 +199,10 @@ describe('huddle doctor', () => {
     fs.mkdirSync(path.join(home, '.codex'));
     const cfg = path.join(home, '.codex/config.toml');
     fs.writeFileSync(cfg, `[projects.${JSON.stringify(root)}]\ntrust_level = "trusted"\n`);
-    const half = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
     // Second gate: each hook's trust record (one missing event is enough to fail).
-    expect(half.stdout).toMatch(/^FAIL codex\s+hooks not trusted.*fix: .*Trust all and continue/m);
     const state = (events: string[]) => events.map((e) => `[hooks.state."${path.join(root, '.codex/hooks.json')}:${e}:0:0"]\ntrusted_hash = "sha256:abc"\n`).join('');
     fs.appendFileSync(cfg, state(['session_start', 'user_prompt_submit', 'pre_tool_use', 'post_tool_use', 'stop']));
-    expect((await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') })).stdout).toMatch(/^FAIL codex\s+hooks not trusted \(no trusted_hash for session_end\)/m);
+    expect((await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') })).stdout).toMatch(/^FAIL codex\s+hooks not trusted \(no trusted_hash for session_end\).*fix: .*Trust all and continue/m);
     fs.appendFileSync(cfg, state(['session_end']));
     const ok = await run(process.execPath, [CLI, 'doctor', '--url', server.url], root, '', { HOME: home, CODEX_HOME: path.join(home, '.codex') });
     expect(ok.code, ok.stdout).toBe(0);

@@ -137,14 +137,19 @@ describe('huddle guard', () => {
     const res = await fetch(`${server.url}/api/p/guard1/op/lock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: { id: 'A', name: 'alice', role: 'backend' }, paths: ['src/a.ts'], reason: 'migration' }) });
     expect(((await res.json()) as { ok: boolean }).ok).toBe(true);
 
-    const refused = await huddle(['guard', 'src/a.ts', 'README.md'], root);
+    // Checks that change nothing: at once.
+    const [refused, free, holder] = await Promise.all([
+      huddle(['guard', 'src/a.ts', 'README.md'], root),
+      huddle(['guard', 'src/b.ts'], root),
+      // The holder itself may commit.
+      huddle(['--session', 'A', 'guard', 'src/a.ts'], root),
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('src/a.ts');
     expect(refused.stderr).toContain('alice');
     expect(refused.stderr).toContain('migration');
-    expect((await huddle(['guard', 'src/b.ts'], root)).code).toBe(0);
-    // The holder itself may commit.
-    expect((await huddle(['--session', 'A', 'guard', 'src/a.ts'], root)).code).toBe(0);
+    expect(free.code).toBe(0);
+    expect(holder.code).toBe(0);
 
     fs.writeFileSync(path.join(root, '.huddle/config.json'), JSON.stringify({ project: 'guard1', url: 'http://127.0.0.1:1' }));
     const open = await huddle(['guard', 'src/a.ts'], root);

@@ -1,9 +1,9 @@
 /** `huddle serve` options: declared once, tokens that hold, environment booleans parsed. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, ROOT, cleanup, spawnServer, tempDir } from './helpers.js';
+import { CLI, ROOT, cleanup, onCleanup, spawnServer, tempDir, waitClose } from './helpers.js';
 import { SERVE_OPTIONS, parseBool } from '../relay/options.js';
 
 afterEach(cleanup);
@@ -16,6 +16,18 @@ async function post(url: string, op: string, body: unknown, token?: string): Pro
   });
   await res.text();
   return res.status;
+}
+
+/** `huddle serve ARGS` that is expected to refuse to start: its exit code and stderr (killed after 10 s). */
+async function serveRefused(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
+  const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  onCleanup(() => void p.kill('SIGKILL'));
+  let stderr = '';
+  p.stderr!.on('data', (d) => (stderr += d));
+  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  const { code } = await waitClose(p);
+  clearTimeout(t);
+  return { status: code, stderr };
 }
 
 describe('huddle serve options', () => {
@@ -32,31 +44,38 @@ describe('huddle serve options', () => {
     expect(await post(s.url, 'decide', { text: 'x' }, 'rw-tok')).toBe(200);
   });
 
-  it('HUDDLE_INSECURE=0, false or empty keeps insecure mode off; other values are refused clearly', () => {
-    const data = path.join(tempDir(), 'data');
+  it('HUDDLE_INSECURE=0, false or empty keeps insecure mode off; other values are refused clearly', async () => {
+    // Each its own data folder: they run at once.
+    const data = () => path.join(tempDir(), 'data');
     // 192.0.2.1 (TEST-NET) is never bound: if insecure mode were on, listening would fail differently.
-    for (const v of ['0', 'false', '', 'off']) {
-      const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data, '--host', '192.0.2.1'], { encoding: 'utf8', env: { ...process.env, HUDDLE_INSECURE: v, HUDDLE_TOKEN: '' }, timeout: 10_000 });
-      expect(r.status, `HUDDLE_INSECURE=${v}`).toBe(1);
+    // Each spelling of "off" is parseBool's (below); through the real command: a false word and an empty value.
+    const offs = ['0', ''];
+    const [bad, ...runs] = await Promise.all([
+      serveRefused(['--data', data()], { ...process.env, HUDDLE_INSECURE: 'maybe' }),
+      ...offs.map((v) => serveRefused(['--data', data(), '--host', '192.0.2.1'], { ...process.env, HUDDLE_INSECURE: v, HUDDLE_TOKEN: '' })),
+    ]);
+    runs.forEach((r, i) => {
+      expect(r.status, `HUDDLE_INSECURE=${offs[i]}`).toBe(1);
       expect(r.stderr).toContain('refusing to listen on 192.0.2.1');
-    }
-    const bad = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data], { encoding: 'utf8', env: { ...process.env, HUDDLE_INSECURE: 'maybe' }, timeout: 10_000 });
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('HUDDLE_INSECURE must be');
   });
 
-  it('--store with --upstream (flag or HUDDLE_UPSTREAM) is a usage error: a node of the team relay is not a machine server', () => {
-    const data = path.join(tempDir(), 'data');
+  it('--store with --upstream (flag or HUDDLE_UPSTREAM) is a usage error: a node of the team relay is not a machine server', async () => {
+    const data = () => path.join(tempDir(), 'data');
     // Port 1 is closed: without the check this would fail later, on the database, with another message.
     const store = 'postgres://huddle@127.0.0.1:1/nowhere';
     const clean: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HUDDLE_')) clean[k] = v;
-    for (const [args, env] of [
+    const cases = [
       [['--store', store, '--upstream', 'ws://127.0.0.1:9'], {}],
       [['--store', store], { HUDDLE_UPSTREAM: 'wss://relay.example' }],
       [[], { HUDDLE_STORE: store, HUDDLE_UPSTREAM: 'wss://relay.example' }],
-    ] as Array<[string[], NodeJS.ProcessEnv]>) {
-      const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--data', data, ...args], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 10_000 });
+    ] as Array<[string[], NodeJS.ProcessEnv]>;
+    const results = await Promise.all(cases.map(([args, env]) => serveRefused(['--data', data(), ...args], { ...clean, ...env })));
+    for (const [i, r] of results.entries()) {
+      const args = cases[i][0];
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/^huddle: --store and --upstream do not go together: .*not a machine server/m);
       expect(r.stderr).not.toMatch(/cannot open the store/);
