@@ -351,7 +351,8 @@ describe('chaos', () => {
         byFault.pause++;
         counts.pauses++;
         // Up to past the awareness timeout: a paused process's presence may be dropped, then come back.
-        const ms = rnd(300, 4500);
+        // The short run's late pauses end soon after it (a second past it at most): the rest is waiting.
+        const ms = LONG ? rnd(300, 4500) : Math.min(rnd(300, 4500), Math.max(300, CHAOS_MS + 1000 - at));
         log.push(`${at} SIGSTOP ${p.name} ${Math.round(ms)} ms`);
         void withBusy(p, async () => {
           p.pause();
