@@ -11,7 +11,7 @@
  * - every server and every session lists exactly the sessions that are alive.
  *
  * Bounded in `npm test`: 6 s of chaos (longer, up to 12 s, until every kind of fault has
- * happened), some 100 acknowledged operations and 5-8 faults, each kind chosen in turn
+ * happened), some 150-200 acknowledged operations and 4-7 faults, each kind chosen in turn
  * (randomly among the kinds done least so far) and asserted; 10 s and 15 s of purely random
  * faults before issue 15 cut the suite's time. `npm run test:chaos` runs it for
  * HUDDLE_CHAOS_SECONDS (default 300) with HUDDLE_CHAOS_LONG=1, faults drawn at random.
