@@ -61,6 +61,15 @@ export function sessionInfoOf(body: Record<string, unknown>): SessionInfo {
   };
 }
 
+/**
+ * How often an /events stream looks at presence again and sends a keep-alive: every 5 s, sooner on a
+ * server told to drop presence within seconds (a quarter of its timeout), whose watchers are meant to
+ * see presence change at that pace.
+ */
+export function eventsTickMs(awarenessTimeoutMs: number): number {
+  return Math.max(250, Math.min(5000, Math.floor(awarenessTimeoutMs / 4)));
+}
+
 export function registerApi(server: ServerServices, hosted: HostedSessions): void {
   const roomOf = async (c: HttpContext): Promise<Room> => {
     try {
@@ -147,7 +156,7 @@ export function registerApi(server: ServerServices, hosted: HostedSessions): voi
     const tick = setInterval(() => {
       onPresence();
       write(': tick\n\n');
-    }, 5000);
+    }, eventsTickMs(server.config.awarenessTimeoutMs));
     const stop = () => {
       if (stopped) return;
       stopped = true;

@@ -46,6 +46,7 @@ export const SERVE_OPTIONS: ServeOption[] = [
   { key: 'fsync', flag: '--fsync', env: 'HUDDLE_FSYNC', boolean: true, doc: 'fdatasync every log write (survives power loss; a process crash loses nothing either way)' },
   { key: 'idleUnload', flag: '--idle-unload <ms>', env: 'HUDDLE_IDLE_UNLOAD_MS', default: DEFAULT_CONFIG.idleUnloadMs, parse: parseWhole, doc: 'unload a document this long after its last client left' },
   { key: 'awarenessTimeout', flag: '--awareness-timeout <ms>', env: 'HUDDLE_AWARENESS_TIMEOUT_MS', default: DEFAULT_CONFIG.awarenessTimeoutMs, parse: parseWhole, doc: 'drop presence not renewed for this long' },
+  { key: 'orphanAfter', flag: '--orphan-after <ms>', env: 'HUDDLE_ORPHAN_AFTER_MS', default: DEFAULT_CONFIG.orphanAfterMs, parse: parseWhole, doc: 'return a gone session\'s claimed tasks to open after this long' },
   { key: 'upstream', flag: '--upstream <url>', env: 'HUDDLE_UPSTREAM', doc: 'team relay to sync every project with (ws:// or wss://)' },
   { key: 'upstreamToken', flag: '--upstream-token <token>', env: 'HUDDLE_UPSTREAM_TOKEN', doc: 'token presented to the team relay' },
   { key: 'upstreamTokenFile', flag: '--upstream-token-file <file>', env: 'HUDDLE_UPSTREAM_TOKEN_FILE', doc: 'read the upstream token from a file' },

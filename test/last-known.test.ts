@@ -109,10 +109,14 @@ describe.skipIf(skipBrowser)('dashboard: relay state and unknown projects', () =
     expect((await alice.lock(['src/api/**'])).status).toBe('confirmed');
     const page = await browser.newPage();
     onCleanup(() => page.close());
+    // The page's own clock, running at the real pace, so that the 2 s of "reconnecting…" can be skipped.
+    await page.clock.install();
     await page.goto(`${server.url}/?project=dash2`);
     await page.locator('tr[data-session="a"]').waitFor({ timeout: 10_000 });
     await page.locator('tr[data-lock="src/api/**"]').waitFor({ timeout: 10_000 });
     await server.close();
+    await page.locator('#conn.conn-reconnecting, #conn.conn-offline').waitFor({ timeout: 10_000 });
+    await page.clock.fastForward(2500);
     await page.locator('#conn', { hasText: /offline as of \d\d:\d\d:\d\d/ }).waitFor({ timeout: 10_000 });
     expect(await page.locator('tr[data-session="a"]').count()).toBe(1);
     expect(await page.locator('tr[data-lock="src/api/**"]').count()).toBe(1);

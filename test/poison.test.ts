@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as Y from 'yjs';
-import { cleanup, rawSocket, sleep, spawnServer, stockClient, synced, tempDir, waitClose, waitFor, type ServerChild } from './helpers.js';
+import { cleanup, rawSocket, spawnServer, stockClient, synced, tempDir, waitClose, waitFor, type ServerChild } from './helpers.js';
 import { encodeAwareness, encodeAwarenessUpdateOf } from '../src/protocol/messages.js';
 
 afterEach(cleanup);
@@ -31,7 +31,7 @@ function repo(): string {
 
 /**
  * fetch, retried once when a kept-alive socket was closed by the server's keep-alive timeout
- * just as it was reused (the test waits 5-6 s between requests, near that timeout).
+ * just as it was reused (the test may wait seconds between requests, near that timeout).
  */
 async function fetchOnce(url: string, init?: RequestInit): Promise<Response> {
   try {
@@ -195,18 +195,41 @@ async function readEverything(s: ServerChild): Promise<void> {
 }
 
 /** An /events stream kept open across the tick that used to die on a presence without a name. */
-function openEvents(s: ServerChild): { received: () => number; close: () => void } {
+function openEvents(s: ServerChild): { received: () => number; ticks: () => number; close: () => void } {
   let bytes = 0;
-  const req = http.get(`${s.url}/api/p/${PROJECT}/events`, (res) => res.on('data', (d: Buffer) => (bytes += d.length)));
+  let text = '';
+  const req = http.get(`${s.url}/api/p/${PROJECT}/events`, (res) =>
+    res.on('data', (d: Buffer) => {
+      bytes += d.length;
+      text += d;
+    }),
+  );
   req.on('error', () => {});
-  return { received: () => bytes, close: () => req.destroy() };
+  return { received: () => bytes, ticks: () => text.split(': tick\n').length - 1, close: () => req.destroy() };
 }
+
+/**
+ * Short timers, so that the test passes each of them without waiting seconds: the /events tick
+ * follows the awareness timeout (a quarter of it: 2 s), the janitor the orphan grace (a quarter: 250 ms).
+ * Presence sent once is kept 8 s: through every check below.
+ */
+const SERVE_ARGS = ['--awareness-timeout', '8000', '--orphan-after', '1000'];
+
+/** A claimed task whose holder never shows up: the janitor returns it to open once it has swept. */
+function claimByAbsent(doc: Y.Doc, id: string): void {
+  const m = new Y.Map<unknown>();
+  const fields = { id, title: id, status: 'claimed', createdAt: now, updatedAt: now, by: 'x', byName: 'x', deps: [], assignee: { id: `gone-${id}`, name: 'gone', at: now } };
+  for (const [k, v] of Object.entries(fields)) m.set(k, v);
+  doc.getMap('tasks').set(id, m);
+}
+
+const orphaned = (doc: Y.Doc, id: string) => (doc.getMap('tasks').get(id) as Y.Map<unknown> | undefined)?.get('status') === 'open';
 
 describe('poisoned records and presence states', () => {
   it('leave the server up, hooks correct, and restarts clean', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const root = repo();
-    let s = await spawnServer(dataDir, [], { HUDDLE_LOG_LEVEL: 'warn' });
+    let s = await spawnServer(dataDir, SERVE_ARGS, { HUDDLE_LOG_LEVEL: 'warn' });
     await lockAndCheck(s, root);
     const events = openEvents(s);
 
@@ -215,6 +238,7 @@ describe('poisoned records and presence states', () => {
     await synced(writer.provider);
     writer.doc.getMap('decisions').set('d-good', { id: 'd-good', text: 'a good one', by: 'x', byName: 'x', at: now });
     poisonDocument(writer.doc);
+    claimByAbsent(writer.doc, 't-orphan-1');
 
     // Presence: each wrongly typed state from its own client, a raw socket that sends it once. (Stock
     // providers would also decode every other one's state: 34 x 34 states of up to 300 KB, most of
@@ -223,9 +247,12 @@ describe('poisoned records and presence states', () => {
       const ws = await rawSocket(`${s.wsUrl}/${PROJECT}`);
       ws.send(encodeAwareness(encodeAwarenessUpdateOf([{ clientID: 900_000 + i, clock: 1, json: JSON.stringify(state) }])));
     }
-    // Past the hosted lock check (1.5 s), the /events tick (5 s) and the janitor (5 s).
+    // Past the hosted lock check (1.5 s), an /events tick and janitor sweeps, each over the poisoned states and records.
     await waitFor(async () => (await metric(s, 'huddle_invalid_records_total{kind="presence"}')) > 0, 'presence counted', 10_000, 100);
-    await sleep(5800);
+    const counted = Date.now();
+    const ticksBefore = events.ticks();
+    await waitFor(() => events.ticks() > ticksBefore && Date.now() - counted > 1600, 'an /events tick with the poisoned presence held', 10_000, 50);
+    await waitFor(() => orphaned(writer.doc, 't-orphan-1'), 'the janitor swept (a claim of a session never seen returned to open)', 10_000, 50);
     expect(s.proc.exitCode, s.output()).toBeNull();
     expect(events.received()).toBeGreaterThan(0);
     await checkDenies(s, root);
@@ -243,10 +270,13 @@ describe('poisoned records and presence states', () => {
     // Restart on the poisoned data, past the janitor again.
     s.proc.kill('SIGTERM');
     await waitClose(s.proc);
-    s = await spawnServer(dataDir, [], { HUDDLE_LOG_LEVEL: 'warn' });
+    s = await spawnServer(dataDir, SERVE_ARGS, { HUDDLE_LOG_LEVEL: 'warn' });
     await lockAndCheck(s, root);
     await readEverything(s);
-    await sleep(5500);
+    const writer2 = stockClient(s.wsUrl, PROJECT);
+    await synced(writer2.provider);
+    claimByAbsent(writer2.doc, 't-orphan-2');
+    await waitFor(() => orphaned(writer2.doc, 't-orphan-2'), 'the janitor swept the restarted room', 10_000, 50);
     expect(s.proc.exitCode, s.output()).toBeNull();
     expect((await fetchOnce(`${s.url}/healthz`)).status).toBe(200);
     await checkDenies(s, root);

@@ -5,6 +5,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import {
   cleanup,
+  onCleanup,
   readStoredDoc,
   closeOf,
   rawSocket,
@@ -27,7 +28,10 @@ import {
 import { DocStore } from '../src/store/doc-store.js';
 import { openDataDir, walDir } from '../src/store/wal.js';
 import fs from 'node:fs';
+import http from 'node:http';
 import type { WebsocketProvider } from 'y-websocket';
+import { eventsTickMs } from '../relay/api.js';
+import { DEFAULT_CONFIG } from '../relay/config.js';
 
 afterEach(cleanup);
 
@@ -266,6 +270,21 @@ describe('awareness', () => {
     await waitFor(() => awarenessOfRoom(server, 'aw2')?.has(ghost.clientID) === false, 'server times out ghost', 3000);
     // ...and the removal reaches the other clients too.
     await waitFor(() => !a.awareness.getStates().has(ghost.clientID), 'a drops the ghost', 3000);
+  });
+});
+
+describe('/events', () => {
+  it('looks at presence again every quarter of a short awareness timeout (5 s at the default)', async () => {
+    expect(eventsTickMs(DEFAULT_CONFIG.awarenessTimeoutMs)).toBe(5000);
+    const server = await startServer({ awarenessTimeoutMs: 1000 });
+    let text = '';
+    const req = http.get(`${server.url}/api/p/ticks/events`, (res) => res.on('data', (d: Buffer) => (text += d)));
+    req.on('error', () => {});
+    onCleanup(() => void req.destroy());
+    const t0 = Date.now();
+    // Every 250 ms: two ticks well within 2 s (a 5 s tick would send none), and not sooner.
+    await waitFor(() => text.split(': tick\n').length - 1 >= 2, 'two ticks', 2000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
   });
 });
 

@@ -193,6 +193,7 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
           fsync: Boolean(opts.fsync),
           idleUnloadMs: opts.idleUnload,
           awarenessTimeoutMs: opts.awarenessTimeout,
+          orphanAfterMs: opts.orphanAfter,
           upstream: opts.upstream ? String(opts.upstream).replace(/^http/, 'ws').replace(/\/+$/, '') : null,
           upstreamToken: (opts.upstreamTokenFile ? readSecret(opts.upstreamTokenFile, 'upstream token') : opts.upstreamToken) ?? null,
           upstreamCa,
