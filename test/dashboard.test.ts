@@ -245,7 +245,10 @@ describe.skipIf(skipBrowser)('dashboard in Chromium', () => {
     await page.locator('#add-decision summary').click(); // fold the form again
     await page.evaluate(() => document.getElementById('toasts')!.replaceChildren());
     await page.mouse.move(0, 0);
-    await page.waitForTimeout(1100); // ages settle
+    // Settled: the page has rendered again since (its clock ticks every 200 ms with this timeout, and ages move with it).
+    const renders = () => page.evaluate(() => (window as unknown as { __huddle: { renders: number } }).__huddle.renders);
+    const settled = (await renders()) + 1;
+    await expect.poll(renders, { interval: 50 }).toBeGreaterThan(settled);
     await page.screenshot({ path: path.join(OUT, 'dashboard.png'), fullPage: true });
     await page.setViewportSize({ width: 420, height: 900 });
     await page.waitForTimeout(200);
