@@ -7,45 +7,45 @@ export const CHROMIUM = process.env.HUDDLE_CHROMIUM ?? '/usr/bin/chromium';
 export const skipBrowser = !fs.existsSync(CHROMIUM) && !process.env.CI;
 
 // One Chromium per test process (vitest keeps a worker's modules from file to file, isolate: false):
-// launching and closing one cost about 2.5 s of wall and over a CPU-second per file (issue 15).
+// launching and closing one cost about 2 s of wall and over a CPU-second per file (issue 15).
 // Kept on globalThis so that a second copy of this module, should one be loaded, finds it too.
 const KEY = Symbol.for('huddle.test.chromium');
 const slot = globalThis as { [KEY]?: Promise<Browser> };
 
 function sharedBrowser(): Promise<Browser> {
   const current = slot[KEY];
-  if (current) {
-    // A browser that crashed or was closed is launched again.
-    return current.then(
-      (b) => (b.isConnected() ? b : relaunch(current)),
-      () => relaunch(current),
-    );
-  }
-  return relaunch(undefined);
+  if (!current) return launch();
+  // A browser that crashed or was closed is launched again.
+  return current.then(
+    (b) => (b.isConnected() ? b : slot[KEY] === current ? launch() : sharedBrowser()),
+    () => (slot[KEY] === current ? launch() : sharedBrowser()),
+  );
 }
 
-function relaunch(old: Promise<Browser> | undefined): Promise<Browser> {
-  if (slot[KEY] !== old) return sharedBrowser(); // another caller got there first
+function launch(): Promise<Browser> {
   const launched = chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   slot[KEY] = launched;
-  launched.then(
-    (b) => b.on('disconnected', () => {
-      if (slot[KEY] === launched) delete slot[KEY];
-    }),
-    () => {
-      if (slot[KEY] === launched) delete slot[KEY];
-    },
-  );
+  const forget = () => {
+    if (slot[KEY] === launched) delete slot[KEY];
+  };
+  launched.then((b) => b.on('disconnected', forget), forget);
+  if (!process.listeners('SIGTERM').includes(closeAndExit)) process.once('SIGTERM', closeAndExit);
   return launched;
 }
 
-// playwright-core kills the browsers it launched when the process exits; closing it here as well
-// lets Chromium end cleanly when the worker is asked to stop.
-process.once('beforeExit', () => void slot[KEY]?.then((b) => b.close(), () => undefined));
+/**
+ * vitest stops a worker with SIGTERM, and SIGKILL 500 ms later if it is still there. Close the
+ * browser first, so that Chromium's processes end and are reaped (none is left behind, and their
+ * CPU time is counted), then exit; playwright-core kills whatever is left on exit.
+ */
+function closeAndExit(): void {
+  const closed = slot[KEY]?.then((b) => b.close(), () => undefined) ?? Promise.resolve();
+  void Promise.race([closed, new Promise((r) => setTimeout(r, 400))]).finally(() => process.exit());
+}
 
 /**
  * A fresh context in the process's headless Chromium (its own empty profile in memory, like a new
