@@ -105,9 +105,11 @@ describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
     expect(await page.locator('#confirm-ok').getAttribute('class')).not.toMatch(/danger/);
     expect(await page.locator('tr[data-lock="src/api/**"] button').getAttribute('class')).toMatch(/danger/);
 
+    // The layout is CSS alone (no script reacts to the size): one frame after a resize, it is final.
+    const frame = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => r())));
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
-      await page.waitForTimeout(50);
+      await frame();
       expect({ width, overflow: await overflowing(page) }).toEqual({ width, overflow: [] });
       // Every release button is fully inside its panel and not clipped.
       const cut = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('#locks button')).filter((b) => b.scrollWidth > b.clientWidth + 1).length);
@@ -143,7 +145,7 @@ describe.skipIf(skipBrowser)('dashboard layout in Chromium', () => {
 
     // The picture in the README (docs/dashboard.png is a copy of it): the top of the page at a laptop width.
     await page.setViewportSize({ width: 1100, height: 700 });
-    await page.waitForTimeout(50);
+    await frame();
     await page.screenshot({ path: path.join(OUT, 'dashboard-readme.png'), clip: { x: 0, y: 0, width: 1100, height: 560 } });
     expect(errors).toEqual([]);
   });
