@@ -2,9 +2,9 @@
 /**
  * Compile huddle's TypeScript to dist/ file by file with esbuild (no bundling,
  * no type check): the same layout tsc's `outDir`/`rootDir` gives, in about a
- * second instead of tsc's ten or more on 2 cores (issue 15: `npm test` builds
- * first). Types are checked by `npm run typecheck` (tsc, no output), which
- * `npm test` runs beside the tests, and the package's declaration files come
+ * second, where tsc 5 emitting took ten or more on 2 cores (issue 15: `npm test`
+ * builds first). Types are checked by `npm run typecheck` (tsc, no output), which
+ * `npm test` runs beside this build, and the package's declaration files come
  * from `tsc --emitDeclarationOnly` in `npm run build`: so every JavaScript file
  * huddle runs or ships is made here, one way.
  *

@@ -1,7 +1,7 @@
 /** Layers point one way: src/ is the library, relay/ the server on it, cli/ the command on both. */
 import fs from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
+import { parseSync } from 'rolldown/utils';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
@@ -15,14 +15,24 @@ function sources(dir: string): string[] {
   return out;
 }
 
-/** Every relative import (static, dynamic, type-only) of a file, as a repository path. */
+/** Every relative import (static, dynamic, type-only, re-export) of a file, as a repository path (oxc's parser, via rolldown). */
 function importsOf(file: string): string[] {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  return ts
-    .preProcessFile(text, true, true)
-    .importedFiles.map((f) => f.fileName)
+  return specifiersOf(file, fs.readFileSync(path.join(ROOT, file), 'utf8'))
     .filter((f) => f.startsWith('.'))
     .map((f) => path.relative(ROOT, path.resolve(ROOT, path.dirname(file), f)).replace(/\.js$/, '.ts'));
+}
+
+/** The module specifiers a TypeScript text imports or re-exports, in order of kind: static, re-exports, dynamic. */
+function specifiersOf(file: string, text: string): string[] {
+  const { module: m, errors } = parseSync(file, text, { lang: 'ts' });
+  if (errors.length) throw new Error(`${file}: ${errors[0].message}`);
+  const specs = [
+    ...m.staticImports.map((i) => i.moduleRequest.value),
+    ...m.staticExports.flatMap((e) => e.entries.map((x) => x.moduleRequest?.value ?? '')),
+    // A dynamic import's argument as written: a string literal, quotes and all.
+    ...m.dynamicImports.map((d) => text.slice(d.moduleRequest.start, d.moduleRequest.end).replace(/^['"`]|['"`]$/g, '')),
+  ];
+  return specs.filter(Boolean);
 }
 
 function violations(from: string, forbidden: string[]): string[] {
@@ -54,7 +64,15 @@ describe('layers', () => {
   });
 
   it('the scanner sees imports (a fixture with a forbidden one is caught)', () => {
-    const deps = ts.preProcessFile("import { x } from '../cli/config.js';\nconst y = await import('../relay/api.js');", true, true).importedFiles.map((f) => f.fileName);
-    expect(deps).toEqual(['../cli/config.js', '../relay/api.js']);
+    const text = [
+      "import { x } from '../cli/config.js';",
+      "import type { T } from '../relay/server.js';",
+      "export type { U } from '../relay/room.js';",
+      "export * from '../cli/json.js';",
+      "// import z from '../cli/in-a-comment.js'",
+      "const s = \"import q from '../cli/in-a-string.js'\";",
+      "const y = await import('../relay/api.js');",
+    ].join('\n');
+    expect(specifiersOf('src/fixture.ts', text)).toEqual(['../cli/config.js', '../relay/server.js', '../relay/room.js', '../cli/json.js', '../relay/api.js']);
   });
 });

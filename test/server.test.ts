@@ -41,7 +41,7 @@ function subscribeStored(provider: WebsocketProvider): { durable: () => Map<numb
   provider.messageHandlers[MSG_STORED] = (_enc, dec) => {
     durable = decodeStateVectorStrict(decoding.readVarUint8Array(dec));
   };
-  const send = () => provider.ws?.send(encodeStoredSubscribe());
+  const send = () => provider.ws?.send(encodeStoredSubscribe() as Uint8Array<ArrayBuffer>);
   if (provider.wsconnected) send();
   provider.on('status', ({ status }) => status === 'connected' && send());
   return { durable: () => durable };
