@@ -8,9 +8,10 @@ import { defineConfig } from 'vitest/config';
 const stateHome = process.env.HUDDLE_TEST_STATE_HOME ?? fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-test-state-'));
 
 // `npm test` leaves out the integration tests that drive the real agent CLIs and a cluster of relay
-// processes on PostgreSQL (about half the suite's time on 2 cores); `npm run test:integration` runs
-// them (HUDDLE_INTEGRATION=1), and CI (.ci/run) runs both.
-const INTEGRATION = ['test/agents-e2e/**', 'test/pg-serve.test.ts', 'test/pg-cluster.test.ts'];
+// processes on PostgreSQL (about half the suite's time on 2 cores), and the record commands' JSON round
+// trips through some forty CLI processes (issue 15: slow many-process paths leave the quick suite);
+// `npm run test:integration` runs them (HUDDLE_INTEGRATION=1), and CI (.ci/run) runs both.
+const INTEGRATION = ['test/agents-e2e/**', 'test/pg-serve.test.ts', 'test/pg-cluster.test.ts', 'test/cli-roundtrip.test.ts'];
 const integration = process.env.HUDDLE_INTEGRATION === '1';
 
 export default defineConfig({

@@ -1,88 +1,19 @@
 /**
  * The real `huddle` binary (dist/cli/huddle.js) against a real server on
- * loopback port 0: --json output of every command, exit codes of each error
- * case, `lock -- CMD`, `watch`, two sessions, and the offline replica.
+ * loopback port 0: config, peek, locks, --json shapes, exit codes of each error
+ * case, `lock -- CMD`, `watch`, two sessions, and the offline replica (the record
+ * commands' round trips are test/cli-roundtrip.test.ts, in the integration run).
  * Each child runs with a clean environment (no HUDDLE_* / CLAUDE_CODE_*) in a temp folder.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, apiOp, apiState, cleanup, spawnServer, startServer, tempDir, waitClose, waitExit, waitFor, onCleanup } from './helpers.js';
-import type { HuddleServer } from '../relay/server.js';
-import { SHAPES } from '../cli/json.js';
+import { describe, expect, it } from 'vitest';
+import { apiOp, spawnServer, startServer, tempDir, waitExit, waitFor } from './helpers.js';
+import { MANY_PROCESSES, cliHarness, expectShape } from './cli-harness.js';
 import { programFor } from '../cli/program.js';
 import type { Command } from 'commander';
 
-let server: HuddleServer;
-let cwd: string;
-let seq = 0;
-const XDG = fs.mkdtempSync(path.join(os.tmpdir(), 'huddle-cli-xdg-'));
-afterAll(() => fs.rmSync(XDG, { recursive: true, force: true }));
-
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HUDDLE_') && !k.startsWith('CLAUDE_CODE_') && k !== 'NO_COLOR') env[k] = v;
-  // Never the real home's server file, data folder or cache.
-  return { ...env, XDG_STATE_HOME: XDG, XDG_CACHE_HOME: XDG, ...extra };
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { proc: ChildProcess; done: Promise<Run>; stdout: () => string } {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? cwd, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => (stdout += d));
-  proc.stderr!.on('data', (d) => (stderr += d));
-  onCleanup(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  const done = waitClose(proc).then(({ code, signal }) => ({ code, signal, stdout, stderr }));
-  return { proc, done, stdout: () => stdout };
-}
-
-/** A fresh project on the shared server, and a runner bound to it. */
-function project() {
-  const name = `p${++seq}`;
-  const base = ['--url', server.wsUrl, '--project', name];
-  const run = (args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) => start([...base, ...args], opts).done;
-  const ok = async (args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) => {
-    const r = await run(args, opts);
-    if (r.code !== 0) throw new Error(`huddle ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r;
-  };
-  const j = async <T = any>(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<T> => JSON.parse((await ok([...args, '--json'], opts)).stdout) as T;
-  // Setup and read-backs around the command under test go through the HTTP API: a request, not a process (issue 15).
-  const api = <T = any>(op: string, session: string | Record<string, unknown>, args: Record<string, unknown> = {}) => apiOp<T>(server.url, name, op, session, args);
-  const state = () => apiState(server.url, name);
-  return { name, base, run, ok, j, api, state, start: (args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) => start([...base, ...args], opts) };
-}
-
-/**
- * Tests that run 10-25 CLI processes one after another: 4-13 s on a 2-core machine,
- * 39 s when it ran at a load of 25; their timeout keeps them far from it (issue 15: no test within 3x).
- */
-/** Every key the documented shape lists (cli/json.ts, README "JSON output") is present: null when it has no value. */
-function expectShape(kind: keyof typeof SHAPES, o: Record<string, unknown>): void {
-  const missing = SHAPES[kind].map((k) => k.replace(/\?$/, '')).filter((k) => !(k in o));
-  expect({ kind, missing }).toEqual({ kind, missing: [] });
-  for (const k of SHAPES[kind]) if (!k.endsWith('?')) expect({ kind, k, v: o[k] === null }).toEqual({ kind, k, v: false });
-}
-
-const MANY_PROCESSES = { timeout: 150_000 };
-
-beforeAll(async () => {
-  server = await startServer();
-  cwd = tempDir('huddle-cli-');
-});
-afterAll(cleanup);
+const { project, start } = cliHarness();
 
 // The tests of this block run at once and share the CPU: a test's time is its neighbours' work too (the
 // --help one, 2 s alone, took 12 s at a load of 7 beside them), hence a timeout far above the default.
@@ -245,106 +176,6 @@ describe.concurrent('huddle command', { timeout: 90_000 }, () => {
     expect(ev.summary).toMatch(/watched decision/);
     w.proc.kill('SIGINT');
     expect((await w.done).code).toBe(0);
-  });
-
-  it('decisions, interfaces, messages and notes round trip as JSON', MANY_PROCESSES, async () => {
-    const p = project();
-    // Four sections of the document that do not meet: each chain runs alongside the others.
-    const decisions = async () => {
-      const d1 = await p.j(['decide', 'REST, not GraphQL', '--why', 'simpler']);
-      expect(d1).toMatchObject({ text: 'REST, not GraphQL', rationale: 'simpler', supersedes: null, supersededBy: null });
-      expectShape('decision', d1);
-      const d2 = await p.j(['decide', 'REST with OpenAPI', '--supersedes', d1.id]);
-      expect(d2.supersedes).toBe(d1.id);
-      const [current, all] = await Promise.all([p.j(['decisions']), p.j(['decisions', '--all'])]);
-      expect(current.map((d: any) => d.id)).toEqual([d2.id]);
-      expect(all.length).toBe(2);
-      const plain = await p.ok(['decide', 'plain']);
-      expect(plain.stdout).toMatch(/^decision d-\w+ stored\n$/);
-    };
-    const interfaces = async () => {
-      expect(await p.j(['declare', 'UserApi', '--file', 'src/api/users.ts', '--desc', 'users', '--status', 'ready'])).toMatchObject({ name: 'UserApi', status: 'ready', file: 'src/api/users.ts' });
-      expect((await p.j(['interfaces'])).map((i: any) => i.name)).toEqual(['UserApi']);
-    };
-    const messages = async () => {
-      const m = await p.j(['--session', 'a', 'send', 'role:backend', 'need the schema', '--kind', 'request', '--needs-reply']);
-      expect(m).toMatchObject({ to: 'role:backend', kind: 'request', needsReply: true, replyTo: null, by: 'a' });
-      expectShape('message', m);
-      const inbox = await p.j(['--session', 'b', '--role', 'backend', 'inbox']);
-      expect(inbox.map((x: any) => x.id)).toEqual([m.id]);
-      // Marked read: nothing unread is left (looked at over the API, which marks nothing).
-      expect(await p.api('inbox', { id: 'b', role: 'backend' }, { markRead: false })).toEqual([]);
-      const [all, reply] = await Promise.all([
-        p.j(['--session', 'b', '--role', 'backend', 'inbox', '--all']),
-        p.j(['--session', 'b', 'send', 'a', 'here it is', '--reply-to', m.id]),
-      ]);
-      expect(all.map((x: any) => x.id)).toEqual([m.id]);
-      expect(reply.replyTo).toBe(m.id);
-    };
-    const notes = async () => {
-      expect(await p.j(['note', 'set', 'staging', 'https://staging'])).toMatchObject({ key: 'staging', value: 'https://staging' });
-      const [got, list] = await Promise.all([p.ok(['note', 'get', 'staging']), p.j(['note', 'list'])]);
-      expect(got.stdout).toBe('https://staging\n');
-      expect(list.map((n: any) => n.key)).toEqual(['staging']);
-      expect(await p.j(['note', 'delete', 'staging'])).toEqual({ deleted: 'staging' });
-      const gone = await p.run(['note', 'get', 'staging']);
-      expect(gone.code).toBe(1);
-      expect(gone.stderr).toMatch(/no note staging/);
-    };
-    await Promise.all([decisions(), interfaces(), messages(), notes()]);
-  });
-
-  it('tasks, handoff, versions, diff, rollback and timeline as JSON', MANY_PROCESSES, async () => {
-    const p = project();
-    const t1 = await p.j(['task', 'add', 'Users migration', '--for', 'backend']);
-    const t2 = await p.j(['task', 'add', 'Login form', '--for', 'frontend', '--dep', t1.id]);
-    expect(t2.deps).toEqual([t1.id]);
-    expectShape('task', t1);
-    expect(t1).toMatchObject({ assignee: null, detail: null, handoff: null });
-    // Steps that do not depend on each other run alongside.
-    const [mine, forFrontend, blocked, noted] = await Promise.all([
-      (async () => {
-        expect((await p.j(['--session', 'a', 'task', 'claim', t1.id])).assignee.id).toBe('a');
-        return p.j(['--session', 'a', 'task', 'list', '--mine']);
-      })(),
-      p.j(['task', 'list', '--for', 'frontend']),
-      p.j(['task', 'block', t2.id, '--reason', 'waits for the migration']),
-      p.j(['task', 'note', t1.id, 'half done']),
-    ]);
-    expect(mine.map((t: any) => t.id)).toEqual([t1.id]);
-    expect(forFrontend.map((t: any) => t.id)).toEqual([t2.id]);
-    expect(blocked.status).toBe('blocked');
-    expect(noted.lastNote).toBe('half done');
-    const v = await p.j(['snapshot', '--name', 'before']);
-    expect(v.name).toBe('before');
-    const h = await p.j(['--session', 'a', 'handoff', t1.id, 'role:tests', '--summary', 'over to you', '--file', 'db/m1.sql']);
-    expect(h.message).toMatchObject({ kind: 'handoff', to: 'role:tests' });
-    expect((await p.j(['task', 'done', t1.id, '--note', 'merged'])).status).toBe('done');
-    const [open, all, history] = await Promise.all([
-      p.j(['task', 'list']),
-      // --all counts the done one; --field: a dotted path into the JSON, over each element of a list.
-      p.ok(['task', 'list', '--all', '--json', '--field', 'title']),
-      p.j(['history']),
-    ]);
-    expect(open.map((t: any) => t.id)).toEqual([t2.id]);
-    expect(JSON.parse(all.stdout)).toEqual(['Users migration', 'Login form']);
-    expect(history.map((x: any) => x.name)).toEqual(['before']);
-    expect((await p.j(['task', 'reopen', t1.id])).status).toBe('open');
-    const diff = await p.j(['diff', 'before']);
-    expect(diff.changes.some((c: any) => c.section === 'tasks' && c.key === t1.id && c.change === 'changed')).toBe(true);
-    const rb = await p.j(['rollback', 'before']);
-    expect(rb.version.name).toBe('before');
-    // Read over the API (`huddle history` is checked above): the automatic version before the rollback.
-    expect((await p.api('history', 'reader')).length).toBe(2);
-    const [tl, first] = await Promise.all([
-      p.j(['timeline', '--limit', '100']),
-      // A string it picks is printed plain.
-      p.ok(['task', 'list', '--all', '--json', '--field', '0.title']),
-    ]);
-    expect(tl.some((e: any) => e.type === 'task.added')).toBe(true);
-    for (const e of tl) expectShape('event', e);
-    expect(tl.every((e: any) => typeof e.by === 'string' && typeof e.byName === 'string' && !('actor' in e))).toBe(true);
-    expect(first.stdout).toBe('Users migration\n');
   });
 
   it('conflicts: overlapping line ranges are conflicts, the rest overlaps', MANY_PROCESSES, async () => {

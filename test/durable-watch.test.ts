@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CLI, cleanup, followEvents, onCleanup, readStoredDoc, sleep, tempDir, waitExit, waitFor } from './helpers.js';
+import { CLI, cleanup, followEvents, onCleanup, readStoredDoc, sleep, tempDir, waitExit } from './helpers.js';
 
 afterEach(cleanup);
 

@@ -51,8 +51,6 @@ import fc from 'fast-check';
 import * as Y from 'yjs';
 import { HuddlePeer } from '../src/peer/peer.js';
 import { ContextError, SharedContext, type MessageKind } from '../src/model/context.js';
-import { DocStore } from '../src/store/doc-store.js';
-import { openDataDir } from '../src/store/wal.js';
 import { HuddleServer } from '../relay/server.js';
 import type { Room } from '../relay/room.js';
 import { silentLogger } from '../relay/log.js';

@@ -25,8 +25,7 @@ import {
   decodeStateVectorStrict,
   stateVectorCovers,
 } from '../src/protocol/messages.js';
-import { DocStore } from '../src/store/doc-store.js';
-import { openDataDir, walDir } from '../src/store/wal.js';
+import { walDir } from '../src/store/wal.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { WebsocketProvider } from 'y-websocket';
