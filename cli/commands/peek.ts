@@ -67,7 +67,7 @@ function render(s: Snapshot, url: string, me: string): string {
     const rows = [...t.claimed, ...t.blocked, ...t.open].slice(0, 10).map((x) => [
       short(x.id),
       statusColor(x.status),
-      x.role ? `[${x.role}]` : '',
+      x.role ? x.role : c.dim('-'),
       clip(x.title, 50),
       x.assignee ? x.assignee.name : x.status === 'blocked' ? clip(x.blockedReason, 30) : '',
     ]);
