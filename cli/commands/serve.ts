@@ -212,13 +212,8 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
         process.stderr.write(`huddle: serve: ${storeName && !/EADDRINUSE|EACCES/.test(why) ? `cannot open the store (${storeName}): ${why}` : why}\n`);
         process.exit(1);
       }
-      server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
-      writeStd(
-        process.stdout,
-        `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
-          (storeName ? `, documents in ${storeName}` : '') + (leases ? `, node ${leases.node}` : '') +
-          (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
-      );
+      // The handlers come before the line that says where it listens: whoever waits for that line may stop
+      // the server at once, and a SIGTERM before them would kill it unflushed (seen once in the build's cache run).
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -237,6 +232,13 @@ SIGINT or SIGTERM stops accepting, flushes and exits 0; a second signal exits at
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      server.log.info('listening', { url: server.url, data: path.resolve(opts.data), upstream: opts.upstream ? 'yes' : undefined, pid: process.pid });
+      writeStd(
+        process.stdout,
+        `huddle server listening on ${server.url} (projects at ${server.wsUrl}/<project>), data in ${path.resolve(opts.data)}` +
+          (storeName ? `, documents in ${storeName}` : '') + (leases ? `, node ${leases.node}` : '') +
+          (token || opts.tokensFile ? ', token required' : '') + (opts.upstream ? `, syncing with ${opts.upstream}` : '') + '\n',
+      );
       // A bug in one room's timer or listener must not take every project down: log, count, serve on.
       installProcessGuards(server.log, server.metrics);
     });
