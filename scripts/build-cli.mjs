@@ -178,11 +178,17 @@ try {
   await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(outdir, 'huddle.js'), 'serve', '--port', '0', '--data', path.join(scratch, 'data')], { cwd: scratch, env, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
+    // A server that never says where it listens must not hang the build.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.stdout.on('data', (d) => {
       out += d;
       if (/listening/.test(out)) child.kill('SIGTERM');
     });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`making the compile cache (huddle serve) failed (exit ${code})`))));
+    child.on('exit', (code, signal) => {
+      clearTimeout(stuck);
+      if (code === 0) resolve();
+      else reject(new Error(`making the compile cache (huddle serve) failed (${signal ?? `exit ${code}`})`));
+    });
   });
 } finally {
   stub.close();

@@ -33,7 +33,7 @@ function tsFiles(dir) {
 const t0 = Date.now();
 const files = new Set(ROOTS.flatMap(tsFiles));
 // Local imports from outside those folders: a scan (bundle mode, so esbuild resolves every import, each
-// one then left external) lists them; repeated until nothing new turns up.
+// one then left external) lists them; the files it adds are scanned in turn, until nothing new turns up.
 const seen = new Set();
 const recordImports = {
   name: 'record-imports',
@@ -48,12 +48,10 @@ const recordImports = {
     });
   },
 };
-for (let round = 0; ; round++) {
-  const before = files.size;
-  await build({ absWorkingDir: root, entryPoints: [...files], bundle: true, write: false, outdir: 'dist', outbase: '.', platform: 'node', format: 'esm', plugins: [recordImports], logLevel: 'silent' });
-  for (const f of seen) files.add(f);
-  if (files.size === before) break;
-  if (round > 5) throw new Error('build-js: local imports keep adding files');
+for (let scan = [...files]; scan.length > 0; ) {
+  await build({ absWorkingDir: root, entryPoints: scan, bundle: true, write: false, outdir: 'dist', outbase: '.', platform: 'node', format: 'esm', plugins: [recordImports], logLevel: 'silent' });
+  scan = [...seen].filter((f) => !files.has(f));
+  for (const f of scan) files.add(f);
 }
 await build({
   absWorkingDir: root,
